@@ -1,0 +1,380 @@
+"""Batch Normalization as PyTorch and Keras 3 really compute it, in NumPy.
+
+The algorithm is Ioffe and Szegedy (2015), "Batch Normalization: Accelerating
+Deep Network Training by Reducing Internal Covariate Shift", Algorithm 1:
+
+    mu    = mean(x)                      over every axis but the channel axis
+    var   = mean((x - mu)**2)            biased: divide by m, not m - 1
+    x_hat = (x - mu) / sqrt(var + eps)
+    y     = gamma * x_hat + beta
+
+The frameworks agree on that and disagree on the bookkeeping around it (see
+``CONVENTIONS``): what "momentum" weighs, which variance is stored, the
+defaults, and what a call without ``training`` means. The functions here are
+pure; ``BatchNorm`` is the thin stateful layer that owns the running
+statistics, like ``torch.nn.BatchNorm*d`` around ``torch.nn.functional.batch_norm``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+ConventionName = Literal["pytorch", "keras"]
+
+
+@dataclass(frozen=True)
+class Convention:
+    """What one framework means by the same words.
+
+    Attributes:
+        eps: default epsilon.
+        momentum: default momentum.
+        momentum_weighs: ``"new"`` if momentum is the weight of the new batch
+            statistic (PyTorch), ``"old"`` if it is the weight of the old
+            running value (Keras).
+        axis: default channel axis.
+        unbiased_running_var: store the unbiased (n - 1) batch variance in the
+            running estimate (PyTorch) or the biased one (Keras).
+        training_by_default: mode of a call without ``training``: a fresh
+            PyTorch module is in training mode; a Keras layer called directly
+            runs in inference mode.
+        single_value_error: raise, as PyTorch does, when a channel has one value
+            or eps <= 0 while normalizing with batch statistics.
+    """
+
+    eps: float
+    momentum: float
+    momentum_weighs: Literal["new", "old"]
+    axis: int
+    unbiased_running_var: bool
+    training_by_default: bool
+    single_value_error: bool
+
+
+CONVENTIONS: dict[str, Convention] = {
+    "pytorch": Convention(
+        eps=1e-5,
+        momentum=0.1,
+        momentum_weighs="new",
+        axis=1,
+        unbiased_running_var=True,
+        training_by_default=True,
+        single_value_error=True,
+    ),
+    "keras": Convention(
+        eps=1e-3,
+        momentum=0.99,
+        momentum_weighs="old",
+        axis=-1,
+        unbiased_running_var=False,
+        training_by_default=False,
+        single_value_error=False,
+    ),
+}
+
+
+def reduced_axes(ndim: int, axis: int) -> tuple[int, ...]:
+    """The axes BatchNorm averages over: every axis except the channel axis.
+
+    >>> reduced_axes(4, 1)   # (N, C, H, W): over N, H and W
+    (0, 2, 3)
+    """
+    if ndim < 1:
+        raise ValueError("BatchNorm needs an input with at least one axis")
+    channel = _normalize_axis(axis, ndim)
+    return tuple(a for a in range(ndim) if a != channel)
+
+
+def values_per_channel(shape: tuple[int, ...], axis: int) -> int:
+    """How many numbers each channel's statistics are computed from."""
+    axes = reduced_axes(len(shape), axis)
+    return math.prod(shape[a] for a in axes)
+
+
+def batch_stats(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and biased variance of a batch, in float64.
+
+    Returns:
+        ``(mean, var)``, each of shape (C,).
+    """
+    axes = reduced_axes(x.ndim, axis)
+    x64 = np.asarray(x, dtype=np.float64)
+    mean = x64.mean(axis=axes) if axes else x64.copy()
+    var = ((x64 - channel_view(mean, x.ndim, axis)) ** 2).mean(axis=axes) if axes else np.zeros_like(mean)
+    return mean, var
+
+
+def normalize(
+    x: np.ndarray,
+    mean: np.ndarray,
+    var: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    eps: float,
+    axis: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel.
+
+    Args:
+        x: input of any rank, channels on ``axis``.
+        mean, var, gamma, beta: shape (C,); gamma and beta may be None (no affine).
+        eps: added to the variance; ``eps = 0`` with ``var = 0`` gives NaN (0/0).
+
+    Returns:
+        ``(y, x_hat)`` in float64, both of x's shape.
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    ndim = x64.ndim
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_std = 1.0 / np.sqrt(np.asarray(var, dtype=np.float64) + eps)
+        x_hat = (x64 - channel_view(mean, ndim, axis)) * channel_view(inv_std, ndim, axis)
+        # Both frameworks fold the layer into one scale and shift per channel,
+        # y = x * scale + shift; the fold decides edge cases such as eps = 0 and
+        # var = 0, where PyTorch gives NaN (0 * inf) rather than inf.
+        scale = inv_std * (1.0 if gamma is None else np.asarray(gamma, np.float64))
+        shift = (0.0 if beta is None else np.asarray(beta, np.float64)) - np.asarray(mean, np.float64) * scale
+        y = x64 * channel_view(scale, ndim, axis) + channel_view(shift, ndim, axis)
+    return y, x_hat
+
+
+def keras_normalize(
+    x: np.ndarray,
+    mean: np.ndarray,
+    var: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    eps: float,
+    axis: int,
+) -> np.ndarray:
+    """The output as Keras 3 on TensorFlow computes it, in x's own dtype.
+
+    ``tf.nn.batch_normalization``: inv = rsqrt(var + eps) * gamma,
+    y = x * inv + (beta - mean * inv), every step rounded to x's dtype and
+    rsqrt correctly rounded. In float32 this differs from the exact result by
+    an ulp at times, and users compare printed digits: the reported
+    -0.22630838 -> -0.22619529 is one ulp from the exact x / sqrt(1.001).
+    """
+    dt = x.dtype.type
+    var_eps = (np.asarray(var).astype(dt) + dt(eps)).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = (1.0 / np.sqrt(var_eps)).astype(dt)
+        if gamma is not None:
+            inv = inv * np.asarray(gamma).astype(dt)
+        shift = -np.asarray(mean).astype(dt) * inv
+        if beta is not None:
+            shift = shift + np.asarray(beta).astype(dt)
+        return x * channel_view(inv, x.ndim, axis).astype(dt) + channel_view(shift, x.ndim, axis).astype(dt)
+
+
+def momentum_update(
+    running: np.ndarray, batch_value: np.ndarray, momentum: float, weighs: Literal["new", "old"]
+) -> np.ndarray:
+    """One step of the exponential moving average, in either convention.
+
+    PyTorch: ``running = (1 - momentum) * running + momentum * batch``.
+    Keras:   ``running = momentum * running + (1 - momentum) * batch``.
+    So Keras momentum m is PyTorch momentum 1 - m.
+    """
+    new_weight = momentum if weighs == "new" else 1.0 - momentum
+    return (1.0 - new_weight) * running + new_weight * batch_value
+
+
+def pytorch_to_keras_momentum(momentum: float) -> float:
+    """The Keras momentum that gives the same running average as a PyTorch one."""
+    return 1.0 - momentum
+
+
+def single_value_message(shape: tuple[int, ...]) -> str:
+    """PyTorch's own ValueError text for a channel with one value in training."""
+    return f"Expected more than 1 value per channel when training, got input size torch.Size({list(shape)})"
+
+
+class BatchNorm:
+    """A BatchNorm layer with PyTorch's or Keras 3's semantics, in NumPy.
+
+    Args:
+        num_features: C, the number of channels.
+        convention: ``"pytorch"`` or ``"keras"``; sets every default and rule
+            (see ``CONVENTIONS``).
+        eps: added to the variance; default 1e-5 (pytorch) or 1e-3 (keras).
+        momentum: pytorch: weight of the new batch statistic (default 0.1), or
+            None for a cumulative average over all batches seen; keras: weight
+            of the old value (default 0.99).
+        axis: channel axis; default 1 (pytorch) or -1 (keras).
+        affine: learn gamma (ones) and beta (zeros); if False both are None.
+        track_running_stats: keep running_mean / running_var. If False
+            (pytorch), batch statistics are used in eval mode too and the
+            running statistics are None.
+
+    Shape:
+        Input: any rank with C on ``axis``: (N, C), (N, C, L), (N, C, H, W),
+        (N, C, D, H, W), channels-last through ``axis=-1``, or (C,) under keras.
+        Output: same shape and dtype as the input (float32 or float64).
+
+    Parameters and running statistics are float64 arrays of shape (C,) that can
+    be read and assigned. Statistics are computed in float64; the output is
+    computed in float64 and cast to the input's dtype (pytorch), or in the
+    input's dtype with TensorFlow's order of operations (keras), so printed
+    float32 digits match what Keras users see.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        *,
+        convention: ConventionName = "pytorch",
+        eps: float | None = None,
+        momentum: float | None | str = "default",
+        axis: int | None = None,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
+        if convention not in CONVENTIONS:
+            raise ValueError(f"convention must be 'pytorch' or 'keras', got {convention!r}")
+        if num_features < 1:
+            raise ValueError(f"num_features must be at least 1, got {num_features}")
+        spec = CONVENTIONS[convention]
+        self.convention: ConventionName = convention
+        self.spec = spec
+        self.num_features = int(num_features)
+        self.eps = spec.eps if eps is None else float(eps)
+        if self.eps < 0 or not math.isfinite(self.eps):
+            raise ValueError(f"eps must be a finite number >= 0, got {eps}")
+        self.momentum = spec.momentum if momentum == "default" else momentum
+        if self.momentum is None and convention == "keras":
+            raise ValueError("Keras has no cumulative-average momentum: give a number in [0, 1]")
+        if self.momentum is not None and not 0.0 <= float(self.momentum) <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+        self.axis = spec.axis if axis is None else int(axis)
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.training = spec.training_by_default
+        self.gamma: np.ndarray | None = np.ones(num_features) if affine else None
+        self.beta: np.ndarray | None = np.zeros(num_features) if affine else None
+        self.running_mean: np.ndarray | None = np.zeros(num_features) if track_running_stats else None
+        self.running_var: np.ndarray | None = np.ones(num_features) if track_running_stats else None
+        self.num_batches_tracked = 0
+        self._cache: _Cache | None = None
+
+    def train(self, mode: bool = True) -> BatchNorm:
+        self.training = mode
+        return self
+
+    def eval(self) -> BatchNorm:
+        return self.train(False)
+
+    def uses_batch_stats(self, training: bool) -> bool:
+        """PyTorch normalizes with batch statistics in eval mode too when it
+        keeps no running statistics."""
+        return training or self.running_mean is None
+
+    def __call__(self, x: np.ndarray, training: bool | None = None) -> np.ndarray:
+        """Normalize x. ``training=None`` means the layer's mode: for pytorch
+        ``self.training`` (True on a fresh layer), for keras inference."""
+        x = np.asarray(x)
+        if x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"x must be float32 or float64, got {x.dtype}")
+        if training is None:
+            training = self.training if self.convention == "pytorch" else False
+        self._check_shape(x.shape)
+        batch_mode = self.uses_batch_stats(training)
+        if batch_mode and self.spec.single_value_error:  # PyTorch's checks, in its order
+            if values_per_channel(x.shape, self.axis) == 1:
+                raise ValueError(single_value_message(x.shape))
+            if self.eps <= 0.0:
+                raise ValueError(f"batch_norm eps must be positive during training, but got {self.eps}")
+
+        if batch_mode:
+            mean, var = batch_stats(x, self.axis)
+            if training and self.running_mean is not None:
+                self._update_running(mean, var, values_per_channel(x.shape, self.axis))
+        else:
+            mean, var = self.running_mean, self.running_var
+        y, x_hat = normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
+        if self.convention == "keras":
+            y = keras_normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
+        self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
+        return y.astype(x.dtype)
+
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Gradients of the last call's output.
+
+        Returns:
+            ``(dx, dgamma, dbeta)``; dx has dy's shape, the others shape (C,) or
+            None without affine. After a call that used batch statistics, dx
+            includes the paths through the batch mean and variance.
+        """
+        if self._cache is None:
+            raise RuntimeError("backward() needs a forward call first")
+        c = self._cache
+        dy64 = np.asarray(dy, dtype=np.float64)
+        if dy64.shape != c.x_hat.shape:
+            raise ValueError(f"dy has shape {dy64.shape}, the last output had {c.x_hat.shape}")
+        ndim, axis = dy64.ndim, self.axis
+        axes = reduced_axes(ndim, axis)
+        dbeta = dy64.sum(axis=axes) if axes else dy64.copy()
+        dgamma = (dy64 * c.x_hat).sum(axis=axes) if axes else dy64 * c.x_hat
+        gamma = self.gamma if self.gamma is not None else np.ones(self.num_features)
+        dx_hat = dy64 * channel_view(gamma, ndim, axis)
+        inv_std = channel_view(1.0 / np.sqrt(c.var + self.eps), ndim, axis)
+        if c.batch_mode:
+            m = values_per_channel(dy64.shape, axis)
+            sum_dx_hat = channel_view(dx_hat.sum(axis=axes) if axes else dx_hat, ndim, axis)
+            sum_dx_hat_x_hat = channel_view((dx_hat * c.x_hat).sum(axis=axes) if axes else dx_hat * c.x_hat, ndim, axis)
+            dx = inv_std / m * (m * dx_hat - sum_dx_hat - c.x_hat * sum_dx_hat_x_hat)
+        else:
+            dx = dx_hat * inv_std
+        if not self.affine:
+            dgamma = dbeta = None
+        out = c.dtype
+        return (
+            dx.astype(out),
+            None if dgamma is None else dgamma.astype(out),
+            None if dbeta is None else dbeta.astype(out),
+        )
+
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+        self.num_batches_tracked += 1
+        stored_var = var * n / (n - 1) if (self.spec.unbiased_running_var and n > 1) else var
+        if self.momentum is None:  # PyTorch: cumulative moving average, factor 1 / batches seen
+            momentum, weighs = 1.0 / self.num_batches_tracked, "new"
+        else:
+            momentum, weighs = float(self.momentum), self.spec.momentum_weighs
+        self.running_mean = momentum_update(self.running_mean, mean, momentum, weighs)
+        self.running_var = momentum_update(self.running_var, stored_var, momentum, weighs)
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        if self.convention == "pytorch" and len(shape) < 2:
+            raise ValueError(f"expected at least 2D input (N, C, ...), got {len(shape)}D input")
+        if len(shape) == 0:
+            raise ValueError("expected an input with at least one axis")
+        channel = _normalize_axis(self.axis, len(shape))
+        if shape[channel] != self.num_features:
+            raise ValueError(f"expected {self.num_features} channels on axis {self.axis}, got input of shape {shape}")
+        if 0 in shape:
+            raise ValueError(f"the batch is empty: input shape {shape}")
+
+
+@dataclass(frozen=True)
+class _Cache:
+    x_hat: np.ndarray
+    var: np.ndarray
+    batch_mode: bool
+    dtype: np.dtype
+
+
+def _normalize_axis(axis: int, ndim: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for an input with {ndim} axes")
+    return axis % ndim
+
+
+def channel_view(v: np.ndarray, ndim: int, axis: int) -> np.ndarray:
+    """Reshape a (C,) vector to broadcast along ``axis`` of an ndim-array."""
+    shape = [1] * ndim
+    shape[_normalize_axis(axis, ndim)] = -1
+    return np.asarray(v, dtype=np.float64).reshape(shape)

@@ -1,0 +1,50 @@
+"""Histograms binned on the server: counts and edges, never raw samples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Histogram:
+    counts: np.ndarray  # (bins,) share of samples in each bin, sums to 1 over finite samples
+    edges: np.ndarray  # (bins + 1,)
+
+    @property
+    def centers(self) -> np.ndarray:
+        return 0.5 * (self.edges[:-1] + self.edges[1:])
+
+    @property
+    def widths(self) -> np.ndarray:
+        return np.diff(self.edges)
+
+
+def histogram(values: np.ndarray, bins: int = 60, value_range: tuple[float, float] | None = None) -> Histogram:
+    """Share of the finite values in each of ``bins`` equal bins.
+
+    ``value_range`` defaults to the values' span, widened to a unit interval
+    around a constant so that a single-valued sample still draws one bar.
+    Values outside an explicit range are not counted.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if value_range is None:
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+    else:
+        lo, hi = value_range
+    if not hi > lo:
+        lo, hi = lo - 0.5, lo + 0.5
+    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
+    total = max(v.size, 1)
+    return Histogram(counts=counts / total, edges=edges)
+
+
+def common_range(*arrays: np.ndarray) -> tuple[float, float]:
+    """One span covering the finite values of every array, for side-by-side charts."""
+    finite = [a[np.isfinite(a)] for a in (np.asarray(x, np.float64).ravel() for x in arrays)]
+    finite = [a for a in finite if a.size]
+    if not finite:
+        return 0.0, 1.0
+    return min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)

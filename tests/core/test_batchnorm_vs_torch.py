@@ -1,0 +1,184 @@
+"""bn_core.BatchNorm against torch.nn.BatchNorm1d/2d/3d and autograd."""
+
+import numpy as np
+import pytest
+import torch
+
+from bn_core import BatchNorm
+
+TOL = {np.float64: 1e-10, np.float32: 1e-5}
+TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
+MODULES = {2: torch.nn.BatchNorm1d, 3: torch.nn.BatchNorm1d, 4: torch.nn.BatchNorm2d, 5: torch.nn.BatchNorm3d}
+
+
+def random_shape(rng, ndim):
+    n = int(rng.integers(2, 7))
+    c = int(rng.integers(1, 5))
+    spatial = [int(rng.integers(1, 5)) for _ in range(ndim - 2)]
+    return (n, c, *spatial)
+
+
+def torch_module(ndim, c, dtype, **kw):
+    return MODULES[ndim](c, **kw).to(TORCH_DTYPE[dtype])
+
+
+def assert_close(ours, theirs, dtype):
+    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
+    np.testing.assert_allclose(ours, theirs, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ndim", [2, 3, 4, 5])
+@pytest.mark.parametrize("momentum", [0.0, 0.1, 0.5, 1.0, None])
+@pytest.mark.parametrize("affine", [True, False])
+def test_training_steps_then_eval_match_torch(dtype, ndim, momentum, affine):
+    rng = np.random.default_rng([ndim, int(affine), 7])
+    shape = random_shape(rng, ndim)
+    c = shape[1]
+    eps = float(rng.choice([1e-5, 1e-3, 0.1]))
+    ours = BatchNorm(c, eps=eps, momentum=momentum, affine=affine)
+    theirs = torch_module(ndim, c, dtype, eps=eps, momentum=momentum, affine=affine)
+    if affine:  # start from non-trivial parameters
+        gamma, beta = rng.normal(size=c), rng.normal(size=c)
+        ours.gamma, ours.beta = gamma, beta
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(gamma))
+            theirs.bias.copy_(torch.from_numpy(beta))
+    for step in range(4):
+        x = (rng.normal(size=shape) * (step + 1) + step).astype(dtype)
+        y = ours(x, training=True)
+        assert y.dtype == dtype and y.shape == x.shape
+        assert_close(y, theirs(torch.from_numpy(x)), dtype)
+        assert_close(ours.running_mean, theirs.running_mean, dtype)
+        assert_close(ours.running_var, theirs.running_var, dtype)
+    theirs.eval()
+    x = rng.normal(size=shape).astype(dtype)
+    assert_close(ours(x, training=False), theirs(torch.from_numpy(x)), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ndim", [2, 3, 4, 5])
+@pytest.mark.parametrize("training", [True, False])
+def test_backward_matches_autograd(dtype, ndim, training):
+    rng = np.random.default_rng([ndim, int(training), 11])
+    shape = random_shape(rng, ndim)
+    c = shape[1]
+    ours = BatchNorm(c)
+    ours.gamma, ours.beta = rng.normal(size=c), rng.normal(size=c)
+    ours.running_mean, ours.running_var = rng.normal(size=c), rng.uniform(0.5, 2.0, size=c)
+    theirs = torch_module(ndim, c, dtype)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.gamma))
+        theirs.bias.copy_(torch.from_numpy(ours.beta))
+        theirs.running_mean.copy_(torch.from_numpy(ours.running_mean))
+        theirs.running_var.copy_(torch.from_numpy(ours.running_var))
+    theirs.train(training)
+    x = rng.normal(size=shape).astype(dtype)
+    dy = rng.normal(size=shape).astype(dtype)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    theirs(xt).backward(torch.from_numpy(dy))
+    ours(x, training=training)
+    dx, dgamma, dbeta = ours.backward(dy)
+    assert_close(dx, xt.grad, dtype)
+    assert_close(dgamma, theirs.weight.grad, dtype)
+    assert_close(dbeta, theirs.bias.grad, dtype)
+
+
+def test_backward_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 2, 3))
+    dy = rng.normal(size=x.shape)
+    gamma = rng.normal(size=2)
+
+    def layer():
+        bn = BatchNorm(2)
+        bn.gamma = gamma
+        return bn
+
+    def loss(x_):
+        return float((layer()(x_, training=True) * dy).sum())
+
+    bn = layer()
+    bn(x, training=True)
+    dx, _, _ = bn.backward(dy)
+    h = 1e-6
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[idx] = h
+        numeric[idx] = (loss(x + step) - loss(x - step)) / (2 * h)
+    np.testing.assert_allclose(dx, numeric, atol=1e-6)
+
+
+def test_channels_last_axis_matches_permuted_torch():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(4, 3, 3, 2))  # (N, H, W, C)
+    ours = BatchNorm(2, axis=-1)
+    theirs = torch.nn.BatchNorm2d(2).double()
+    expected = theirs(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    assert_close(ours(x, training=True), expected, np.float64)
+    assert_close(ours.running_var, theirs.running_var, np.float64)
+
+
+def test_track_running_stats_false_uses_batch_stats_in_eval():
+    rng = np.random.default_rng(8)
+    x = rng.normal(2.0, 3.0, size=(6, 3))
+    ours = BatchNorm(3, track_running_stats=False).eval()
+    theirs = torch.nn.BatchNorm1d(3, track_running_stats=False).double().eval()
+    assert ours.running_mean is None and theirs.running_mean is None
+    assert_close(ours(x), theirs(torch.from_numpy(x)), np.float64)
+    assert abs(ours(x).mean()) < 1e-12
+
+
+def test_call_without_training_follows_module_mode_like_torch():
+    rng = np.random.default_rng(9)
+    x = rng.normal(5.0, 2.0, size=(8, 2))
+    ours, theirs = BatchNorm(2), torch.nn.BatchNorm1d(2).double()
+    assert_close(ours(x), theirs(torch.from_numpy(x)), np.float64)  # fresh module: training
+    ours.eval(), theirs.eval()
+    assert_close(ours(x), theirs(torch.from_numpy(x)), np.float64)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (1, 2, 1, 1), (1, 2, 1, 1, 1)])
+def test_single_value_per_channel_raises_torchs_error(shape):
+    x = np.ones(shape)
+    with pytest.raises(ValueError) as theirs:
+        MODULES[len(shape)](shape[1]).double()(torch.from_numpy(x))
+    with pytest.raises(ValueError) as ours:
+        BatchNorm(shape[1])(x, training=True)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 4), (1, 2, 3, 3), (1, 2, 2, 3, 3)])
+def test_batch_of_one_with_spatial_axes_works_like_torch(shape):
+    rng = np.random.default_rng(len(shape))
+    x = rng.normal(size=shape)
+    theirs = MODULES[len(shape)](shape[1]).double()
+    ours = BatchNorm(shape[1])
+    assert_close(ours(x, training=True), theirs(torch.from_numpy(x)), np.float64)
+    assert_close(ours.running_var, theirs.running_var, np.float64)
+
+
+def test_eval_mode_with_batch_of_one_is_allowed():
+    x = np.array([[0.3, -1.2]])
+    bn = BatchNorm(2).eval()
+    theirs = torch.nn.BatchNorm1d(2).double().eval()
+    assert_close(bn(x), theirs(torch.from_numpy(x)), np.float64)
+
+
+def test_eps_zero_in_training_raises_torchs_error():
+    x = np.full((4, 1), 2.5)
+    with pytest.raises(ValueError) as theirs:
+        torch.nn.BatchNorm1d(1, eps=0.0).double()(torch.from_numpy(x))
+    with pytest.raises(ValueError) as ours:
+        BatchNorm(1, eps=0.0)(x, training=True)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_eps_zero_in_eval_with_zero_running_var_gives_nan_like_torch():
+    x = np.full((4, 1), 2.5)
+    theirs = torch.nn.BatchNorm1d(1, eps=0.0).double().eval()
+    ours = BatchNorm(1, eps=0.0).eval()
+    theirs.running_var.zero_()
+    ours.running_var = np.zeros(1)
+    assert np.isnan(ours(x)).all() and torch.isnan(theirs(torch.from_numpy(x))).all()
