@@ -63,7 +63,11 @@ def shared_statistics(kind: NormKind, n: int, c: int, num_groups: int = 1) -> np
 
 
 def layer_norm(
-    x: np.ndarray, normalized_ndim: int, gamma: np.ndarray | None = None, beta: np.ndarray | None = None, eps: float = 1e-5
+    x: np.ndarray,
+    normalized_ndim: int,
+    gamma: np.ndarray | None = None,
+    beta: np.ndarray | None = None,
+    eps: float = 1e-5,
 ) -> np.ndarray:
     """LayerNorm over the last ``normalized_ndim`` axes, as ``F.layer_norm``.
 
@@ -112,7 +116,9 @@ def _normalize_over(
     return y.astype(x.dtype)
 
 
-def _affine_per_channel(y: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+def _affine_per_channel(
+    y: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, dtype: np.dtype
+) -> np.ndarray:
     shape = (1, -1) + (1,) * (y.ndim - 2)
     out = np.asarray(y, dtype=np.float64)
     if gamma is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core.batchnorm import channel_view, batch_stats, momentum_update, normalize
+from bn_core.batchnorm import batch_stats, channel_view, momentum_update, normalize
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,12 @@ import pytest
 from bn_core import neuron
 from bn_core.histogram import histogram
 
-CASES = [(0.5, 0.5, 1.0, 0.0, 1.0), (-0.5, 0.25, 1.0, 0.0, 1.0), (1.3, -0.7, -0.4, 0.5, 2.0), (0.0, 0.0, -1.0, 0.0, 1.0)]
+CASES = [
+    (0.5, 0.5, 1.0, 0.0, 1.0),
+    (-0.5, 0.25, 1.0, 0.0, 1.0),
+    (1.3, -0.7, -0.4, 0.5, 2.0),
+    (0.0, 0.0, -1.0, 0.0, 1.0),
+]
 
 
 @pytest.mark.parametrize("w1, w2, w0, mu, sigma", CASES)

@@ -1,0 +1,36 @@
+"""BN Lab: the frame around every lesson (page config, language, navigation)."""
+
+import streamlit as st
+
+from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
+from ui.lessons import HOME, LESSONS
+
+st.set_page_config(page_title="BN Lab", page_icon=":material/tune:", layout="wide")
+
+if LANG_KEY not in st.session_state:  # a plain key, so it survives every page change
+    st.session_state[LANG_KEY] = lang_from_url(st.query_params.get("lang"))
+st.session_state[LANG_WIDGET] = st.session_state[LANG_KEY]
+
+
+def _language_changed() -> None:
+    st.session_state[LANG_KEY] = st.session_state[LANG_WIDGET]
+
+
+with st.sidebar:
+    st.selectbox(
+        ":material/translate: Language · Язык · 语言",
+        options=list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key=LANG_WIDGET,
+        on_change=_language_changed,
+    )
+
+home = st.Page(HOME.path, title=t("nav.home"), icon=HOME.icon, default=True)
+lessons = [st.Page(x.path, title=t(f"nav.{x.name}"), icon=x.icon, url_path=x.url_path) for x in LESSONS]
+page = st.navigation({t("nav.start"): [home], t("nav.lessons"): lessons})
+
+with st.sidebar:
+    st.caption(t("app.sidebar_note"))
+
+st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
+page.run()

@@ -1,0 +1,5 @@
+"""Lesson `bn-lab`: planned; the page says so plainly until it is built."""
+
+from ui.frame import guarded, not_built_yet
+
+guarded(lambda: not_built_yet("bn_lab"))

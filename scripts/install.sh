@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install BN Lab's dependencies. Usage: scripts/install.sh [--dev]
+#   Python packages go into .venv (created if missing) unless BN_LAB_NO_VENV=1.
+#   torch is installed first, as the CPU build, so pip never pulls the CUDA packages.
+#   --dev adds the test tools and, through apt-get, Chromium and CJK fonts for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ "${BN_LAB_NO_VENV:-0}" != 1 ]; then
+    [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+    PYTHON=.venv/bin/python
+fi
+
+if ! "$PYTHON" -c 'import sys, torch; sys.exit(not torch.__version__.startswith("2.13.0"))' 2>/dev/null; then
+    # A local CPU wheel if pip's configuration offers one, else the PyTorch CPU index.
+    "$PYTHON" -m pip install --no-index --no-deps torch==2.13.0 2>/dev/null ||
+        "$PYTHON" -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+fi
+"$PYTHON" -m pip install -r requirements.txt
+
+if [ "${1:-}" = --dev ]; then
+    "$PYTHON" -m pip install -r requirements-dev.txt
+    if ! command -v chromium >/dev/null 2>&1; then
+        SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+        $SUDO apt-get update -qq
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+    fi
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install, then serve BN Lab on http://localhost:8501
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+PY=.venv/bin/python
+[ "${BN_LAB_NO_VENV:-0}" = 1 ] && PY=python3
+exec "$PY" -m streamlit run app.py "$@"

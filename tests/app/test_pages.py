@@ -1,0 +1,42 @@
+"""Every page, in every language, renders with no exception and no error."""
+
+import pytest
+
+from tests.app.helpers import assert_clean, open_page
+from ui.i18n import LANGUAGES, catalog
+from ui.lessons import LESSONS
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("lesson", [None, *LESSONS], ids=lambda x: x.name if x else "home")
+def test_page_renders(lesson, lang):
+    at = open_page(lesson.path if lesson else None, lang)
+    assert_clean(at)
+    name = lesson.name if lesson else "home"
+    assert at.title[0].value == catalog(lang)[f"{name}.title"]
+
+
+def test_language_is_kept_across_pages():
+    at = open_page(None, "ru")
+    at.switch_page("pages/neuron.py").run()
+    assert at.title[0].value == catalog("ru")["neuron.title"]
+    assert at.query_params["lang"] in ("ru", ["ru"])
+
+
+def test_unknown_language_falls_back_to_english():
+    at = open_page(None, "xx")
+    assert_clean(at)
+    assert at.title[0].value == catalog("en")["home.title"]
+
+
+def test_switching_language_in_the_sidebar_translates_every_page():
+    at = open_page(None, "en")
+    at.selectbox(key="lang_select").select("zh").run()
+    assert at.title[0].value == catalog("zh")["home.title"]
+    at.switch_page("pages/neuron.py").run()
+    assert at.title[0].value == catalog("zh")["neuron.title"]
+
+
+def test_planned_lessons_say_so():
+    at = open_page("pages/experiments.py", "en")
+    assert at.info[0].value == catalog("en")["common.not_built"]

@@ -1,0 +1,75 @@
+"""Each page in each language in a real browser: title rendered, no error, screenshot saved."""
+
+import json
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from ui.i18n import LANGUAGES, catalog
+from ui.lessons import HOME, LESSONS
+
+pytestmark = pytest.mark.e2e
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
+
+CHARTS = {"neuron": 2}  # charts each page draws at its defaults
+
+
+def open_and_check(page, server, lesson, lang, query=""):
+    page.goto(f"{server}/{lesson.url_path}?lang={lang}{query}")
+    title = catalog(lang)[f"{lesson.name}.title"]
+    page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n",
+        arg=CHARTS.get(lesson.name, 0),
+        timeout=30_000,
+    )
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("lesson", [HOME, *LESSONS], ids=lambda x: x.name)
+def test_page_renders(page, server, shots, lesson, lang):
+    open_and_check(page, server, lesson, lang)
+    page.screenshot(path=str(shots / f"{lesson.name}-{lang}.png"), full_page=True)
+
+
+def chart_data(page, index):
+    return page.evaluate(
+        "i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data.map(t => t.y))", index
+    )
+
+
+def test_neuron_slider_move_redraws_the_chart(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "neuron")
+    open_and_check(page, server, lesson, "en")
+    before = chart_data(page, 1)
+    page.get_by_role("slider").first.focus()
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([i, old]) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data.map(t => t.y)) !== old",
+        arg=[1, before],
+        timeout=15_000,
+    )
+    assert json.loads(chart_data(page, 1)) != json.loads(before)
+    page.wait_for_url(lambda url: "w1=" in url, timeout=15_000)
+    w1 = float(parse_qs(urlparse(page.url).query)["w1"][0])
+    assert 0.5 < w1 <= 0.7  # the new state is in the link
+    page.screenshot(path=str(shots / "neuron-after-slider.png"), full_page=True)
+
+
+def test_language_is_kept_when_navigating(page, server):
+    open_and_check(page, server, HOME, "ru")
+    page.get_by_role("link", name=catalog("ru")["nav.neuron"]).first.click()
+    page.get_by_role("heading", name=catalog("ru")["neuron.title"]).wait_for(timeout=30_000)
+    assert "lang=ru" in page.url
+
+
+def test_deep_link_with_bad_values_shows_a_notice(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "neuron")
+    open_and_check(page, server, lesson, "zh", "&w1=-0.5&w2=0.25&w0=1&n=1e12&act=<b>")
+    notices = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
+    assert len(notices) == 2, notices
+    page.screenshot(path=str(shots / "neuron-deep-link-zh.png"), full_page=True)

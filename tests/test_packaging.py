@@ -1,0 +1,38 @@
+"""The Dockerfile lints clean and keeps the deployment promises."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def hadolint() -> str:
+    local = Path(sys.executable).parent / "hadolint"
+    found = str(local) if local.exists() else shutil.which("hadolint")
+    assert found, "hadolint is missing: install requirements-dev.txt"
+    return found
+
+
+def test_dockerfile_lints_clean():
+    result = subprocess.run([hadolint(), "--failure-threshold", "info", "Dockerfile"], cwd=ROOT, capture_output=True)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_dockerfile_promises():
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.startswith("#") and "FROM python:3.11-slim" in text
+    assert "USER 10001" in text and "EXPOSE 8501" in text
+    assert "HEALTHCHECK" in text and "/_stcore/health" in text
+    assert "scripts/install.sh" in text  # the README's install step
+
+
+def test_torch_is_pinned_and_cpu_first():
+    assert "torch==2.13.0\n" in (ROOT / "requirements.txt").read_text()
+    assert "download.pytorch.org/whl/cpu" in (ROOT / "scripts/install.sh").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci/run").read_text()
+    assert "bash scripts/test.sh" in readme and "bash scripts/test.sh" in ci

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: i18n, URL state, chart builders. No maths here."""

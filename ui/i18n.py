@@ -1,0 +1,56 @@
+"""Every visible string, per language, from locales/<lang>.toml.
+
+Keys are dotted (``neuron.title``); values are ``str.format`` templates. A test
+checks that every language has every key with the same placeholders.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import streamlit as st
+
+LANGUAGES: dict[str, str] = {"en": "English", "ru": "Русский", "zh": "中文"}
+DEFAULT_LANG = "en"
+LANG_KEY = "lang"  # session-state key (and URL parameter) of the language
+LANG_WIDGET = "lang_select"  # the sidebar selector; widget state is dropped on pages that skip it
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@functools.cache
+def catalog(lang: str) -> Mapping[str, str]:
+    """The read-only catalog of one language (loaded once per process)."""
+    with open(LOCALES / f"{lang}.toml", "rb") as f:
+        return MappingProxyType(_flatten(tomllib.load(f)))
+
+
+def current_lang() -> str:
+    lang = st.session_state.get(LANG_KEY, DEFAULT_LANG)
+    return lang if lang in LANGUAGES else DEFAULT_LANG
+
+
+def t(key: str, **values: object) -> str:
+    """The current language's text for ``key``, with ``values`` filled in."""
+    text = catalog(current_lang()).get(key)
+    if text is None:  # a missing key is a bug the catalog test catches; never crash a page on it
+        text = catalog(DEFAULT_LANG).get(key, key)
+    return text.format(**values) if values else text
+
+
+def lang_from_url(raw: str | None) -> str:
+    return raw if raw in LANGUAGES else DEFAULT_LANG
