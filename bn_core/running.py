@@ -1,0 +1,37 @@
+"""Running statistics over many training batches, as the frameworks track them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bn_core.batchnorm import BatchNorm
+
+
+@dataclass(frozen=True)
+class RunningTrace:
+    running_mean: np.ndarray  # (K + 1, C): before any batch, then after each
+    running_var: np.ndarray  # (K + 1, C)
+    gap: np.ndarray  # (K,) mean |train-mode output - eval-mode output| on each batch
+
+
+def trace_running_stats(layer: BatchNorm, batches: Iterable[np.ndarray]) -> RunningTrace:
+    """Feed each batch to ``layer`` in training mode and record its running statistics.
+
+    After each step the same batch is also passed in eval mode; the gap between
+    the two outputs is what a model sees change between training and inference.
+    It shrinks as the running statistics approach the population's and stops at
+    the batch-to-batch noise. The layer is updated in place.
+    """
+    if layer.running_mean is None:
+        raise ValueError("the layer keeps no running statistics (track_running_stats=False)")
+    means, variances, gaps = [layer.running_mean.copy()], [layer.running_var.copy()], []
+    for x in batches:
+        y_train = layer(x, training=True)
+        y_eval = layer(x, training=False)
+        means.append(layer.running_mean.copy())
+        variances.append(layer.running_var.copy())
+        gaps.append(float(np.mean(np.abs(y_train - y_eval))))
+    return RunningTrace(np.array(means), np.array(variances), np.array(gaps))

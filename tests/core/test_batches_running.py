@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from bn_core import BatchNorm
+from bn_core.batches import SOURCES, population_stats, sample_batch
+from bn_core.running import trace_running_stats
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_samples_match_population_stats(source):
+    rng = np.random.default_rng(0)
+    x = sample_batch((200_000, 3), source, 1.0, 2.0, rng)
+    mean, var = population_stats(3, source, 1.0, 2.0)
+    np.testing.assert_allclose(x.mean(axis=0), mean, atol=5 * np.sqrt(var.max() / 200_000) + 1e-12)
+    np.testing.assert_allclose(x.var(axis=0), var, rtol=0.03, atol=1e-12)
+
+
+def test_sources_have_their_shapes():
+    rng = np.random.default_rng(1)
+    relu = sample_batch((10_000, 1), "relu", 0.0, 1.0, rng)
+    assert 0.45 < np.mean(relu == 0) < 0.55
+    skewed = sample_batch((100_000, 1), "lognormal", 0.0, 1.0, rng)
+    assert np.mean(skewed > 0) < 0.45  # mean above the median
+    assert np.all(sample_batch((5, 2, 3, 3), "constant", 2.0, 1.0, rng)[:, 1] == 3.0)
+
+
+def test_trace_matches_torch_running_buffers():
+    rng = np.random.default_rng(2)
+    batches = [sample_batch((16, 3, 2, 2), "normal", 1.0, 2.0, rng) for _ in range(30)]
+    trace = trace_running_stats(BatchNorm(3, momentum=0.2), batches)
+    module = torch.nn.BatchNorm2d(3, momentum=0.2).double()
+    for x in batches:
+        module(torch.from_numpy(x))
+    np.testing.assert_allclose(trace.running_mean[-1], module.running_mean.numpy(), atol=1e-10)
+    np.testing.assert_allclose(trace.running_var[-1], module.running_var.numpy(), atol=1e-10)
+    assert trace.running_mean.shape == (31, 3) and trace.gap.shape == (30,)
+
+
+def test_running_stats_converge_and_the_gap_shrinks():
+    rng = np.random.default_rng(3)
+    batches = [sample_batch((64, 2), "normal", 3.0, 2.0, rng) for _ in range(200)]
+    trace = trace_running_stats(BatchNorm(2, momentum=0.1), batches)
+    mean, var = population_stats(2, "normal", 3.0, 2.0)
+    np.testing.assert_allclose(trace.running_mean[-1], mean, rtol=0.1)
+    np.testing.assert_allclose(trace.running_var[-1], var, rtol=0.25)
+    assert trace.gap[-20:].mean() < 0.2 * trace.gap[0]
