@@ -48,3 +48,8 @@ def common_range(*arrays: np.ndarray) -> tuple[float, float]:
     if not finite:
         return 0.0, 1.0
     return min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)
+
+
+def bins_for(count: int, most: int = 80) -> int:
+    """A bin count that keeps small samples from looking like a comb: about 2 sqrt(count)."""
+    return int(np.clip(round(2 * np.sqrt(max(count, 1))), 8, most))

@@ -9,7 +9,7 @@ import streamlit as st
 from bn_core import BatchNorm, batch_stats, reduced_axes
 from bn_core.batches import population_stats
 from bn_core.batchnorm import values_per_channel
-from bn_core.histogram import histogram
+from bn_core.histogram import bins_for, histogram
 from bn_core.running import RunningTrace
 from ui import charts
 from ui.i18n import t
@@ -37,7 +37,7 @@ def before_after(x: np.ndarray, y: np.ndarray | None, ch: int) -> None:
     x_range = charts.display_range(xs, base=(-4.0, 4.0))
     left.plotly_chart(
         charts.histogram_figure(
-            histogram(xs, 60, x_range),
+            histogram(xs, bins_for(xs.size), x_range),
             title=t("bn_lab.before", ch=ch),
             x_title="x",
             y_title=t("common.share"),
@@ -52,7 +52,7 @@ def before_after(x: np.ndarray, y: np.ndarray | None, ch: int) -> None:
     ys = y[:, ch]
     right.plotly_chart(
         charts.histogram_figure(
-            histogram(ys, 60, charts.display_range(ys, base=(-4.0, 4.0))),
+            histogram(ys, bins_for(ys.size), charts.display_range(ys, base=(-4.0, 4.0))),
             title=t("bn_lab.after", ch=ch),
             x_title="y",
             y_title=t("common.share"),
@@ -91,8 +91,18 @@ def formula(x: np.ndarray, layer: BatchNorm, training: bool, ch: int) -> None:
     st.markdown(f"**{t('bn_lab.formula', ch=ch)}**")
     st.latex(
         rf"y = \gamma\,\frac{{x - {mu}}}{{\sqrt{{{s2} + \varepsilon}}}} + \beta"
-        rf" = {g:.4g}\cdot\frac{{{x0:.4g} - ({m:.4g})}}{{\sqrt{{{v:.4g} + {e:g}}}}} + ({b:.4g}) = {y0:.4g}"
+        rf" = {tex(g)}\cdot\frac{{{tex(x0)} - ({tex(m)})}}{{\sqrt{{{tex(v)} + {tex(e)}}}}} + ({tex(b)}) = {tex(y0)}"
     )
+
+
+def tex(value: float) -> str:
+    """A number for LaTeX: 4 significant digits, powers of ten written as such."""
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        power = rf"10^{{{int(exponent)}}}"
+        return power if mantissa == "1" else rf"{mantissa}\cdot {power}"
+    return text
 
 
 def running_section(trace: RunningTrace, shape, dist, mu, sd, conv, momentum, cma, ch) -> None:

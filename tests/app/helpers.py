@@ -1,5 +1,7 @@
+import base64
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +31,10 @@ def text_of(at: AppTest) -> str:
     parts += [f"{m.label} {m.value}" for m in at.metric]
     parts += [w.value for w in at.warning] + [i.value for i in at.info]
     return "\n".join(parts)
+
+
+def plotly_array(value) -> np.ndarray:
+    """A Plotly trace array as sent to the browser (plain list or base64 'bdata')."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
-CHARTS = {"neuron": 2}  # charts each page draws at its defaults
+CHARTS = {"neuron": 2, "bn_lab": 4}  # charts each page draws at its defaults
 
 
 def open_and_check(page, server, lesson, lang, query=""):
