@@ -1,4 +1,9 @@
-"""Chart builders: arrays in, Plotly figure out. Histograms arrive pre-binned."""
+"""Chart builders: arrays in, Plotly figure out. Histograms arrive pre-binned.
+
+Figures are built in one constructor call from plain dicts: Plotly's
+``update_layout``/``add_vline`` validate property by property and cost about
+8 ms a chart, against about 1 ms this way (measured on this machine).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,47 @@ import plotly.graph_objects as go
 from bn_core.histogram import Histogram
 
 PALETTE = {"main": "#2563eb", "ghost": "#9ca3af", "accent": "#dc2626", "second": "#16a34a", "third": "#9333ea"}
-FONT = dict(size=15)  # readable on a projector
+LINE_COLORS = (PALETTE["main"], PALETTE["accent"], PALETTE["second"], PALETTE["third"])
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
-    fig.update_layout(
+def _layout(title: str, x_title: str, y_title: str, height: int, **extra) -> dict:
+    return dict(
         title=dict(text=title, font=dict(size=17)),
-        xaxis_title=x_title,
-        yaxis_title=y_title,
+        xaxis=dict(title=dict(text=x_title)),
+        yaxis=dict(title=dict(text=y_title)),
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
-        font=FONT,
+        font=dict(size=15),  # readable on a projector
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         bargap=0.0,
         barmode="overlay",
+        **extra,
     )
-    return fig
+
+
+def _vline(x: float, label: str) -> tuple[dict, dict]:
+    line = dict(
+        type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color=PALETTE["accent"], dash="dash", width=2)
+    )
+    note = dict(
+        x=x,
+        y=1,
+        yref="paper",
+        text=label,
+        showarrow=False,
+        xanchor="right",
+        yanchor="top",
+        font=dict(color=PALETTE["accent"], size=13),
+    )
+    return line, note
+
+
+def _hline(y: float, label: str) -> tuple[dict, dict]:
+    line = dict(type="line", x0=0, x1=1, xref="paper", y0=y, y1=y, line=dict(color=PALETTE["ghost"], dash="dot"))
+    note = dict(
+        x=1, xref="paper", y=y, text=label, showarrow=False, xanchor="right", yanchor="bottom", font=dict(size=12)
+    )
+    return line, note
 
 
 def histogram_figure(
@@ -43,35 +73,37 @@ def histogram_figure(
     color: str = PALETTE["main"],
     height: int = 340,
 ) -> go.Figure:
-    fig = go.Figure()
+    bars = []
     if ghost is not None:
-        fig.add_bar(
-            x=ghost.centers,
-            y=ghost.counts,
-            width=ghost.widths,
-            name=ghost_name,
-            marker=dict(color=PALETTE["ghost"], opacity=0.45),
-            hoverinfo="skip",
+        bars.append(
+            go.Bar(
+                x=ghost.centers,
+                y=ghost.counts,
+                width=ghost.widths,
+                name=ghost_name,
+                marker=dict(color=PALETTE["ghost"], opacity=0.45),
+                hoverinfo="skip",
+            )
         )
-    fig.add_bar(
-        x=hist.centers,
-        y=hist.counts,
-        width=hist.widths,
-        name=name,
-        marker=dict(color=color, opacity=0.8),
-        hovertemplate="%{x:.3g}: %{y:.2%}<extra></extra>",
+    bars.append(
+        go.Bar(
+            x=hist.centers,
+            y=hist.counts,
+            width=hist.widths,
+            name=name,
+            marker=dict(color=color, opacity=0.8),
+            hovertemplate="%{x:.3g}: %{y:.2%}<extra></extra>",
+        )
     )
+    shapes, notes = ([], [])
     if cut is not None:
-        fig.add_vline(
-            x=cut,
-            line=dict(color=PALETTE["accent"], dash="dash", width=2),
-            annotation_text=cut_label,
-            annotation_position="top left",
-        )
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+        line, note = _vline(cut, cut_label)
+        shapes, notes = [line], [note]
+    layout = _layout(title, x_title, y_title, height, shapes=shapes, annotations=notes)
+    layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
     if x_range is not None:
-        fig.update_xaxes(range=list(x_range))
-    return _layout(fig, title, x_title, y_title, height)
+        layout["xaxis"]["range"] = list(x_range)
+    return go.Figure(data=bars, layout=layout)
 
 
 def lines_figure(
@@ -86,17 +118,15 @@ def lines_figure(
     log_y: bool = False,
 ) -> go.Figure:
     """Lines ``(name, y, dash)`` over a shared x; ``hlines`` are labelled targets."""
-    fig = go.Figure()
-    colors = [PALETTE["main"], PALETTE["accent"], PALETTE["second"], PALETTE["third"]]
-    for i, (name, y, dash) in enumerate(series):
-        fig.add_scatter(
-            x=x, y=y, mode="lines", name=name, line=dict(color=colors[i % len(colors)], dash=dash, width=2.5)
-        )
-    for value, label in hlines:
-        fig.add_hline(y=value, line=dict(color=PALETTE["ghost"], dash="dot"), annotation_text=label)
+    traces = [
+        go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=LINE_COLORS[i % 4], dash=dash, width=2.5))
+        for i, (name, y, dash) in enumerate(series)
+    ]
+    pairs = [_hline(value, label) for value, label in hlines]
+    layout = _layout(title, x_title, y_title, height, shapes=[p[0] for p in pairs], annotations=[p[1] for p in pairs])
     if log_y:
-        fig.update_yaxes(type="log")
-    return _layout(fig, title, x_title, y_title, height)
+        layout["yaxis"]["type"] = "log"
+    return go.Figure(data=traces, layout=layout)
 
 
 def display_range(*arrays: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> tuple[float, float]:
