@@ -9,7 +9,7 @@ from bn_core.batches import population_stats
 from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
 from ui.i18n import catalog
 
-PAGE = "pages/bn_lab.py"
+PAGE = "pages/bn-lab.py"
 EN = catalog("en")
 
 
@@ -40,6 +40,8 @@ def test_pytorch_batch_of_one_shows_torchs_own_error_and_the_ways_out():
         "ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 3])"
     )
     assert EN["bn_lab.ways_out"].strip()[:20] in text_of(at)
+    assert EN["bn_lab.running_refused"] in text_of(at)
+    assert EN["bn_lab.k_capped"].split("{")[0] not in text_of(at)
 
 
 def test_keras_batch_of_one_silently_returns_beta():

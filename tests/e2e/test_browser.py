@@ -26,6 +26,7 @@ def open_and_check(page, server, lesson, lang, query=""):
         timeout=30_000,
     )
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+    assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").all_inner_texts()
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))

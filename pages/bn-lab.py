@@ -120,7 +120,8 @@ def body() -> None:
     conv, mode, ch = s["bnlab.conv"], s["bnlab.mode"], s["bnlab.ch"]
     cma = s["bnlab.cma"] and conv == "pytorch"
     k_used = min(s["bnlab.k"], TRACE_BUDGET // int(np.prod(shape)))
-    if conv == "pytorch" and values_per_channel(shape, 1) == 1:
+    untrainable = conv == "pytorch" and values_per_channel(shape, 1) == 1
+    if untrainable:
         k_used = 0  # PyTorch cannot train on these batches at all (see the batch-of-one section)
     with st.spinner(t("bn_lab.feeding")):
         trace = history(
@@ -141,7 +142,9 @@ def body() -> None:
     x = sample_batch(shape, s["bnlab.dist"], s["bnlab.mu"], s["bnlab.sd"], np.random.default_rng(s["bnlab.seed"]))
 
     with view:
-        if k_used < s["bnlab.k"]:
+        if untrainable:
+            st.info(t("bn_lab.running_refused"), icon=":material/block:")
+        elif k_used < s["bnlab.k"]:
             st.info(t("bn_lab.k_capped", k=s["bnlab.k"], used=k_used), icon=":material/speed:")
         y, refusal = parts.run_layer(layer, x, mode == "train") if s["bnlab.bn"] else (x, None)
         if refusal:
