@@ -41,15 +41,6 @@ def histogram(values: np.ndarray, bins: int = 60, value_range: tuple[float, floa
     return Histogram(counts=counts / total, edges=edges)
 
 
-def common_range(*arrays: np.ndarray) -> tuple[float, float]:
-    """One span covering the finite values of every array, for side-by-side charts."""
-    finite = [a[np.isfinite(a)] for a in (np.asarray(x, np.float64).ravel() for x in arrays)]
-    finite = [a for a in finite if a.size]
-    if not finite:
-        return 0.0, 1.0
-    return min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)
-
-
 def bins_for(count: int, most: int = 80) -> int:
     """A bin count that keeps small samples from looking like a comb: about 2 sqrt(count)."""
     return int(np.clip(round(2 * np.sqrt(max(count, 1))), 8, most))

@@ -116,8 +116,3 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def reset(params: Sequence[Param]) -> None:
-    for p in params:
-        st.session_state[p.key] = p.default
