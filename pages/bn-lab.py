@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from bn_core import CONVENTIONS, BatchNorm
+from bn_core import CONVENTIONS, BatchNorm, batch_stats
 from bn_core.batches import SOURCES, sample_batch
-from bn_core.batchnorm import values_per_channel
+from bn_core.batchnorm import pytorch_to_keras_momentum, values_per_channel
 from bn_core.running import RunningTrace, trace_running_stats
 from ui import bn_lab_parts as parts
 from ui.frame import guarded, header
@@ -37,9 +37,9 @@ PARAMS = (
 
 
 def convention_changed() -> None:
-    """Keep the running average the same curve: Keras momentum m is PyTorch's 1 - m."""
+    """Keep the running average the same curve: Keras momentum m is PyTorch's 1 - m (and back)."""
     s = st.session_state
-    s["bnlab.momentum"] = round(1.0 - s["bnlab.momentum"], 4)
+    s["bnlab.momentum"] = round(pytorch_to_keras_momentum(s["bnlab.momentum"]), 4)
     s["bnlab.eps"] = CONVENTIONS[s["bnlab.conv"]].eps
     s["bnlab.cma"] = False
 
@@ -140,6 +140,7 @@ def body() -> None:
     layer.running_mean, layer.running_var = trace.running_mean[-1].copy(), trace.running_var[-1].copy()
     layer.num_batches_tracked = k_used
     x = sample_batch(shape, s["bnlab.dist"], s["bnlab.mu"], s["bnlab.sd"], np.random.default_rng(s["bnlab.seed"]))
+    stats = batch_stats(x, axis=1)  # (mean, biased var), each (C,): read by the table, formula and eps sections
 
     with view:
         if untrainable:
@@ -150,15 +151,15 @@ def body() -> None:
         if refusal:
             parts.refusal(refusal)
         parts.before_after(x, y, ch)
-        parts.stats_table(x, layer, mode == "train" and y is not None)
+        parts.stats_table(stats, layer, mode == "train" and y is not None)
         if y is not None and s["bnlab.bn"]:
-            parts.formula(x, layer, mode == "train", ch)
+            parts.formula(x, y, stats, layer, mode == "train", ch)
         parts.running_section(
             trace, shape, s["bnlab.dist"], s["bnlab.mu"], s["bnlab.sd"], conv, s["bnlab.momentum"], cma, ch
         )
-        parts.batch_of_one(shape, conv, layer.axis)
+        parts.batch_of_one(shape, layer.axis)
         parts.keras_puzzle()
-        parts.epsilon(x, layer, ch)
+        parts.epsilon(stats, layer, ch)
     mirror(PARAMS)
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import streamlit as st
 
 from bn_core import BatchNorm, batch_stats, neuron
-from bn_core.histogram import bins_for, histogram
 from ui import charts
 from ui.formulas import NEURON
 from ui.frame import guarded, header
@@ -79,7 +78,7 @@ def body() -> None:
     else:
         y = y_plain
     out_base = (-4.0, 4.0) if use_bn and place == "after" else output_base(act)
-    out_hist = histogram(y, bins=bins_for(z.size), value_range=charts.display_range(y, base=out_base))
+    out_hist = charts.binned(y, base=out_base)
     if pin:
         s[PIN] = out_hist
     if unpin:
@@ -99,7 +98,7 @@ def output_base(act: str) -> tuple[float, float]:
 
 
 def charts_row(z, y_plain, y, out_hist, act, use_bn) -> None:
-    z_hist = histogram(z, bins=bins_for(z.size), value_range=charts.display_range(z))
+    z_hist = charts.binned(z)
     columns = st.columns(3 if use_bn else 2)
     columns[0].plotly_chart(
         charts.histogram_figure(
@@ -115,9 +114,7 @@ def charts_row(z, y_plain, y, out_hist, act, use_bn) -> None:
     )
     pinned = st.session_state.get(PIN)
     if use_bn:
-        plain = histogram(
-            y_plain, bins=bins_for(z.size), value_range=charts.display_range(y_plain, base=output_base(act))
-        )
+        plain = charts.binned(y_plain, base=output_base(act))
         columns[1].plotly_chart(
             charts.histogram_figure(
                 plain,

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bn_core import BatchNorm, batch_stats, reduced_axes
+from bn_core import BatchNorm, reduced_axes
 from bn_core.batches import population_stats
-from bn_core.batchnorm import values_per_channel
-from bn_core.histogram import bins_for, histogram
+from bn_core.batchnorm import pytorch_to_keras_momentum, values_per_channel
 from bn_core.running import RunningTrace
 from ui import charts
 from ui.i18n import t
@@ -33,11 +32,9 @@ def refusal(message: str) -> None:
 
 def before_after(x: np.ndarray, y: np.ndarray | None, ch: int) -> None:
     left, right = st.columns(2)
-    xs = x[:, ch]
-    x_range = charts.display_range(xs, base=(-4.0, 4.0))
     left.plotly_chart(
         charts.histogram_figure(
-            histogram(xs, bins_for(xs.size), x_range),
+            charts.binned(x[:, ch], base=(-4.0, 4.0)),
             title=t("bn_lab.before", ch=ch),
             x_title="x",
             y_title=t("common.share"),
@@ -49,10 +46,9 @@ def before_after(x: np.ndarray, y: np.ndarray | None, ch: int) -> None:
     if y is None:
         right.info(t("bn_lab.no_output"), icon=":material/block:")
         return
-    ys = y[:, ch]
     right.plotly_chart(
         charts.histogram_figure(
-            histogram(ys, bins_for(ys.size), charts.display_range(ys, base=(-4.0, 4.0))),
+            charts.binned(y[:, ch], base=(-4.0, 4.0)),
             title=t("bn_lab.after", ch=ch),
             x_title="y",
             y_title=t("common.share"),
@@ -64,8 +60,8 @@ def before_after(x: np.ndarray, y: np.ndarray | None, ch: int) -> None:
         st.warning(t("bn_lab.nan"), icon=":material/warning:")
 
 
-def stats_table(x: np.ndarray, layer: BatchNorm, updated: bool) -> None:
-    mean, var = batch_stats(x, axis=1)
+def stats_table(stats: tuple[np.ndarray, np.ndarray], layer: BatchNorm, updated: bool) -> None:
+    mean, var = stats
     table = pd.DataFrame(
         {
             t("bn_lab.col_channel"): range(len(mean)),
@@ -80,13 +76,14 @@ def stats_table(x: np.ndarray, layer: BatchNorm, updated: bool) -> None:
     st.caption(t("bn_lab.table_note_updated" if updated else "bn_lab.table_note"))
 
 
-def formula(x: np.ndarray, layer: BatchNorm, training: bool, ch: int) -> None:
-    """The layer's formula with this batch's numbers, for the channel's first value."""
-    mean, var = batch_stats(x, axis=1) if training else (layer.running_mean, layer.running_var)
-    x0 = float(x[(0, ch) + (0,) * (x.ndim - 2)])
+def formula(
+    x: np.ndarray, y: np.ndarray, stats: tuple[np.ndarray, np.ndarray], layer: BatchNorm, training: bool, ch: int
+) -> None:
+    """The layer's formula with this batch's numbers, for the channel's first value; y is the layer's output."""
+    mean, var = stats if training else (layer.running_mean, layer.running_var)
+    first = (0, ch) + (0,) * (x.ndim - 2)
+    x0, y0 = float(x[first]), float(y[first])
     g, b, m, v, e = float(layer.gamma[ch]), float(layer.beta[ch]), float(mean[ch]), float(var[ch]), layer.eps
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y0 = g * (x0 - m) / np.sqrt(v + e) + b
     mu, s2 = (r"\mu_B", r"\sigma_B^2") if training else (r"\mu_{run}", r"\sigma_{run}^2")
     st.markdown(f"**{t('bn_lab.formula', ch=ch)}**")
     st.latex(
@@ -142,13 +139,13 @@ def running_section(trace: RunningTrace, shape, dist, mu, sd, conv, momentum, cm
     if cma:
         st.caption(t("bn_lab.cma_note"))
     else:
-        pytorch_m = momentum if conv == "pytorch" else 1.0 - momentum
-        st.caption(t("bn_lab.translator", pt=f"{pytorch_m:.2f}", keras=f"{1.0 - pytorch_m:.2f}"))
+        pytorch_m = momentum if conv == "pytorch" else pytorch_to_keras_momentum(momentum)  # the map is its own inverse
+        st.caption(t("bn_lab.translator", pt=f"{pytorch_m:.2f}", keras=f"{pytorch_to_keras_momentum(pytorch_m):.2f}"))
     if n > 1:
         st.caption(t("bn_lab.unbiased_note", n=n, factor=f"{n / (n - 1):.4f}"))
 
 
-def batch_of_one(shape: tuple[int, ...], conv: str, axis: int) -> None:
+def batch_of_one(shape: tuple[int, ...], axis: int) -> None:
     with st.expander(t("bn_lab.one_title"), expanded=shape[0] == 1):
         axes = reduced_axes(len(shape), axis)
         count = values_per_channel(shape, axis)
@@ -182,9 +179,9 @@ def keras_puzzle() -> None:
         st.markdown(t("bn_lab.puzzle_answer"))
 
 
-def epsilon(x: np.ndarray, layer: BatchNorm, ch: int) -> None:
+def epsilon(stats: tuple[np.ndarray, np.ndarray], layer: BatchNorm, ch: int) -> None:
     with st.expander(t("bn_lab.eps_title")):
-        var = float(batch_stats(x, axis=1)[1][ch])
+        var = float(stats[1][ch])
         denominator = var + layer.eps
         share = layer.eps / denominator if denominator > 0 else float("nan")
         st.markdown(t("bn_lab.eps_now", ch=ch, var=f"{var:.3g}", eps=f"{layer.eps:g}", share=f"{share:.1%}"))

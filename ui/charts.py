@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bn_core.histogram import Histogram
+from bn_core.histogram import Histogram, bins_for, histogram
 
 PALETTE = {"main": "#2563eb", "ghost": "#9ca3af", "accent": "#dc2626", "second": "#16a34a", "third": "#9333ea"}
 LINE_COLORS = (PALETTE["main"], PALETTE["accent"], PALETTE["second"], PALETTE["third"])
@@ -127,6 +127,11 @@ def lines_figure(
     if log_y:
         layout["yaxis"]["type"] = "log"
     return go.Figure(data=traces, layout=layout)
+
+
+def binned(values: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> Histogram:
+    """Bin samples for drawing: a bin count that suits the sample size, over a stable axis."""
+    return histogram(values, bins_for(np.size(values)), display_range(values, base=base))
 
 
 def display_range(*arrays: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.i18n import LANG_KEY, t
+from ui.i18n import DEFAULT_LANG, LANG_KEY, t
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def show_notices(notices: Sequence[Notice]) -> None:
 
 def mirror(params: Sequence[Param]) -> None:
     """Write non-default values (and the language) to the URL; drop the rest."""
-    wanted: dict[str, str] = {LANG_KEY: st.session_state.get(LANG_KEY, "en")}
+    wanted: dict[str, str] = {LANG_KEY: st.session_state.get(LANG_KEY, DEFAULT_LANG)}
     for p in params:
         value = st.session_state.get(p.key, p.default)
         if value != p.default:
