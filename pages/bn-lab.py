@@ -163,4 +163,4 @@ def body() -> None:
     mirror(PARAMS)
 
 
-guarded(body)
+guarded(body, "bn-lab")

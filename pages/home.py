@@ -23,4 +23,4 @@ def body() -> None:
             st.caption(t(f"{lesson.name}.lead"))
 
 
-guarded(body)
+guarded(body, "home")

@@ -1,8 +1,10 @@
 """Chart builders: arrays in, Plotly figure out. Histograms arrive pre-binned.
 
-Figures are built in one constructor call from plain dicts: Plotly's
-``update_layout``/``add_vline`` validate property by property and cost about
-8 ms a chart, against about 1 ms this way (measured on this machine).
+Figures are built in one constructor call from plain dicts (traces too):
+Plotly's ``update_layout``/``add_vline`` and trace objects such as ``go.Bar``
+validate property by property, and a histogram built that way cost about 8 ms,
+against about 1.4 ms this way (measured on this machine). The figure
+constructor still validates everything once.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def histogram_figure(
     bars = []
     if ghost is not None:
         bars.append(
-            go.Bar(
+            dict(
+                type="bar",
                 x=ghost.centers,
                 y=ghost.counts,
                 width=ghost.widths,
@@ -86,7 +89,8 @@ def histogram_figure(
             )
         )
     bars.append(
-        go.Bar(
+        dict(
+            type="bar",
             x=hist.centers,
             y=hist.counts,
             width=hist.widths,
@@ -119,7 +123,9 @@ def lines_figure(
 ) -> go.Figure:
     """Lines ``(name, y, dash)`` over a shared x; ``hlines`` are labelled targets."""
     traces = [
-        go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=LINE_COLORS[i % 4], dash=dash, width=2.5))
+        dict(
+            type="scatter", x=x, y=y, mode="lines", name=name, line=dict(color=LINE_COLORS[i % 4], dash=dash, width=2.5)
+        )
         for i, (name, y, dash) in enumerate(series)
     ]
     pairs = [_hline(value, label) for value, label in hlines]
