@@ -1,0 +1,103 @@
+"""The runner: worker processes, the queue, stop, heartbeats, failures, and no leaks."""
+
+import threading
+import time
+
+import pytest
+
+from bn_core.runner import Runner
+from bn_core.train import TrainConfig
+from tests.core.test_data import fake_mnist
+
+LONG = TrainConfig(epochs=50, hidden=512, batch_size=8)  # about 10 s of training: long enough to interrupt
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def runner():
+    r = Runner(max_concurrent=2, heartbeat_timeout=2.0)
+    yield r
+    r.shutdown()
+
+
+def test_a_run_streams_epochs_and_ends_with_a_model(runner):
+    run_id = runner.submit(TrainConfig(epochs=5))
+    seen = set()
+    assert wait_for(lambda: seen.add(len(runner.view(run_id).epochs)) or not runner.view(run_id).active)
+    view = runner.view(run_id)
+    assert view.state == "finished" and view.error is None
+    assert len(view.epochs) == 5 and len(seen) > 1  # epochs arrived while it ran, not only at the end
+    assert view.done == view.total > 0 and view.image_shape == (8, 8)
+    assert view.history.test_accuracy > 0.9 and view.history.model is not None
+
+
+def test_runs_beyond_the_limit_wait_in_a_queue(runner):
+    ids = [runner.submit(LONG) for _ in range(4)]
+    views = [runner.view(i) for i in ids]
+    assert [v.state for v in views] == ["running", "running", "queued", "queued"]
+    assert [v.place for v in views[2:]] == [1, 2]
+    runner.stop(ids[0])
+    assert wait_for(lambda: runner.view(ids[2]).state == "running")
+    assert runner.view(ids[3]).place == 1
+    runner.stop(ids[3])  # leaves the queue at once
+    assert runner.view(ids[3]).state == "failed" and runner.view(ids[3]).error == "stopped_in_queue"
+
+
+def test_stop_ends_a_run_within_seconds(runner):
+    run_id = runner.submit(LONG)
+    assert wait_for(lambda: runner.view(run_id).done > 0)
+    asked = time.monotonic()
+    runner.stop(run_id)
+    assert wait_for(lambda: not runner.view(run_id).active, timeout=10)
+    assert time.monotonic() - asked < 3
+    view = runner.view(run_id)
+    assert view.state == "finished" and view.history.stopped == "user"
+
+
+def test_a_run_nobody_watches_is_stopped_and_dropped(runner):
+    run_id = runner.submit(LONG)
+    assert wait_for(lambda: runner.view(run_id).done > 0)
+    # no more views: the heartbeat runs out after 2 s
+    assert wait_for(lambda: runner.counts() == {"queued": 0, "running": 0, "finished": 0, "failed": 0}, timeout=15)
+    assert runner.view(run_id) is None and runner.workers_alive() == 0
+
+
+def test_missing_mnist_is_a_failed_run_with_a_reason(runner, tmp_path):
+    run_id = runner.submit(TrainConfig(dataset="mnist", epochs=1), mnist_directory=str(tmp_path))
+    assert wait_for(lambda: not runner.view(run_id).active)
+    assert runner.view(run_id).error == "missing"
+    fake_mnist(tmp_path, n_train=200, n_test=50, size=28)
+    run_id = runner.submit(TrainConfig(dataset="mnist", epochs=2), mnist_directory=str(tmp_path))
+    assert wait_for(lambda: not runner.view(run_id).active)
+    view = runner.view(run_id)
+    assert view.state == "finished" and view.image_shape == (28, 28) and len(view.epochs) == 2
+
+
+def test_a_configuration_that_cannot_train_is_refused(runner):
+    with pytest.raises(ValueError, match="batch_of_one"):
+        runner.submit(TrainConfig(batch_size=1))
+
+
+def test_fifty_sessions_come_and_go_without_leaks():
+    runner = Runner(max_concurrent=2, heartbeat_timeout=1.0)
+    threads_before = threading.active_count()
+    for i in range(50):  # each session starts a run, looks once, and leaves
+        run_id = runner.submit(TrainConfig(epochs=2, seed=i, hidden=16))
+        runner.view(run_id)
+        if i % 10 == 9:
+            assert runner.workers_alive() <= 2
+    assert wait_for(lambda: not runner.monitor_alive(), timeout=60)
+    assert runner.counts() == {"queued": 0, "running": 0, "finished": 0, "failed": 0}
+    assert runner.workers_alive() == 0
+    import multiprocessing
+
+    assert [p for p in multiprocessing.active_children() if p.name.startswith("bn-lab-run")] == []
+    assert threading.active_count() <= threads_before
