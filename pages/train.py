@@ -1,5 +1,82 @@
-"""Lesson `train`: planned; the page says so plainly until it is built."""
+"""Lesson `train`: a digit classifier trained live, with and without BatchNorm."""
 
-from ui.frame import guarded, not_built_yet
+import streamlit as st
 
-guarded(lambda: not_built_yet("train"))
+from bn_core.data import DataUnavailable, mnist_dir
+from ui import train_parts as parts
+from ui.frame import guarded, header
+from ui.i18n import t
+from ui.state import mirror, restore, show_notices
+
+POLL_SECONDS = 0.5
+
+
+def body() -> None:
+    header("train")
+    show_notices(restore(parts.PARAMS))
+    s = st.session_state
+    busy = parts.ACTIVE in s
+    notice = s.pop(parts.NOTICE, None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+    panel, main = st.columns([1, 2.6], gap="large")
+    with panel:
+        parts.controls(busy)
+        config = parts.config_from_state()
+        problems = config.problems()
+        parts.problems_message(problems)
+        missing = config.dataset == "mnist" and not parts.mnist_ready()
+        if missing:
+            parts.mnist_missing()
+        st.button(
+            t("train.start"),
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=parts.start,
+            args=(config,),
+            disabled=busy or bool(problems) or missing,
+            width="stretch",
+            key="train.start",
+            help=t("train.start_help", n=parts.MAX_RUNS),
+        )
+    with main:
+        st.fragment(live, run_every=POLL_SECONDS if busy else None)()
+        finished(s.get(parts.RUNS, []))
+    with st.expander(t("train.why_title")):
+        st.markdown(t("train.why"))
+    mirror(parts.PARAMS)
+
+
+def live() -> None:
+    """Polled twice a second while a run is active: progress and curves only, not the whole page."""
+    guarded(parts.live, "train.live")
+
+
+def finished(runs: list) -> None:
+    if not runs:
+        return
+    names = parts.labels([v.config for v in runs])
+    chosen = st.radio(
+        t("train.which_run"), range(len(runs)), format_func=names.__getitem__, index=len(runs) - 1, key="train.chosen"
+    )
+    chosen = min(chosen, len(runs) - 1)
+    view = runs[chosen]
+    parts.run_summary(view, names[chosen])
+    try:
+        dataset = parts.load_dataset(view.config.dataset, str(mnist_dir()))
+    except DataUnavailable:
+        dataset = None
+    results, inside, predict = st.tabs([t("train.tab_results"), t("train.tab_inside"), t("train.tab_predict")])
+    with results:
+        parts.results(view, dataset)
+    with inside:
+        parts.inside(view)
+    with predict:
+        parts.predict(view, dataset)
+    st.button(
+        t("train.remove"), on_click=parts.remove_run, args=(chosen,), icon=":material/delete:", key="train.remove"
+    )
+
+
+guarded(body, "train")

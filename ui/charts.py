@@ -150,3 +150,69 @@ def display_range(*arrays: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) 
         if finite.size:
             lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
     return lo, hi
+
+
+def curves_figure(
+    runs: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    train_name: str,
+    val_name: str,
+    height: int = 340,
+    percent: bool = False,
+) -> go.Figure:
+    """Training curves of several runs ``(label, epochs, train, validation)``: one colour
+    per run, training solid and validation dashed."""
+    traces = []
+    for i, (label, x, train_y, val_y) in enumerate(runs):
+        color = LINE_COLORS[i % len(LINE_COLORS)]
+        for y, kind, dash in ((train_y, train_name, "solid"), (val_y, val_name, "dash")):
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=x,
+                    y=y,
+                    mode="lines+markers" if len(x) < 30 else "lines",
+                    name=f"{label} · {kind}",
+                    line=dict(color=color, dash=dash, width=2.5),
+                    marker=dict(size=5),
+                )
+            )
+    layout = _layout(title, x_title, y_title, height)
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
+    if percent:
+        layout["yaxis"]["tickformat"] = ".0%"
+    return go.Figure(data=traces, layout=layout)
+
+
+def heatmap_figure(z: np.ndarray, *, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+    """A count matrix with its numbers written in the cells (a confusion matrix)."""
+    labels = [str(i) for i in range(z.shape[0])]
+    trace = dict(
+        type="heatmap",
+        z=z,
+        x=labels,
+        y=labels,
+        colorscale="Blues",
+        showscale=False,
+        texttemplate="%{z}",
+        hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z}}<extra></extra>",
+    )
+    layout = _layout(title, x_title, y_title, height)
+    layout["yaxis"]["autorange"] = "reversed"
+    layout["xaxis"]["type"] = layout["yaxis"]["type"] = "category"
+    return go.Figure(data=[trace], layout=layout)
+
+
+def bars_figure(labels: Sequence[str], values: np.ndarray, *, title: str, highlight: int, height: int = 300):
+    """Class probabilities as bars, one highlighted."""
+    colors = [PALETTE["accent"] if i == highlight else PALETTE["main"] for i in range(len(labels))]
+    trace = dict(
+        type="bar", x=list(labels), y=values, marker=dict(color=colors), hovertemplate="%{x}: %{y:.1%}<extra></extra>"
+    )
+    layout = _layout(title, "", "", height)
+    layout["yaxis"].update(tickformat=".0%", range=[0, 1])
+    layout["xaxis"]["type"] = "category"
+    return go.Figure(data=[trace], layout=layout)

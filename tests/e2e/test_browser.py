@@ -15,7 +15,7 @@ ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 CHARTS = {"neuron": 2, "bn_lab": 4}  # charts each page draws at its defaults
 
 
-def open_and_check(page, server, lesson, lang, query=""):
+def open_and_check(page, server, lesson, lang, query="", errors_allowed=0):
     page.goto(f"{server}/{lesson.url_path}?lang={lang}{query}")
     title = catalog(lang)[f"{lesson.name}.title"]
     page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
@@ -25,7 +25,7 @@ def open_and_check(page, server, lesson, lang, query=""):
         arg=CHARTS.get(lesson.name, 0),
         timeout=30_000,
     )
-    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+    assert page.locator(ERRORS).count() == errors_allowed, page.locator(ERRORS).all_inner_texts()
     assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").all_inner_texts()
 
 
@@ -74,3 +74,33 @@ def test_deep_link_with_bad_values_shows_a_notice(page, server, shots):
     notices = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
     assert len(notices) == 2, notices
     page.screenshot(path=str(shots / "neuron-deep-link-zh.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
+    lesson = next(x for x in LESSONS if x.name == "train")
+    text = catalog(lang)
+    open_and_check(page, server, lesson, lang, "&epochs=8")
+    page.get_by_role("button", name=text["train.start"]).click()
+    # curves grow while it trains, then the results replace the live view
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2")
+    page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+    assert page.get_by_text(text["train.test_accuracy"]).count() >= 1
+    page.screenshot(path=str(shots / f"train-results-{lang}.png"), full_page=True)
+    page.get_by_role("tab", name=text["train.tab_inside"]).click()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
+    page.get_by_role("tab", name=text["train.tab_predict"]).click()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"train-predict-{lang}.png"), full_page=True)
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+
+
+def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "train")
+    open_and_check(page, server, lesson, "ru", "&bs=1", errors_allowed=1)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 1  # the explanation, by design
+    assert page.get_by_role("button", name=catalog("ru")["train.start"]).is_disabled()
+    page.screenshot(path=str(shots / "train-batch-of-one-ru.png"), full_page=True)
