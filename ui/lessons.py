@@ -5,16 +5,17 @@ from typing import NamedTuple
 
 class Lesson(NamedTuple):
     name: str  # catalog prefix: nav.<name>, <name>.title, <name>.lead
-    path: str  # relative to app.py; the file name matches url_path (Streamlit looks pages/ up by name first)
+    path: str  # relative to app.py. The folder is not called pages/: Streamlit would treat that as a legacy
+    # multipage folder, and a direct link as the first request after a start would skip app.py.
     url_path: str
     icon: str  # a Material icon: bundled with Streamlit, so it renders without emoji fonts
 
 
-HOME = Lesson("home", "pages/home.py", "", ":material/home:")
+HOME = Lesson("home", "lessons/home.py", "", ":material/home:")
 LESSONS = (
-    Lesson("neuron", "pages/neuron.py", "neuron", ":material/psychology:"),
-    Lesson("bn_lab", "pages/bn-lab.py", "bn-lab", ":material/tune:"),
-    Lesson("train", "pages/train.py", "train", ":material/monitoring:"),
-    Lesson("inside", "pages/inside.py", "inside", ":material/biotech:"),
-    Lesson("experiments", "pages/experiments.py", "experiments", ":material/science:"),
+    Lesson("neuron", "lessons/neuron.py", "neuron", ":material/psychology:"),
+    Lesson("bn_lab", "lessons/bn-lab.py", "bn-lab", ":material/tune:"),
+    Lesson("train", "lessons/train.py", "train", ":material/monitoring:"),
+    Lesson("inside", "lessons/inside.py", "inside", ":material/biotech:"),
+    Lesson("experiments", "lessons/experiments.py", "experiments", ":material/science:"),
 )

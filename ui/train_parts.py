@@ -89,10 +89,12 @@ def labels(configs: list[tr.TrainConfig]) -> list[str]:
     varying = [f.name for f in fields(tr.TrainConfig) if len({getattr(c, f.name) for c in configs}) > 1]
     if not varying:
         varying = ["norm"]
-    return [
-        f"#{i + 1} " + ", ".join(f"{t(f'train.field_{n}')} {value_text(n, getattr(c, n))}" for n in varying[:3])
-        for i, c in enumerate(configs)
-    ]
+
+    def part(name: str, config: tr.TrainConfig) -> str:
+        value = value_text(name, getattr(config, name))
+        return value if name == "norm" else f"{t(f'train.field_{name}')} {value}"
+
+    return [f"#{i + 1} " + ", ".join(part(n, c) for n in varying[:3]) for i, c in enumerate(configs)]
 
 
 # --- controls ---------------------------------------------------------------
@@ -324,9 +326,9 @@ def results(view: RunView, dataset: digit_data.Dataset | None) -> None:
 
 def pixels(flat: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A flat image, enlarged with sharp pixels (8x8 digits would be blurred by the browser)."""
-    image = flat.reshape(shape)
+    image = (np.clip(flat.reshape(shape), 0.0, 1.0) * 255).astype(np.uint8)
     scale = max(1, 64 // shape[0])
-    return np.kron(image, np.ones((scale, scale), np.float32)).clip(0.0, 1.0)
+    return np.kron(image, np.ones((scale, scale), np.uint8))
 
 
 def state_dict_bytes(model: torch.nn.Module) -> bytes:
@@ -343,9 +345,10 @@ def inside(view: RunView) -> None:
     st.markdown(t("train.inside_intro"))
     n = len(h.epochs)
     unit = st.radio(t("train.unit"), range(tr.PROBE_UNITS), horizontal=True, key="train.unit")
-    default = sorted({1, (n + 1) // 2, n})
-    chosen = st.multiselect(t("train.epochs_shown"), range(1, n + 1), default=default, key=f"train.shown_{n}")
-    chosen = sorted(chosen)[:4] or [n]
+    chosen = st.multiselect(
+        t("train.epochs_shown"), range(1, n + 1), default=sorted({1, n}), max_selections=2, key=f"train.shown_{n}"
+    )
+    chosen = sorted(chosen) or [n]
     left, right = st.columns(2)
     for column, field_name, title in ((left, "probe_z", t("train.probe_z")), (right, "probe_h", t("train.probe_h"))):
         values = [getattr(h.epochs[e - 1], field_name)[:, unit] for e in chosen]

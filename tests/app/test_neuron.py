@@ -9,7 +9,7 @@ EN = catalog("en")
 
 
 def neuron(**params):
-    return open_page("pages/neuron.py", "en", **{k: str(v) for k, v in params.items()})
+    return open_page("lessons/neuron.py", "en", **{k: str(v) for k, v in params.items()})
 
 
 def metric(at, label_key):

@@ -1,5 +1,6 @@
 """A real `streamlit run` on a free port and Debian's Chromium driven by Playwright."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -33,10 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "streamlit-e2e.log"):
+    """A fresh `streamlit run app.py` on a free port; yields its base URL."""
     port = free_port()
-    log = open(ROOT / "artifacts" / "streamlit-e2e.log", "w") if (ROOT / "artifacts").exists() else subprocess.DEVNULL
+    artifacts = ROOT / "artifacts"
+    log = open(artifacts / log_name, "w") if artifacts.exists() else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -56,22 +59,29 @@ def server():
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not answer /_stcore/health within 60 s")
-    yield base
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not answer /_stcore/health within 60 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with streamlit_server() as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

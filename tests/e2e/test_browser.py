@@ -85,10 +85,10 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     # curves grow while it trains, then the results replace the live view
     page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2")
     page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=60_000)
+    page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
-    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
-    assert page.get_by_text(text["train.test_accuracy"]).count() >= 1
     page.screenshot(path=str(shots / f"train-results-{lang}.png"), full_page=True)
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
     page.get_by_role("tab", name=text["train.tab_inside"]).click()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
@@ -104,3 +104,14 @@ def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 1  # the explanation, by design
     assert page.get_by_role("button", name=catalog("ru")["train.start"]).is_disabled()
     page.screenshot(path=str(shots / "train-batch-of-one-ru.png"), full_page=True)
+
+
+def test_a_deep_link_as_the_first_request_after_a_start_gets_the_frame(page):
+    """Regression: with a folder named pages/, Streamlit ran the page file alone (no frame,
+    no language, file names in the sidebar) when a deep link was the server's first request."""
+    from conftest import streamlit_server
+
+    with streamlit_server("streamlit-e2e-fresh.log") as fresh:
+        page.goto(f"{fresh}/neuron?lang=zh")
+        page.get_by_role("heading", name=catalog("zh")["neuron.title"]).wait_for(timeout=30_000)
+        assert page.get_by_role("link", name=catalog("zh")["nav.train"]).count() >= 1
