@@ -84,6 +84,13 @@ def server():
         yield base
 
 
+@pytest.fixture
+def fresh_server():
+    """A server of its own, whose first request is the test's."""
+    with streamlit_server("streamlit-e2e-fresh.log") as base:
+        yield base
+
+
 @pytest.fixture(scope="session")
 def browser():
     path = chromium_path()

@@ -106,12 +106,9 @@ def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
     page.screenshot(path=str(shots / "train-batch-of-one-ru.png"), full_page=True)
 
 
-def test_a_deep_link_as_the_first_request_after_a_start_gets_the_frame(page):
+def test_a_deep_link_as_the_first_request_after_a_start_gets_the_frame(page, fresh_server):
     """Regression: with a folder named pages/, Streamlit ran the page file alone (no frame,
     no language, file names in the sidebar) when a deep link was the server's first request."""
-    from conftest import streamlit_server
-
-    with streamlit_server("streamlit-e2e-fresh.log") as fresh:
-        page.goto(f"{fresh}/neuron?lang=zh")
-        page.get_by_role("heading", name=catalog("zh")["neuron.title"]).wait_for(timeout=30_000)
-        assert page.get_by_role("link", name=catalog("zh")["nav.train"]).count() >= 1
+    page.goto(f"{fresh_server}/neuron?lang=zh")
+    page.get_by_role("heading", name=catalog("zh")["neuron.title"]).wait_for(timeout=30_000)
+    assert page.get_by_role("link", name=catalog("zh")["nav.train"]).count() >= 1
