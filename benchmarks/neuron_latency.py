@@ -73,7 +73,6 @@ def slider_to_chart(app: Path, path: str, slider_index: int) -> tuple[list[float
         env={**os.environ, "BN_LAB_LOG_LEVEL": "DEBUG"},
     )
     base = f"http://127.0.0.1:{port}"
-    times = []
     try:
         for _ in range(100):
             try:
@@ -84,26 +83,7 @@ def slider_to_chart(app: Path, path: str, slider_index: int) -> tuple[list[float
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(base + path)
-            page.wait_for_function(
-                "document.querySelectorAll('.js-plotly-plot').length >= 2 "
-                "&& document.querySelectorAll('.js-plotly-plot')[1].data"
-            )
-            slider = page.get_by_role("slider").nth(slider_index)
-            for i in range(MOVES):
-                old = page.evaluate("JSON.stringify(document.querySelectorAll('.js-plotly-plot')[1].data[0].y)")
-                slider.focus()
-                start = time.perf_counter()
-                page.keyboard.press("ArrowLeft" if i % 2 else "ArrowRight")
-                page.wait_for_function(
-                    "old => { const p = document.querySelectorAll('.js-plotly-plot')[1];"
-                    " return p && p.data && JSON.stringify(p.data[0].y) !== old; }",
-                    arg=old,
-                    polling="raf",
-                    timeout=10_000,
-                )
-                times.append((time.perf_counter() - start) * 1000)
-                page.wait_for_timeout(150)  # let the rerun settle before the next move
+            times = time_slider_moves(page, base + path, slider_index)
             browser.close()
         log.seek(0)
         return times, log.read()
@@ -111,6 +91,33 @@ def slider_to_chart(app: Path, path: str, slider_index: int) -> tuple[list[float
         server.terminate()
         server.wait(10)
         log.close()
+
+
+def time_slider_moves(page, url: str, slider_index: int, timeout: float = 10_000) -> list[float]:
+    """Open ``url``; MOVES key presses on a slider, each timed until the second Plotly chart's bars change."""
+    page.goto(url)
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot').length >= 2 "
+        "&& document.querySelectorAll('.js-plotly-plot')[1].data",
+        timeout=120_000,
+    )
+    slider = page.get_by_role("slider").nth(slider_index)
+    times = []
+    for i in range(MOVES):
+        old = page.evaluate("JSON.stringify(document.querySelectorAll('.js-plotly-plot')[1].data[0].y)")
+        slider.focus()
+        start = time.perf_counter()
+        page.keyboard.press("ArrowLeft" if i % 2 else "ArrowRight")
+        page.wait_for_function(
+            "old => { const p = document.querySelectorAll('.js-plotly-plot')[1];"
+            " return p && p.data && JSON.stringify(p.data[0].y) !== old; }",
+            arg=old,
+            polling="raf",
+            timeout=timeout,
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        page.wait_for_timeout(150)  # let the rerun settle before the next move
+    return times
 
 
 def end_to_end():

@@ -9,16 +9,16 @@ and another session moves the `neuron` lesson's slider. Prints the slider-to-cha
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ui.i18n import catalog  # noqa: E402
 
-TRAINING, POLLING, MOVES = 4, 20, 30
+TRAINING, POLLING = 4, 20
 LONG = "&epochs=50&hidden=512&bs=8"  # about 10 s per run alone; long enough to outlast the measurement
 
 
@@ -26,42 +26,17 @@ def p95(values):
     return sorted(values)[int(0.95 * (len(values) - 1))]
 
 
-def slider_moves(page, base):
-    page.goto(f"{base}/neuron?n=100000")
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot').length >= 2"
-        " && document.querySelectorAll('.js-plotly-plot')[1].data",
-        timeout=120_000,
-    )
-    slider = page.get_by_role("slider").nth(2)
-    times = []
-    for i in range(MOVES):
-        old = page.evaluate("JSON.stringify(document.querySelectorAll('.js-plotly-plot')[1].data[0].y)")
-        slider.focus()
-        start = time.perf_counter()
-        page.keyboard.press("ArrowLeft" if i % 2 else "ArrowRight")
-        page.wait_for_function(
-            "old => { const p = document.querySelectorAll('.js-plotly-plot')[1];"
-            " return p && p.data && JSON.stringify(p.data[0].y) !== old; }",
-            arg=old,
-            polling="raf",
-            timeout=30_000,
-        )
-        times.append((time.perf_counter() - start) * 1000)
-        page.wait_for_timeout(150)
-    return times
-
-
 def main():
     os.environ["BN_LAB_MAX_RUNS"] = str(TRAINING)
     from conftest import CHROMIUM_ARGS, chromium_path, streamlit_server
+    from neuron_latency import time_slider_moves
     from playwright.sync_api import sync_playwright
 
     start_label = catalog("en")["train.start"]
     with streamlit_server("streamlit-load.log") as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         probe = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        idle = slider_moves(probe, base)
+        idle = time_slider_moves(probe, f"{base}/neuron?n=100000", 2, timeout=30_000)
         trainers = []
         for i in range(TRAINING + POLLING):
             page = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
@@ -69,7 +44,7 @@ def main():
             page.get_by_role("button", name=start_label).click(timeout=120_000)
             trainers.append(page)
         probe.wait_for_timeout(5_000)  # let the runs start and the queue fill
-        busy = slider_moves(probe, base)
+        busy = time_slider_moves(probe, f"{base}/neuron?n=100000", 2, timeout=30_000)
         still = sum(page.locator('[data-testid="stProgress"]').count() for page in trainers)
         browser.close()
     for name, ms in (("idle server", idle), (f"{TRAINING} runs training + {POLLING} sessions polling", busy)):

@@ -15,13 +15,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from bn_core.batchnorm import single_value_message
 from bn_core.data import DATASETS, Dataset, load
 
 NORMS = ("none", "batch", "layer", "group", "renorm")
@@ -79,13 +80,6 @@ class TrainConfig:
             found.append("batch_of_one")  # PyTorch: "Expected more than 1 value per channel when training"
         return found
 
-    def differences(self, other: TrainConfig) -> dict[str, object]:
-        """This configuration's values where ``other`` differs."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
 
 def group_count(width: int) -> int:
     """GroupNorm's number of groups: 8 where the width allows, else the largest of 4, 2, 1 that divides it."""
@@ -111,7 +105,7 @@ class BatchRenorm(nn.Module):
             x_hat = (x - self.running_mean) / torch.sqrt(self.running_var + self.eps)
             return x_hat * self.weight + self.bias
         if x.shape[0] < 2:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(x.shape)}")
+            raise ValueError(single_value_message(tuple(x.shape)))
         mean = x.mean(0)
         var = x.var(0, unbiased=False)
         sigma_b = torch.sqrt(var + self.eps)

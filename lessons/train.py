@@ -22,10 +22,10 @@ def body() -> None:
 
     panel, main = st.columns([1, 2.6], gap="large")
     with panel:
-        parts.controls(busy)
+        parts.controls()
         config = parts.config_from_state()
         problems = config.problems()
-        parts.problems_message(problems)
+        parts.problems_message(problems, config.hidden)
         missing = config.dataset == "mnist" and not parts.mnist_ready()
         if missing:
             parts.mnist_missing()

@@ -12,6 +12,7 @@ import torch
 
 from bn_core import data as digit_data
 from bn_core import train as tr
+from bn_core.batchnorm import single_value_message
 from bn_core.histogram import histogram
 from bn_core.runner import Runner, RunView
 from ui import charts
@@ -98,7 +99,7 @@ def labels(configs: list[tr.TrainConfig]) -> list[str]:
 
 
 # --- controls ---------------------------------------------------------------
-def controls(busy: bool) -> None:
+def controls() -> None:
     st.selectbox(
         t("train.dataset"), digit_data.DATASETS, format_func=lambda d: t(f"train.data_{d}"), key="train.dataset"
     )
@@ -153,10 +154,10 @@ def mnist_missing() -> None:
     right.button(t("train.use_digits"), on_click=use_digits, width="stretch")
 
 
-def problems_message(problems: list[str]) -> None:
+def problems_message(problems: list[str], hidden: int) -> None:
     if "batch_of_one" in problems:
         st.error(t("train.batch_of_one"), icon=":material/block:")
-        st.code("ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 64])")
+        st.code(f"ValueError: {single_value_message((1, hidden))}", language=None)
         st.markdown(t("train.batch_of_one_ways"))
     others = [p for p in problems if p != "batch_of_one"]
     if others:  # only reachable by hand-edited state; the widgets keep values in range
