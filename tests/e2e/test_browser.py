@@ -36,10 +36,17 @@ def test_page_renders(page, server, shots, lesson, lang):
     page.screenshot(path=str(shots / f"{lesson.name}-{lang}.png"), full_page=True)
 
 
-def chart_data(page, index):
-    return page.evaluate(
-        "i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data.map(t => t.y))", index
-    )
+CHART_Y = "i => { const p = document.querySelectorAll('.js-plotly-plot')[i]; return p && p.data && JSON.stringify(p.data.map(t => t.y)); }"  # noqa: E501
+
+
+def chart_data(page, index, differs_from=None):
+    """The chart's bar heights as JSON, once the chart is drawn (a rerun remounts it for a moment),
+    and, with ``differs_from``, once they differ from it."""
+    return page.wait_for_function(
+        f"([i, old]) => {{ const y = ({CHART_Y})(i); return y && y !== old && y; }}",
+        arg=[index, differs_from],
+        timeout=15_000,
+    ).json_value()
 
 
 def test_neuron_slider_move_redraws_the_chart(page, server, shots):
@@ -49,12 +56,8 @@ def test_neuron_slider_move_redraws_the_chart(page, server, shots):
     page.get_by_role("slider").first.focus()
     for _ in range(20):
         page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "([i, old]) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data.map(t => t.y)) !== old",
-        arg=[1, before],
-        timeout=15_000,
-    )
-    assert json.loads(chart_data(page, 1)) != json.loads(before)
+    after = chart_data(page, 1, differs_from=before)
+    assert json.loads(after) != json.loads(before)
     page.wait_for_url(lambda url: "w1=" in url, timeout=15_000)
     w1 = float(parse_qs(urlparse(page.url).query)["w1"][0])
     assert 0.5 < w1 <= 0.7  # the new state is in the link
