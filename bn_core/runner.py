@@ -166,8 +166,9 @@ class Runner:
         with self._lock:
             self._runs[run.run_id] = run
             self._queue.append(run.run_id)
-            self._start_queued()
+            ready = self._start_queued()
             self._ensure_monitor()
+        self._launch(ready)
         return run.run_id
 
     def view(self, run_id: str) -> RunView | None:
@@ -247,22 +248,41 @@ class Runner:
             run.stop_event.set()
             run.stop_asked = time.monotonic()
 
-    def _start_queued(self) -> None:
+    def _start_queued(self) -> list[_Run]:
+        """Take runs off the queue while there is room; the caller launches them outside the lock."""
         running = sum(1 for r in self._runs.values() if r.state == "running")
+        ready = []
         while self._queue and running < self.max_concurrent:
             run = self._runs[self._queue.pop(0)]
+            run.state, run.stop_event = "running", self._ctx.Event()
+            ready.append(run)
+            running += 1
+        return ready
+
+    def _launch(self, runs: list[_Run]) -> None:
+        """Start the runs' worker processes. Not under the lock: the first start after a server
+        starts waits for the forkserver's imports (seconds), and pages must not wait with it."""
+        for run in runs:
             receiver, sender = self._ctx.Pipe(duplex=False)
-            run.stop_event = self._ctx.Event()
-            run.process = self._ctx.Process(
+            process = self._ctx.Process(
                 target=_worker,
                 args=(run.config, run.mnist_directory, sender, run.stop_event),
                 name=f"bn-lab-run-{run.run_id}",
                 daemon=True,
             )
-            run.process.start()
+            try:
+                process.start()
+            except Exception as err:  # noqa: BLE001 - e.g. no forkserver: the run fails, the page says so
+                receiver.close()
+                sender.close()
+                with self._lock:
+                    run.state, run.error, run.detail = "failed", "crash", repr(err)
+                continue
             sender.close()  # the worker holds the only sending end: its exit closes the pipe
-            run.conn, run.state, run.started = receiver, "running", time.monotonic()
-            running += 1
+            with self._lock:
+                run.process, run.conn = process, receiver
+                # the time spent starting is nobody's absence
+                run.started = run.last_seen = time.monotonic()
 
     def _ensure_monitor(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -303,18 +323,20 @@ class Runner:
             with self._lock:
                 now = time.monotonic()
                 for run in list(self._runs.values()):
-                    if now - run.last_seen > self.heartbeat_timeout:  # nobody is watching
+                    launching = run.state == "running" and run.process is None
+                    if now - run.last_seen > self.heartbeat_timeout and not launching:  # nobody is watching
                         if run.state in ("finished", "failed") and run.process is None:
                             del self._runs[run.run_id]
                         else:
                             self._stop(run)
                     if run.stop_asked is not None and run.process is not None and now - run.stop_asked > STOP_GRACE:
                         run.process.terminate()
-                self._start_queued()
+                ready = self._start_queued()
                 if not self._runs:
                     self._thread = None
                     return
                 conns = {run.conn: run for run in self._runs.values() if run.conn is not None}
+            self._launch(ready)
             if not conns:
                 time.sleep(0.1)
                 continue

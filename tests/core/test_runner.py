@@ -39,6 +39,64 @@ def test_a_run_streams_epochs_and_ends_with_a_model(runner):
     assert view.history.test_accuracy > 0.9 and view.history.model is not None
 
 
+class SlowStart:
+    """A multiprocessing context whose processes take 3 s to start, as on a cold forkserver."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+    def Process(self, *args, **kwargs):  # noqa: N802 - the context's own name
+        return SlowProcess(self._ctx.Process(*args, **kwargs))
+
+
+class SlowProcess:
+    def __init__(self, process, fails=False):
+        self._process = process
+        self._fails = fails
+
+    def __getattr__(self, name):
+        return getattr(self._process, name)
+
+    def start(self):
+        time.sleep(3.0)
+        if self._fails:
+            raise OSError("no forkserver")
+        self._process.start()
+
+
+class FailingStart(SlowStart):
+    def Process(self, *args, **kwargs):  # noqa: N802
+        return SlowProcess(self._ctx.Process(*args, **kwargs), fails=True)
+
+
+def test_a_slow_process_start_neither_blocks_views_nor_counts_as_abandonment(runner):
+    # CI once saw a run "finished" with no epochs: the forkserver's first start took longer than
+    # the heartbeat, the runner's lock was held all along, and the monitor took the run for abandoned.
+    runner._ctx = SlowStart(runner._ctx)
+    submitted = threading.Event()
+    ids = []
+    threading.Thread(target=lambda: (ids.append(runner.submit(TrainConfig(epochs=3))), submitted.set())).start()
+    assert wait_for(lambda: bool(runner._runs), timeout=2)
+    asked = time.monotonic()
+    assert runner.counts()["running"] == 1  # answered while the process is still starting
+    assert time.monotonic() - asked < 0.5
+    assert submitted.wait(10)
+    assert wait_for(lambda: not runner.view(ids[0]).active)
+    view = runner.view(ids[0])
+    assert view.state == "finished" and view.history.stopped is None and len(view.epochs) == 3
+
+
+def test_a_process_that_cannot_start_is_a_failed_run_not_a_stuck_one(runner):
+    runner._ctx = FailingStart(runner._ctx)
+    run_id = runner.submit(TrainConfig(epochs=1))
+    view = runner.view(run_id)
+    assert view.state == "failed" and view.error == "crash" and "no forkserver" in view.detail
+    assert runner.counts()["running"] == 0
+
+
 def test_runs_beyond_the_limit_wait_in_a_queue(runner):
     ids = [runner.submit(LONG) for _ in range(4)]
     views = [runner.view(i) for i in ids]
