@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+from ui.frame import freeze_imports
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
 from ui.lessons import HOME, LESSONS
+
+freeze_imports("streamlit")
 
 st.set_page_config(page_title="BN Lab", page_icon=":material/tune:", layout="wide")
 

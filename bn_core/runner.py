@@ -97,6 +97,8 @@ def _worker(config: TrainConfig, mnist_directory: str | None, conn: Connection, 
 
     try:
         os.nice(WORKER_NICE)
+        if os.environ.get("BN_LAB_SCHED_IDLE"):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except OSError:
         pass
     torch.set_num_threads(1)
@@ -127,7 +129,9 @@ def _worker(config: TrainConfig, mnist_directory: str | None, conn: Connection, 
         )
         weights = weights_of(history.model)
         history.model = None
-        conn.send(("done", history, weights))
+        conn.send(("done", history, weights, data.n_inputs))
+    except (BrokenPipeError, EOFError):
+        pass  # the server is gone (shut down): nobody to tell
     except DataUnavailable as err:
         conn.send(("failed", err.reason, err.detail))
     except Exception as err:  # noqa: BLE001 - reported to the page as a failed run
@@ -297,25 +301,35 @@ class Runner:
             run.n_inputs, run.image_shape = message[1], tuple(message[2])
         elif kind == "epoch":
             run.epochs.append(message[1])
-        elif kind == "done":
-            history, weights = message[1], message[2]
-            history.model = model_from(history.config, run.n_inputs, weights)
-            run.history, run.state = history, "finished"
+        elif kind == "done":  # its model was rebuilt by _unpack
+            run.history, run.state = message[1], "finished"
         elif kind == "failed":
             run.state, run.error, run.detail = "failed", message[1], message[2]
 
-    def _finish(self, run: _Run) -> None:
-        """The worker's pipe has closed: collect the process."""
+    @staticmethod
+    def _unpack(message: tuple) -> tuple:
+        """Work on a message that needs no lock: rebuilding a finished run's model takes milliseconds."""
+        if message[0] == "done":
+            history, weights, n_inputs = message[1], message[2], message[3]
+            history.model = model_from(history.config, n_inputs, weights)
+            return ("done", history)
+        return message
+
+    def _finish(self, run: _Run) -> multiprocessing.process.BaseProcess:
+        """The worker's pipe has closed: the run is over. Returns the process, to collect outside the lock."""
         run.conn.close()
-        run.conn = None
-        run.process.join(STOP_GRACE)
-        if run.process.is_alive():
-            run.process.kill()
-            run.process.join()
-        run.process.close()
-        run.process = None
+        process, run.conn, run.process = run.process, None, None
         if run.state == "running":  # ended without a last word
             run.state, run.error = "failed", "crash"
+        return process
+
+    @staticmethod
+    def _collect(process: multiprocessing.process.BaseProcess) -> None:
+        process.join(STOP_GRACE)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        process.close()
 
     # --- the monitor thread ---------------------------------------------
     def _monitor(self) -> None:
@@ -341,10 +355,18 @@ class Runner:
                 time.sleep(0.1)
                 continue
             for conn in wait(list(conns), timeout=0.1):
+                # Read and unpickle outside the lock (only this thread reads the pipes):
+                # every page's poll waits for the lock, so it is held for microseconds.
+                messages, closed = [], False
+                try:
+                    while conn.poll():
+                        messages.append(self._unpack(conn.recv()))
+                except (EOFError, OSError):
+                    closed = True
                 run = conns[conn]
                 with self._lock:
-                    try:
-                        while conn.poll():
-                            self._receive(run, conn.recv())
-                    except (EOFError, OSError):
-                        self._finish(run)
+                    for message in messages:
+                        self._receive(run, message)
+                    process = self._finish(run) if closed else None
+                if process is not None:
+                    self._collect(process)

@@ -4,11 +4,11 @@ import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
 from ui import train_parts as parts
-from ui.frame import guarded, header
+from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
 from ui.state import mirror, restore, show_notices
 
-POLL_SECONDS = 0.5
+freeze_imports("torch")  # this page brought torch into the server process
 
 
 def body() -> None:
@@ -41,7 +41,7 @@ def body() -> None:
             help=t("train.start_help", n=parts.MAX_RUNS),
         )
     with main:
-        st.fragment(live, run_every=POLL_SECONDS if busy else None)()
+        st.fragment(live, run_every=parts.poll_seconds())()
         finished(s.get(parts.RUNS, []))
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
@@ -49,7 +49,7 @@ def body() -> None:
 
 
 def live() -> None:
-    """Polled twice a second while a run is active: progress and curves only, not the whole page."""
+    """Polled while a run is active: progress and curves only, not the whole page."""
     guarded(parts.live, "train.live")
 
 

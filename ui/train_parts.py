@@ -38,6 +38,11 @@ PARAMS = (
     Param("seed", "train.seed", DEFAULT.seed, kind="int", lo=0, hi=2**31 - 1),
 )
 ACTIVE = "train.active"  # this session's run id while it is queued or training
+POLLED = "train.polled"  # the run state the page's polling interval was chosen for
+# How often the live part asks the runner: twice a second while a run trains, every
+# 2 s while it waits in the queue (its place changes rarely; 20 queued pages polling
+# twice a second would cost the server as much as the training pages themselves).
+POLL_SECONDS = {"running": 0.5, "queued": 2.0}
 RUNS = "train.runs"  # this session's finished runs (RunView), oldest first
 NOTICE = "train.notice"  # a message to show once (download result, run lost)
 
@@ -189,11 +194,21 @@ def remove_run(index: int) -> None:
 
 
 # --- live -------------------------------------------------------------------
+def poll_seconds() -> float | None:
+    """The live part's polling interval for this session's run; None when there is none."""
+    s = st.session_state
+    view = runner().view(s[ACTIVE]) if ACTIVE in s else None
+    s[POLLED] = view.state if view is not None else None
+    return POLL_SECONDS.get(s[POLLED]) if view is not None else None
+
+
 def live() -> None:
-    """Progress and curves; the page runs this as a fragment twice a second while a run is active."""
+    """Progress and curves; the page runs this as a fragment every poll_seconds() while a run is active."""
     s = st.session_state
     run_id = s.get(ACTIVE)
     view = runner().view(run_id) if run_id else None
+    if view is not None and view.active and view.state != s.get(POLLED):
+        st.rerun()  # queued -> running: the whole page, to poll at the training pace
     if run_id and view is None:  # the runner forgot it: the page stopped polling for too long
         s.pop(ACTIVE, None)
         s[NOTICE] = ("warning", t("train.lost"))

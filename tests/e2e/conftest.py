@@ -35,8 +35,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_name: str = "streamlit-e2e.log"):
-    """A fresh `streamlit run app.py` on a free port; yields its base URL."""
+def streamlit_server(log_name: str = "streamlit-e2e.log", env: dict[str, str] | None = None):
+    """A fresh `streamlit run app.py` on a free port (``env``: extra environment); yields its base URL."""
     port = free_port()
     artifacts = ROOT / "artifacts"
     log = open(artifacts / log_name, "w") if artifacts.exists() else subprocess.DEVNULL  # noqa: SIM115
@@ -57,6 +57,7 @@ def streamlit_server(log_name: str = "streamlit-e2e.log"):
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.e2e.conftest import streamlit_server
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import HOME, LESSONS
 
@@ -107,6 +108,31 @@ def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 1  # the explanation, by design
     assert page.get_by_role("button", name=catalog("ru")["train.start"]).is_disabled()
     page.screenshot(path=str(shots / "train-batch-of-one-ru.png"), full_page=True)
+
+
+def test_a_queued_run_shows_its_place_and_starts_when_a_slot_frees(browser, shots):
+    lesson = next(x for x in LESSONS if x.name == "train")
+    text = catalog("zh")
+    long_run = "&epochs=50&hidden=512&bs=8"
+    with streamlit_server("streamlit-e2e-queue.log", env={"BN_LAB_MAX_RUNS": "1"}) as base:
+        first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
+        for page in (first, second):
+            open_and_check(page, base, lesson, "zh", long_run)
+            page.get_by_role("button", name=text["train.start"]).click()
+        first.locator('[data-testid="stProgress"]').wait_for(timeout=60_000)
+        waiting = text["train.queued"].split("{")[0]
+        second.get_by_text(waiting).wait_for(timeout=30_000)
+        second.get_by_text(waiting).scroll_into_view_if_needed()
+        second.screenshot(path=str(shots / "train-queued-zh.png"), full_page=True)
+        first.get_by_role("button", name=text["train.stop"]).click()
+        # the queued page notices within its slower queue poll and starts polling at the training pace
+        second.locator('[data-testid="stProgress"]').wait_for(timeout=15_000)
+        assert second.get_by_text(waiting).count() == 0
+        second.get_by_role("button", name=text["train.stop"]).click()
+        second.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=30_000)
+        for page in (first, second):
+            assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+            page.context.close()
 
 
 def test_a_deep_link_as_the_first_request_after_a_start_gets_the_frame(page, fresh_server):

@@ -1,0 +1,103 @@
+"""A light Streamlit session for load benchmarks: it speaks the browser's websocket protocol
+(protobuf BackMsg out, ForwardMsg in) and renders nothing.
+
+The server cannot tell it from a browser: it opens a session, asks for a page, clicks a
+button by its label and, like the browser, reruns a fragment on the interval the server's
+`auto_rerun` message asks for. What it saves is the browser's own work (layout, Plotly),
+which in a class happens on the students' machines, not on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+
+class Session:
+    def __init__(self, base_url: str, page: str, query: str = ""):
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.url = f"ws://{parts.netloc}/_stcore/stream"
+        self.page, self.query = page, query
+        self.buttons: dict[str, str] = {}  # label -> widget id, from the elements the server sent
+        self.fragment: tuple[str, float] | None = None  # (fragment id, seconds) while auto-rerun is on
+        self.reruns = 0  # runs of the page or a fragment that finished
+        self._finished = asyncio.Event()
+        self._ws = None
+        self._reader: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        self._ws = await websockets.connect(
+            self.url, subprotocols=["streamlit"], origin=self.origin, max_size=None, ping_interval=None
+        )
+        self._reader = asyncio.create_task(self._read())
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def run(self, *, click: str | None = None, timeout: float = 120) -> None:
+        """Rerun the page, optionally clicking a button, and wait until it finished."""
+        self._finished.clear()
+        await self._send(click=click)
+        await asyncio.wait_for(self._finished.wait(), timeout)
+
+    async def poll(self, until: asyncio.Event, restart: str | None = None) -> None:
+        """Ask for a rerun of the auto-rerun fragment on its interval, as the browser does
+        (a `setInterval`: it does not wait for the previous rerun to finish), until told to stop.
+        When the page stops polling (its run ended), click ``restart`` if given: a student starting
+        another run keeps the load steady."""
+        loop = asyncio.get_running_loop()
+        while not until.is_set():
+            if self.fragment is None:
+                await asyncio.sleep(0.5)
+                if self.fragment is None and restart is not None and not until.is_set():
+                    await self.run(click=restart)
+                continue
+            fragment_id, seconds = self.fragment
+            tick = loop.time() + seconds
+            while self.fragment == (fragment_id, seconds) and not until.is_set():
+                await asyncio.sleep(max(0.0, tick - loop.time()))
+                if self.fragment == (fragment_id, seconds):
+                    await self._send(fragment_id=fragment_id)
+                tick += seconds
+
+    async def _send(self, *, click: str | None = None, fragment_id: str = "") -> None:
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string, state.page_name = self.query, self.page
+        if fragment_id:
+            state.fragment_id, state.is_auto_rerun = fragment_id, True
+        if click is not None:
+            widget = state.widget_states.widgets.add()
+            widget.id, widget.trigger_value = self.buttons[click], True
+        await self._ws.send(msg.SerializeToString())
+
+    async def _read(self) -> None:
+        try:
+            async for data in self._ws:
+                msg = ForwardMsg()
+                msg.ParseFromString(data)
+                kind = msg.WhichOneof("type")
+                if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                    element = msg.delta.new_element
+                    if element.WhichOneof("type") == "button":
+                        self.buttons[element.button.label] = element.button.id
+                elif kind == "new_session" and not msg.metadata.run.fragment_ids:
+                    self.fragment = None  # a whole-page run begins: the browser drops its timers
+                elif kind == "auto_rerun":
+                    self.fragment = (msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
+                elif kind == "stop_auto_rerun":
+                    if self.fragment is not None and self.fragment[0] in msg.stop_auto_rerun.fragment_ids:
+                        self.fragment = None
+                elif kind == "script_finished":
+                    self.reruns += 1
+                    self._finished.set()
+        except websockets.ConnectionClosed:
+            pass
