@@ -36,8 +36,8 @@ WORKER_NICE = 10
 CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"
 # Imported once by the forkserver, so that a forked worker starts warm: "__main__" spares each
 # child re-running the main script, torch's optimizers import torch._dynamo (1.7 s) on first use,
-# and the digits come through sklearn.datasets (1 s).
-PRELOAD = ["__main__", "bn_core.runner", "torch._dynamo", "sklearn.datasets"]
+# the digits come through sklearn.datasets (1 s), and the warm-up trains once per optimizer.
+PRELOAD = ["__main__", "bn_core.runner", "torch._dynamo", "sklearn.datasets", "bn_core.forkserver_warmup"]
 
 
 def default_concurrency() -> int:
@@ -97,8 +97,6 @@ def _worker(config: TrainConfig, mnist_directory: str | None, conn: Connection, 
 
     try:
         os.nice(WORKER_NICE)
-        if os.environ.get("BN_LAB_SCHED_IDLE"):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except OSError:
         pass
     torch.set_num_threads(1)
