@@ -166,20 +166,23 @@ def charts_row(z, y_plain, y, out_hist, act, use_bn) -> None:
 
 def metrics_row(y: np.ndarray, act: str, bn_stats: tuple[np.ndarray, np.ndarray] | None) -> None:
     summary = neuron.summarize(y, act)
-    cols = st.columns(5)
-    cols[0].metric(t("neuron.zero_share"), f"{summary.zero_share:.1%}")
-    cols[1].metric(t("neuron.out_mean"), f"{summary.mean:.3f}")
-    cols[2].metric(t("neuron.out_std"), f"{summary.std:.3f}")
+    shown = [  # (label, value, help): as many columns as numbers, so that labels are not cut
+        (t("neuron.zero_share"), f"{summary.zero_share:.1%}", None),
+        (t("neuron.out_mean"), f"{summary.mean:.3f}", None),
+        (t("neuron.out_std"), f"{summary.std:.3f}", None),
+    ]
     if summary.saturated_share is not None:
-        cols[3].metric(t("neuron.saturated"), f"{summary.saturated_share:.1%}", help=t("neuron.saturated_help"))
-    if bn_stats is not None:  # what BN normalized with: the batch mean and biased variance
-        cols[4].metric(t("neuron.bn_stats"), f"μ={bn_stats[0][0]:.3f}, σ²={bn_stats[1][0]:.3f}")
-    elif act == "relu":
+        shown.append((t("neuron.saturated"), f"{summary.saturated_share:.1%}", t("neuron.saturated_help")))
+    if act == "relu" and bn_stats is None:
         s = st.session_state
         m, sd = neuron.pre_activation_params(
             s["neuron.w1"], s["neuron.w2"], s["neuron.w0"], s["neuron.mu"], s["neuron.sd"]
         )
-        cols[4].metric(t("neuron.theory"), f"{neuron.relu_moments(m, sd)[0]:.1%}", help=t("neuron.theory_help"))
+        shown.append((t("neuron.theory"), f"{neuron.relu_moments(m, sd)[0]:.1%}", t("neuron.theory_help")))
+    for column, (label, value, help_text) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(label, value, help=help_text)
+    if bn_stats is not None:  # what BN normalized with: batch mean and biased variance (too long for a metric)
+        st.markdown(rf"**{t('neuron.bn_stats')}:** $\mu_B$ = {bn_stats[0][0]:.4f}, $\sigma^2_B$ = {bn_stats[1][0]:.4f}")
 
 
 guarded(body, "neuron")

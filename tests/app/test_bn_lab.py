@@ -20,8 +20,10 @@ def bn_lab(**params):
 def after_histogram(at):
     """(centers, shares) of the 'after' histogram the page sends to the browser."""
     chart = next(c for c in at.get("plotly_chart") if "after" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    bars = json.loads(chart.proto.spec)["data"][-1]
-    return plotly_array(bars["x"]), plotly_array(bars["y"])
+    step = json.loads(chart.proto.spec)["data"][-1]  # a step line: x the bin edges, y each bin's share + 1 repeat
+    edges, shares = plotly_array(step["x"]), plotly_array(step["y"])
+    assert len(shares) == len(edges)
+    return (edges[:-1] + edges[1:]) / 2, shares[:-1]
 
 
 def test_defaults_render_with_table_and_running_charts():

@@ -1,6 +1,7 @@
 """neuron interactions: slider, presets, BatchNorm toggle, pin; all addressed by key."""
 
 import json
+import re
 
 from tests.app.helpers import assert_clean, open_page, text_of
 from ui.i18n import catalog
@@ -48,7 +49,10 @@ def test_batchnorm_before_activation_keeps_the_output_in_place():
     assert metric(at, "neuron.out_mean") == first
     at.slider(key="neuron.w1").set_value(-1.5).run()  # any weights: ReLU(BN(z)) has mean phi(0) = 0.399
     assert abs(float(metric(at, "neuron.out_mean")) - 0.399) < 0.02
-    assert "μ=" in metric(at, "neuron.bn_stats")
+    # the batch statistics BN used are those of z = -1.5 x1 + 0.5 x2 + 2.5: mean 2.5, variance 2.25 + 0.25
+    line = next(m.value for m in at.markdown if EN["neuron.bn_stats"] in m.value)
+    mean, var = (float(v) for v in re.findall(r"= (-?[0-9.]+)", line))
+    assert abs(mean - 2.5) < 0.1 and abs(var - 2.5) < 0.25
 
 
 def test_pin_draws_a_ghost_that_stays_while_weights_move():
