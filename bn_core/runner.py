@@ -1,12 +1,14 @@
-"""Training runs off the page: one worker process per run, a server-wide limit
-on concurrent runs with a queue, stop, and a heartbeat that ends runs nobody
-watches any more.
+"""Training runs off the page: worker processes that train one run at a time, a
+server-wide limit on concurrent runs with a queue, stop, and a heartbeat that ends runs
+nobody watches any more.
 
-Why processes, not threads: a small network's training loop is mostly Python,
-so training threads would hold the GIL that every page of the server needs.
-Worker processes run at a lower priority (nice 10) with one torch thread each,
-so the pages stay responsive while runs train. They are forked from a
-forkserver that has already imported torch, so a run starts in milliseconds.
+Why processes, not threads: a small network's training loop is mostly Python, so
+training threads would hold the GIL that every page of the server needs. Workers run at
+a lower priority (nice 10) with one torch thread each, so the pages stay responsive
+while runs train. They are forked from a forkserver that has already imported torch and
+trained once (so a run starts in milliseconds), and a worker that finishes a run waits
+for the next one: a warm worker trains a run as fast as a plain loop in a warm process.
+Idle workers end after a minute.
 
     runner = Runner(max_concurrent=2)
     run_id = runner.submit(TrainConfig(norm="batch"))
@@ -31,6 +33,7 @@ from bn_core.train import EpochRecord, History, TrainConfig, model_from, train, 
 
 HEARTBEAT_TIMEOUT = 8.0  # seconds without a view() before a run counts as abandoned
 STOP_GRACE = 5.0  # seconds a worker gets to stop by itself before it is terminated
+IDLE_TIMEOUT = 60.0  # seconds an idle worker waits for another run before it ends
 PROGRESS_EVERY = 0.1  # seconds between progress messages from a worker
 WORKER_NICE = 10
 CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"
@@ -70,15 +73,25 @@ class RunView:
 
 
 @dataclass
+class _Worker:
+    """A worker process and its pipe (jobs go out, a run's messages come back)."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    stop_event: object
+    run_id: str | None = None  # the run it trains; None while idle
+    idle_since: float = 0.0
+
+
+@dataclass
 class _Run:
     run_id: str
     config: TrainConfig
     last_seen: float
     mnist_directory: str | None = None
     state: str = "queued"
-    process: multiprocessing.process.BaseProcess | None = None
-    conn: Connection | None = None
-    stop_event: object | None = None
+    worker: _Worker | None = None  # while running
+    launched: bool = False  # its job has reached its worker
     stop_asked: float | None = None
     started: float | None = None
     epochs: list[EpochRecord] = field(default_factory=list)
@@ -87,12 +100,11 @@ class _Run:
     history: History | None = None
     error: str | None = None
     detail: str = ""
-    n_inputs: int = 0
     image_shape: tuple[int, int] | None = None
 
 
-def _worker(config: TrainConfig, mnist_directory: str | None, conn: Connection, stop_event) -> None:
-    """A worker process: train, reporting each epoch and the progress through ``conn``."""
+def _worker(conn: Connection, stop_event) -> None:
+    """A worker process: train the runs it receives one after another, until told to end."""
     import torch
 
     try:
@@ -100,6 +112,30 @@ def _worker(config: TrainConfig, mnist_directory: str | None, conn: Connection, 
     except OSError:
         pass
     torch.set_num_threads(1)
+    kept: tuple | None = None  # the last data set, (name, directory, Dataset): the next run likely wants it too
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        config, mnist_directory = job
+        try:
+            if kept is None or kept[:2] != (config.dataset, mnist_directory):
+                kept = None  # one data set at a time: MNIST takes 200 MB
+                kept = (config.dataset, mnist_directory, load(config.dataset, mnist_directory))
+            _train_one(config, kept[2], conn, stop_event)
+        except (BrokenPipeError, EOFError):
+            return  # the server is gone: nobody to tell
+        except DataUnavailable as err:
+            conn.send(("failed", err.reason, err.detail))
+        except Exception as err:  # noqa: BLE001 - reported to the page as a failed run
+            conn.send(("failed", "crash", repr(err)))
+
+
+def _train_one(config: TrainConfig, data, conn: Connection, stop_event) -> None:
+    """Train one run, reporting the data's shape, each epoch, the progress and the result through ``conn``."""
     last = [0.0]
     stop_seen = [0.0, False]
 
@@ -115,27 +151,17 @@ def _worker(config: TrainConfig, mnist_directory: str | None, conn: Connection, 
             last[0] = now
             conn.send(("progress", done, total))
 
-    try:
-        data = load(config.dataset, mnist_directory)
-        conn.send(("data", data.n_inputs, data.image_shape))
-        history = train(
-            config,
-            on_epoch=lambda record: conn.send(("epoch", record)),
-            should_stop=should_stop,
-            data=data,
-            on_progress=progress,
-        )
-        weights = weights_of(history.model)
-        history.model = None
-        conn.send(("done", history, weights, data.n_inputs))
-    except (BrokenPipeError, EOFError):
-        pass  # the server is gone (shut down): nobody to tell
-    except DataUnavailable as err:
-        conn.send(("failed", err.reason, err.detail))
-    except Exception as err:  # noqa: BLE001 - reported to the page as a failed run
-        conn.send(("failed", "crash", repr(err)))
-    finally:
-        conn.close()
+    conn.send(("data", data.n_inputs, data.image_shape))
+    history = train(
+        config,
+        on_epoch=lambda record: conn.send(("epoch", record)),
+        should_stop=should_stop,
+        data=data,
+        on_progress=progress,
+    )
+    weights = weights_of(history.model)
+    history.model = None
+    conn.send(("done", history, weights, data.n_inputs))
 
 
 class Runner:
@@ -144,9 +170,11 @@ class Runner:
         max_concurrent: int | None = None,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         start_method: str = "forkserver",
+        idle_timeout: float = IDLE_TIMEOUT,
     ):
         self.max_concurrent = max_concurrent or default_concurrency()
         self.heartbeat_timeout = heartbeat_timeout
+        self.idle_timeout = idle_timeout
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             from multiprocessing import forkserver
@@ -157,7 +185,10 @@ class Runner:
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._queue: list[str] = []
+        self._workers: list[_Worker] = []
+        self._closing = False
         self._thread: threading.Thread | None = None
+        self._leaving: threading.Thread | None = None  # a monitor that has decided to end
 
     # --- what pages call -------------------------------------------------
     def submit(self, config: TrainConfig, mnist_directory: str | None = None) -> str:
@@ -166,6 +197,7 @@ class Runner:
             raise ValueError(f"cannot train with this configuration: {', '.join(problems)}")
         run = _Run(uuid.uuid4().hex[:12], config, last_seen=time.monotonic(), mnist_directory=mnist_directory)
         with self._lock:
+            self._closing = False
             self._runs[run.run_id] = run
             self._queue.append(run.run_id)
             ready = self._start_queued()
@@ -205,17 +237,20 @@ class Runner:
 
     def workers_alive(self) -> int:
         with self._lock:
-            return sum(1 for r in self._runs.values() if r.process is not None and r.process.is_alive())
+            return sum(1 for w in self._workers if w.process.is_alive())
 
     def monitor_alive(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        """Whether a monitor thread is still working (also one that is ending its last workers)."""
+        return any(thread is not None and thread.is_alive() for thread in (self._thread, self._leaving))
 
     def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every run and end every worker."""
         with self._lock:
             ids = list(self._runs)
         for run_id in ids:
             self.forget(run_id)
+        with self._lock:
+            self._closing = True  # the monitor ends idle workers at once, and then itself
         deadline = time.monotonic() + timeout
         while self.monitor_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -247,44 +282,65 @@ class Runner:
             self._queue.remove(run.run_id)
             run.state, run.error = "failed", "stopped_in_queue"
         elif run.state == "running" and run.stop_asked is None:
-            run.stop_event.set()
             run.stop_asked = time.monotonic()
+            if run.launched:  # otherwise _launch passes it on
+                run.worker.stop_event.set()
 
     def _start_queued(self) -> list[_Run]:
-        """Take runs off the queue while there is room; the caller launches them outside the lock."""
+        """Take runs off the queue while there is room, each with an idle worker if there is one;
+        the caller launches them outside the lock."""
         running = sum(1 for r in self._runs.values() if r.state == "running")
+        idle = [w for w in self._workers if w.run_id is None]
         ready = []
         while self._queue and running < self.max_concurrent:
             run = self._runs[self._queue.pop(0)]
-            run.state, run.stop_event = "running", self._ctx.Event()
+            run.state = "running"
+            if idle:
+                run.worker = idle.pop(0)
+                run.worker.run_id = run.run_id
             ready.append(run)
             running += 1
         return ready
 
+    def _start_worker(self) -> _Worker:
+        ours, theirs = self._ctx.Pipe(duplex=True)
+        stop_event = self._ctx.Event()
+        process = self._ctx.Process(
+            target=_worker, args=(theirs, stop_event), name=f"bn-lab-worker-{uuid.uuid4().hex[:6]}", daemon=True
+        )
+        try:
+            process.start()
+        finally:
+            theirs.close()  # the worker holds the only other end: its exit closes the pipe
+        return _Worker(process, ours, stop_event)
+
     def _launch(self, runs: list[_Run]) -> None:
-        """Start the runs' worker processes. Not under the lock: the first start after a server
-        starts waits for the forkserver's imports (seconds), and pages must not wait with it."""
+        """Hand the runs to their workers, starting a worker where there was no idle one. Not under
+        the lock: the first start after a server starts waits for the forkserver's imports (seconds),
+        and pages must not wait with it."""
         for run in runs:
-            receiver, sender = self._ctx.Pipe(duplex=False)
-            process = self._ctx.Process(
-                target=_worker,
-                args=(run.config, run.mnist_directory, sender, run.stop_event),
-                name=f"bn-lab-run-{run.run_id}",
-                daemon=True,
-            )
+            worker = run.worker
             try:
-                process.start()
+                if worker is None:
+                    worker = self._start_worker()
+                    with self._lock:
+                        self._workers.append(worker)
+                        worker.run_id, run.worker = run.run_id, worker
+                worker.stop_event.clear()  # a stop from an earlier run must not reach this one
+                worker.conn.send((run.config, run.mnist_directory))
             except Exception as err:  # noqa: BLE001 - e.g. no forkserver: the run fails, the page says so
-                receiver.close()
-                sender.close()
                 with self._lock:
                     run.state, run.error, run.detail = "failed", "crash", repr(err)
+                    if worker is not None:
+                        worker.run_id = None
+                    run.worker = None
                 continue
-            sender.close()  # the worker holds the only sending end: its exit closes the pipe
             with self._lock:
-                run.process, run.conn = process, receiver
+                run.launched = True
                 # the time spent starting is nobody's absence
                 run.started = run.last_seen = time.monotonic()
+                if run.stop_asked is not None:  # stopped while it was being launched
+                    worker.stop_event.set()
 
     def _ensure_monitor(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -296,7 +352,7 @@ class Runner:
         if kind == "progress":
             run.done, run.total = message[1], message[2]
         elif kind == "data":
-            run.n_inputs, run.image_shape = message[1], tuple(message[2])
+            run.image_shape = tuple(message[2])
         elif kind == "epoch":
             run.epochs.append(message[1])
         elif kind == "done":  # its model was rebuilt by _unpack
@@ -313,21 +369,34 @@ class Runner:
             return ("done", history)
         return message
 
-    def _finish(self, run: _Run) -> multiprocessing.process.BaseProcess:
-        """The worker's pipe has closed: the run is over. Returns the process, to collect outside the lock."""
-        run.conn.close()
-        process, run.conn, run.process = run.process, None, None
-        if run.state == "running":  # ended without a last word
-            run.state, run.error = "failed", "crash"
-        return process
+    def _release(self, worker: _Worker, now: float) -> None:
+        """The worker's run has ended: the worker waits for the next."""
+        run = self._runs.get(worker.run_id) if worker.run_id else None
+        if run is not None:
+            run.worker = None
+        worker.run_id, worker.idle_since = None, now
+
+    def _drop(self, worker: _Worker) -> None:
+        """The worker's pipe has closed (it crashed, was terminated, or ended): out of the pool."""
+        self._workers.remove(worker)
+        run = self._runs.get(worker.run_id) if worker.run_id else None
+        if run is not None and run.state == "running":  # ended without a last word
+            run.state, run.error, run.worker = "failed", "crash", None
 
     @staticmethod
-    def _collect(process: multiprocessing.process.BaseProcess) -> None:
-        process.join(STOP_GRACE)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        process.close()
+    def _end(worker: _Worker, ask: bool) -> None:
+        """Collect a worker's process (asking it to end first if ``ask``); outside the lock."""
+        if ask:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        worker.conn.close()
+        worker.process.join(STOP_GRACE)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.process.close()
 
     # --- the monitor thread ---------------------------------------------
     def _monitor(self) -> None:
@@ -335,36 +404,53 @@ class Runner:
             with self._lock:
                 now = time.monotonic()
                 for run in list(self._runs.values()):
-                    launching = run.state == "running" and run.process is None
+                    launching = run.state == "running" and not run.launched
                     if now - run.last_seen > self.heartbeat_timeout and not launching:  # nobody is watching
-                        if run.state in ("finished", "failed") and run.process is None:
+                        if run.state in ("finished", "failed") and run.worker is None:
                             del self._runs[run.run_id]
                         else:
                             self._stop(run)
-                    if run.stop_asked is not None and run.process is not None and now - run.stop_asked > STOP_GRACE:
-                        run.process.terminate()
+                    if run.stop_asked is not None and run.launched and run.worker is not None:
+                        if now - run.stop_asked > STOP_GRACE:
+                            run.worker.process.terminate()  # its pipe closes: _drop
                 ready = self._start_queued()
-                if not self._runs:
-                    self._thread = None
-                    return
-                conns = {run.conn: run for run in self._runs.values() if run.conn is not None}
+                limit = 0.0 if self._closing else self.idle_timeout
+                ending = [w for w in self._workers if w.run_id is None and now - w.idle_since >= limit]
+                for worker in ending:
+                    self._workers.remove(worker)
+                done = not self._runs and not self._workers
+                if done:  # a submit from now on starts a new monitor
+                    self._thread, self._leaving = None, threading.current_thread()
+                conns = {w.conn: w for w in self._workers}
+            for worker in ending:
+                self._end(worker, ask=True)
+            if done:
+                return
             self._launch(ready)
             if not conns:
                 time.sleep(0.1)
                 continue
             for conn in wait(list(conns), timeout=0.1):
-                # Read and unpickle outside the lock (only this thread reads the pipes):
-                # every page's poll waits for the lock, so it is held for microseconds.
-                messages, closed = [], False
-                try:
-                    while conn.poll():
-                        messages.append(self._unpack(conn.recv()))
-                except (EOFError, OSError):
-                    closed = True
-                run = conns[conn]
-                with self._lock:
-                    for message in messages:
-                        self._receive(run, message)
-                    process = self._finish(run) if closed else None
-                if process is not None:
-                    self._collect(process)
+                self._read(conns[conn])
+
+    def _read(self, worker: _Worker) -> None:
+        # Read and unpickle outside the lock (only this thread reads the pipes):
+        # every page's poll waits for the lock, so it is held for microseconds.
+        messages, closed = [], False
+        try:
+            while worker.conn.poll():
+                messages.append(self._unpack(worker.conn.recv()))
+        except (EOFError, OSError):
+            closed = True
+        with self._lock:
+            run = self._runs.get(worker.run_id) if worker.run_id else None
+            for message in messages:
+                if run is not None:
+                    self._receive(run, message)
+                if message[0] in ("done", "failed"):
+                    self._release(worker, time.monotonic())
+                    run = None
+            if closed and worker in self._workers:
+                self._drop(worker)
+        if closed:
+            self._end(worker, ask=False)

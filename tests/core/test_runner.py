@@ -23,7 +23,7 @@ def wait_for(predicate, timeout=30.0):
 
 @pytest.fixture
 def runner():
-    r = Runner(max_concurrent=2, heartbeat_timeout=2.0)
+    r = Runner(max_concurrent=2, heartbeat_timeout=2.0, idle_timeout=2.0)
     yield r
     r.shutdown()
 
@@ -125,7 +125,31 @@ def test_a_run_nobody_watches_is_stopped_and_dropped(runner):
     assert wait_for(lambda: runner.view(run_id).done > 0)
     # no more views: the heartbeat runs out after 2 s
     assert wait_for(lambda: runner.counts() == {"queued": 0, "running": 0, "finished": 0, "failed": 0}, timeout=15)
-    assert runner.view(run_id) is None and runner.workers_alive() == 0
+    assert runner.view(run_id) is None
+    assert wait_for(lambda: runner.workers_alive() == 0, timeout=10)  # and its idle worker ends after 2 s
+
+
+def test_a_worker_trains_one_run_after_another_and_ends_when_idle(runner):
+    first = runner.submit(TrainConfig(epochs=2))
+    assert wait_for(lambda: not runner.view(first).active)
+    pids = [w.process.pid for w in runner._workers]
+    second = runner.submit(TrainConfig(epochs=2, seed=1))
+    assert wait_for(lambda: not runner.view(second).active)
+    assert [w.process.pid for w in runner._workers] == pids and len(pids) == 1  # the same warm worker
+    assert runner.view(second).state == "finished" and len(runner.view(second).epochs) == 2
+    runner.forget(first), runner.forget(second)
+    assert wait_for(lambda: runner.workers_alive() == 0 and not runner.monitor_alive(), timeout=10)
+
+
+def test_a_stopped_run_leaves_its_worker_ready_for_the_next(runner):
+    run_id = runner.submit(LONG)
+    assert wait_for(lambda: runner.view(run_id).done > 0)
+    runner.stop(run_id)
+    assert wait_for(lambda: not runner.view(run_id).active)
+    after = runner.submit(TrainConfig(epochs=3))  # must not see the earlier stop
+    assert wait_for(lambda: not runner.view(after).active)
+    view = runner.view(after)
+    assert view.state == "finished" and view.history.stopped is None and len(view.epochs) == 3
 
 
 def test_missing_mnist_is_a_failed_run_with_a_reason(runner, tmp_path):
@@ -145,7 +169,7 @@ def test_a_configuration_that_cannot_train_is_refused(runner):
 
 
 def test_fifty_sessions_come_and_go_without_leaks():
-    runner = Runner(max_concurrent=2, heartbeat_timeout=1.0)
+    runner = Runner(max_concurrent=2, heartbeat_timeout=1.0, idle_timeout=1.0)
     threads_before = threading.active_count()
     for i in range(50):  # each session starts a run, looks once, and leaves
         run_id = runner.submit(TrainConfig(epochs=2, seed=i, hidden=16))
@@ -157,5 +181,5 @@ def test_fifty_sessions_come_and_go_without_leaks():
     assert runner.workers_alive() == 0
     import multiprocessing
 
-    assert [p for p in multiprocessing.active_children() if p.name.startswith("bn-lab-run")] == []
+    assert [p for p in multiprocessing.active_children() if p.name.startswith("bn-lab-worker")] == []
     assert threading.active_count() <= threads_before
