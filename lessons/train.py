@@ -67,13 +67,20 @@ def finished(runs: list) -> None:
         dataset = parts.load_dataset(view.config.dataset, str(mnist_dir()))
     except DataUnavailable:
         dataset = None
-    results, inside, predict = st.tabs([t("train.tab_results"), t("train.tab_inside"), t("train.tab_predict")])
-    with results:
-        parts.results(view, dataset)
-    with inside:
-        parts.inside(view)
-    with predict:
-        parts.predict(view, dataset)
+    # Only the open tab runs (a tab change reruns the page): each page run after a run ends,
+    # in every session of a class, then builds one tab's charts instead of three.
+    results, inside, predict = st.tabs(
+        [t("train.tab_results"), t("train.tab_inside"), t("train.tab_predict")], key="train.tab", on_change="rerun"
+    )
+    if results.open:
+        with results:
+            parts.results(view, dataset)
+    if inside.open:
+        with inside:
+            parts.inside(view)
+    if predict.open:
+        with predict:
+            parts.predict(view, dataset)
     st.button(
         t("train.remove"), on_click=parts.remove_run, args=(chosen,), icon=":material/delete:", key="train.remove"
     )

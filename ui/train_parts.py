@@ -16,7 +16,7 @@ from bn_core.batchnorm import single_value_message
 from bn_core.histogram import histogram
 from bn_core.runner import Runner, RunView
 from ui import charts
-from ui.i18n import t
+from ui.i18n import current_lang, t
 from ui.state import Param
 
 MAX_RUNS = 4  # finished runs kept for comparison
@@ -44,6 +44,7 @@ POLLED = "train.polled"  # the run state the page's polling interval was chosen 
 # twice a second would cost the server as much as the training pages themselves).
 POLL_SECONDS = {"running": 0.5, "queued": 2.0}
 RUNS = "train.runs"  # this session's finished runs (RunView), oldest first
+CURVES = "train.curves"  # the last curve figures drawn, with what they showed: a poll with no new epoch reuses them
 NOTICE = "train.notice"  # a message to show once (download result, run lost)
 
 
@@ -256,28 +257,34 @@ def curves(kept: list[RunView], current: RunView | None) -> None:
     if current is not None and current.epochs:
         names[-1] += " " + t("train.live")
     columns = st.columns(2)
-    for column, metric, title, percent in (
-        (columns[0], "loss", t("train.loss"), False),
-        (columns[1], "accuracy", t("train.accuracy"), True),
-    ):
+    drawn = (current_lang(), tuple(names), tuple((v.run_id, len(v.epochs)) for v in shown))
+    kept_figures = st.session_state.get(CURVES)
+    if kept_figures is None or kept_figures[0] != drawn:
+        kept_figures = st.session_state[CURVES] = (drawn, curve_figures(names, shown))
+    for column, (metric, figure) in zip(columns, kept_figures[1].items(), strict=True):
+        column.plotly_chart(figure, key=f"train.curve_{metric}")
+
+
+def curve_figures(names: list[str], shown: list[RunView]) -> dict:
+    """Loss and accuracy curves of the runs shown, one figure each."""
+    figures = {}
+    for metric, title, percent in (("loss", t("train.loss"), False), ("accuracy", t("train.accuracy"), True)):
         series = []
         for name, v in zip(names, shown, strict=True):
             x = np.array([e.epoch for e in v.epochs])
             train_y = np.array([getattr(e, f"train_{metric}") for e in v.epochs])
             val_y = np.array([getattr(e, f"val_{metric}") for e in v.epochs])
             series.append((name, x, train_y, val_y))
-        column.plotly_chart(
-            charts.curves_figure(
-                series,
-                title=title,
-                x_title=t("train.epoch"),
-                y_title=title,
-                train_name=t("train.train"),
-                val_name=t("train.val"),
-                percent=percent,
-            ),
-            key=f"train.curve_{metric}",
+        figures[metric] = charts.curves_figure(
+            series,
+            title=title,
+            x_title=t("train.epoch"),
+            y_title=title,
+            train_name=t("train.train"),
+            val_name=t("train.val"),
+            percent=percent,
         )
+    return figures
 
 
 # --- results ------------------------------------------------------------------

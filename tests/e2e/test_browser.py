@@ -93,11 +93,14 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(shots / f"train-results-{lang}.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+    # only the open tab is built: a tab change reruns the page and brings its content
     page.get_by_role("tab", name=text["train.tab_inside"]).click()
-    page.wait_for_timeout(1500)
+    page.get_by_text(text["train.inside_intro"][:20]).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
     page.get_by_role("tab", name=text["train.tab_predict"]).click()
-    page.wait_for_timeout(1500)
+    page.get_by_text(text["train.pick_note"][:20]).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / f"train-predict-{lang}.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
 
