@@ -183,3 +183,47 @@ def test_fifty_sessions_come_and_go_without_leaks():
 
     assert [p for p in multiprocessing.active_children() if p.name.startswith("bn-lab-worker")] == []
     assert threading.active_count() <= threads_before
+
+
+SERVER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from bn_core.runner import Runner
+from bn_core.train import TrainConfig
+
+if __name__ == "__main__":
+    runner = Runner(max_concurrent=1)
+    run_id = runner.submit(TrainConfig(epochs=50, hidden=512, batch_size=8))
+    while runner.view(run_id).done == 0:
+        time.sleep(0.05)
+    print(runner._workers[0].process.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_workers_end_when_the_server_is_killed(tmp_path):
+    # Workers run in sessions of their own (for the scheduler), so no signal to the server's
+    # process group reaches them: they must notice the server is gone by themselves.
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "server.py"
+    script.write_text(SERVER.format(root=str(Path(__file__).resolve().parents[2])))
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(server.stdout.readline())
+    assert os.getpgid(worker) != os.getpgid(server.pid)
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+
+    def gone():
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{worker}/stat") as stat:
+            return stat.read().split()[2] == "Z"  # a zombie has ended; init reaps it
+
+    assert wait_for(gone, timeout=10)
