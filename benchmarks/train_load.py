@@ -54,7 +54,6 @@ class Load:
         start = catalog("en")["train.start"]
         self.sessions = [Session(base, "train", f"lang=en&seed={i}{LONG}") for i in range(count)]
         self.started, self.stop = threading.Event(), None
-        self.polls_before = 0
 
         async def main():
             self.stop = asyncio.Event()
