@@ -3,6 +3,7 @@ per run, see bn_core.runner); this module lays out its controls and results."""
 
 from __future__ import annotations
 
+import atexit
 import io
 from dataclasses import fields
 
@@ -50,8 +51,12 @@ NOTICE = "train.notice"  # a message to show once (download result, run lost)
 
 @st.cache_resource
 def runner() -> Runner:
-    """One runner for the whole server: the limit on concurrent runs is server-wide."""
-    return Runner()
+    """One runner for the whole server: the limit on concurrent runs is server-wide. It ends its
+    workers at exit, before multiprocessing's own exit handler (which found process objects the
+    runner was closing at the same moment, and logged a traceback)."""
+    shared = Runner()
+    atexit.register(shared.shutdown, timeout=5.0)
+    return shared
 
 
 @st.cache_resource(max_entries=4)
