@@ -92,7 +92,6 @@ class _Run:
     last_seen: float
     mnist_directory: str | None = None
     state: str = "queued"
-    worker: _Worker | None = None  # while running
     launched: bool = False  # its job has reached its worker
     stop_asked: float | None = None
     started: float | None = None
@@ -297,7 +296,10 @@ class Runner:
         elif run.state == "running" and run.stop_asked is None:
             run.stop_asked = time.monotonic()
             if run.launched:  # otherwise _launch passes it on
-                run.worker.stop_event.set()
+                self._worker_of(run).stop_event.set()
+
+    def _worker_of(self, run: _Run) -> _Worker | None:
+        return next((w for w in self._workers if w.run_id == run.run_id), None)
 
     def _start_queued(self) -> list[_Run]:
         """Take runs off the queue while there is room, each with an idle worker if there is one;
@@ -309,8 +311,7 @@ class Runner:
             run = self._runs[self._queue.pop(0)]
             run.state = "running"
             if idle:
-                run.worker = idle.pop(0)
-                run.worker.run_id = run.run_id
+                idle.pop(0).run_id = run.run_id
             ready.append(run)
             running += 1
         return ready
@@ -332,13 +333,14 @@ class Runner:
         the lock: the first start after a server starts waits for the forkserver's imports (seconds),
         and pages must not wait with it."""
         for run in runs:
-            worker = run.worker
+            with self._lock:
+                worker = self._worker_of(run)  # an idle one, given to it by _start_queued
             try:
                 if worker is None:
                     worker = self._start_worker()
+                    worker.run_id = run.run_id
                     with self._lock:
                         self._workers.append(worker)
-                        worker.run_id, run.worker = run.run_id, worker
                 worker.stop_event.clear()  # a stop from an earlier run must not reach this one
                 worker.conn.send((run.config, run.mnist_directory))
             except Exception as err:  # noqa: BLE001 - e.g. no forkserver: the run fails, the page says so
@@ -346,7 +348,6 @@ class Runner:
                     run.state, run.error, run.detail = "failed", "crash", repr(err)
                     if worker is not None:
                         worker.run_id = None
-                    run.worker = None
                 continue
             with self._lock:
                 run.launched = True
@@ -382,11 +383,9 @@ class Runner:
             return ("done", history)
         return message
 
-    def _release(self, worker: _Worker, now: float) -> None:
+    @staticmethod
+    def _release(worker: _Worker, now: float) -> None:
         """The worker's run has ended: the worker waits for the next."""
-        run = self._runs.get(worker.run_id) if worker.run_id else None
-        if run is not None:
-            run.worker = None
         worker.run_id, worker.idle_since = None, now
 
     def _drop(self, worker: _Worker) -> None:
@@ -394,7 +393,7 @@ class Runner:
         self._workers.remove(worker)
         run = self._runs.get(worker.run_id) if worker.run_id else None
         if run is not None and run.state == "running":  # ended without a last word
-            run.state, run.error, run.worker = "failed", "crash", None
+            run.state, run.error = "failed", "crash"
 
     @staticmethod
     def _end(worker: _Worker, ask: bool) -> None:
@@ -419,13 +418,13 @@ class Runner:
                 for run in list(self._runs.values()):
                     launching = run.state == "running" and not run.launched
                     if now - run.last_seen > self.heartbeat_timeout and not launching:  # nobody is watching
-                        if run.state in ("finished", "failed") and run.worker is None:
+                        if run.state in ("finished", "failed"):  # its worker was released with its last word
                             del self._runs[run.run_id]
                         else:
                             self._stop(run)
-                    if run.stop_asked is not None and run.launched and run.worker is not None:
-                        if now - run.stop_asked > STOP_GRACE:
-                            run.worker.process.terminate()  # its pipe closes: _drop
+                    worker = self._worker_of(run) if run.stop_asked is not None and run.launched else None
+                    if worker is not None and now - run.stop_asked > STOP_GRACE:
+                        worker.process.terminate()  # its pipe closes: _drop
                 ready = self._start_queued()
                 limit = 0.0 if self._closing else self.idle_timeout
                 ending = [w for w in self._workers if w.run_id is None and now - w.idle_since >= limit]

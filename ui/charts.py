@@ -29,8 +29,6 @@ def _layout(title: str, x_title: str, y_title: str, height: int, **extra) -> dic
         margin=dict(l=10, r=10, t=50, b=10),
         font=dict(size=15),  # readable on a projector
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-        bargap=0.0,
-        barmode="overlay",
         **extra,
     )
 
@@ -149,7 +147,7 @@ def binned(values: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> Histo
 
 def display_range(*arrays: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> tuple[float, float]:
     """A stable axis: ``base``, widened only when the data leave it, so that
-    moving a slider shifts the bars rather than the axis."""
+    moving a slider shifts the histogram rather than the axis."""
     lo, hi = base
     for a in arrays:
         finite = np.asarray(a, np.float64)
@@ -219,7 +217,7 @@ def bars_figure(labels: Sequence[str], values: np.ndarray, *, title: str, highli
     trace = dict(
         type="bar", x=list(labels), y=values, marker=dict(color=colors), hovertemplate="%{x}: %{y:.1%}<extra></extra>"
     )
-    layout = _layout(title, "", "", height)
+    layout = _layout(title, "", "", height, bargap=0.0)
     layout["yaxis"].update(tickformat=".0%", range=[0, 1])
     layout["xaxis"]["type"] = "category"
     return go.Figure(data=[trace], layout=layout)

@@ -205,7 +205,7 @@ def poll_seconds() -> float | None:
     s = st.session_state
     view = runner().view(s[ACTIVE]) if ACTIVE in s else None
     s[POLLED] = view.state if view is not None else None
-    return POLL_SECONDS.get(s[POLLED]) if view is not None else None
+    return POLL_SECONDS.get(s[POLLED])
 
 
 def live() -> None:
