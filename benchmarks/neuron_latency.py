@@ -52,7 +52,7 @@ def server_side():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["n"] = "100000"
     at.run()
-    at.switch_page("lessons/neuron.py").run()
+    at.switch_page("lessons/neuron/neuron.py").run()
     times = []
     for i in range(MOVES):
         slider = at.slider(key="neuron.w0")

@@ -54,3 +54,34 @@ def t(key: str, **values: object) -> str:
 
 def lang_from_url(raw: str | None) -> str:
     return raw if raw in LANGUAGES else DEFAULT_LANG
+
+
+# Number formats per language: Russian writes a decimal comma and groups thousands with a
+# narrow no-break space (0,3; 10 000); English and Chinese write 0.3 and 10,000.
+_DECIMAL = {"ru": ","}
+_GROUP = {"ru": "\u202f"}
+
+
+def num(value: float, spec: str = ".3f", lang: str | None = None) -> str:
+    """``value`` formatted with a ``format`` spec (``",.0f"``, ``".1%"``, ``".3g"``) in the
+    current language's notation. Non-finite values stay "nan", "inf", "-inf"."""
+    lang = lang or current_lang()
+    text = format(value, spec)
+    if lang not in _DECIMAL:
+        return text
+    # swap through a placeholder so that "," (grouping) and "." (decimal) do not collide
+    return text.replace(",", "\0").replace(".", _DECIMAL[lang]).replace("\0", _GROUP[lang])
+
+
+def pct(value: float, digits: int = 1, lang: str | None = None) -> str:
+    """A share as a percentage: 0.123 -> "12.3%" (ru "12,3 %": a space before the sign, as Russian typography has it)."""
+    lang = lang or current_lang()
+    text = num(value * 100, f".{digits}f", lang)
+    return f"{text}\u00a0%" if lang == "ru" else f"{text}%"
+
+
+def seconds(value: float, lang: str | None = None) -> str:
+    """A duration in seconds, with the language's unit: 0.3 s, 0,3 с, 0.3 秒."""
+    lang = lang or current_lang()
+    spec = ".1f" if value < 10 else ",.0f"
+    return catalog(lang)["common.seconds"].format(s=num(value, spec, lang))

@@ -13,9 +13,9 @@ class Lesson(NamedTuple):
 
 HOME = Lesson("home", "lessons/home.py", "", ":material/home:")
 LESSONS = (
-    Lesson("neuron", "lessons/neuron.py", "neuron", ":material/psychology:"),
-    Lesson("bn_lab", "lessons/bn-lab.py", "bn-lab", ":material/tune:"),
-    Lesson("train", "lessons/train.py", "train", ":material/monitoring:"),
+    Lesson("neuron", "lessons/neuron/neuron.py", "neuron", ":material/psychology:"),
+    Lesson("bn_lab", "lessons/bn_lab/bn-lab.py", "bn-lab", ":material/tune:"),
+    Lesson("train", "lessons/train/train.py", "train", ":material/monitoring:"),
     Lesson("inside", "lessons/inside.py", "inside", ":material/biotech:"),
     Lesson("experiments", "lessons/experiments.py", "experiments", ":material/science:"),
 )

@@ -9,7 +9,7 @@ from bn_core.batches import population_stats
 from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
 from ui.i18n import catalog
 
-PAGE = "lessons/bn-lab.py"
+PAGE = "lessons/bn_lab/bn-lab.py"
 EN = catalog("en")
 
 

@@ -10,7 +10,7 @@ EN = catalog("en")
 
 
 def neuron(**params):
-    return open_page("lessons/neuron.py", "en", **{k: str(v) for k, v in params.items()})
+    return open_page("lessons/neuron/neuron.py", "en", **{k: str(v) for k, v in params.items()})
 
 
 def metric(at, label_key):

@@ -18,7 +18,7 @@ def test_page_renders(lesson, lang):
 
 def test_language_is_kept_across_pages():
     at = open_page(None, "ru")
-    at.switch_page("lessons/neuron.py").run()
+    at.switch_page("lessons/neuron/neuron.py").run()
     assert at.title[0].value == catalog("ru")["neuron.title"]
     assert at.query_params["lang"] in ("ru", ["ru"])
 
@@ -33,7 +33,7 @@ def test_switching_language_in_the_sidebar_translates_every_page():
     at = open_page(None, "en")
     at.selectbox(key="lang_select").select("zh").run()
     assert at.title[0].value == catalog("zh")["home.title"]
-    at.switch_page("lessons/neuron.py").run()
+    at.switch_page("lessons/neuron/neuron.py").run()
     assert at.title[0].value == catalog("zh")["neuron.title"]
 
 

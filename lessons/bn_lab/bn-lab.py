@@ -7,7 +7,7 @@ from bn_core import CONVENTIONS, BatchNorm, batch_stats
 from bn_core.batches import SOURCES, sample_batch
 from bn_core.batchnorm import pytorch_to_keras_momentum, values_per_channel
 from bn_core.running import RunningTrace, trace_running_stats
-from ui import bn_lab_parts as parts
+from lessons.bn_lab import sections as parts
 from ui.frame import guarded, header
 from ui.i18n import t
 from ui.state import Param, mirror, restore, show_notices

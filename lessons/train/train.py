@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
-from ui import train_parts as parts
+from lessons.train import sections as parts
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
 from ui.state import mirror, restore, show_notices

@@ -1,0 +1,29 @@
+"""Numbers in each language's notation."""
+
+import math
+
+from ui.i18n import num, pct, seconds
+
+
+def test_english_and_chinese_keep_point_and_comma_grouping():
+    for lang in ("en", "zh"):
+        assert num(10_000, ",.0f", lang) == "10,000"
+        assert num(0.25, ".2f", lang) == "0.25"
+
+
+def test_russian_writes_decimal_comma_and_thin_space_groups():
+    assert num(0.3, ".1f", "ru") == "0,3"
+    assert num(12_345.5, ",.1f", "ru") == "12\u202f345,5"
+    assert pct(0.123, 1, "ru") == "12,3\u00a0%"
+
+
+def test_percent_and_seconds_units():
+    assert pct(0.5, 0, "en") == "50%"
+    assert seconds(0.3, "ru") == "0,3 с"
+    assert seconds(0.3, "zh") == "0.3 秒"
+    assert seconds(367.0, "en") == "367 s"
+
+
+def test_non_finite_values_stay_readable():
+    assert num(math.nan, ".3f", "ru") == "nan"
+    assert num(-math.inf, ".3f", "ru") == "-inf"
