@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,33 @@ class Histogram:
     @property
     def widths(self) -> np.ndarray:
         return np.diff(self.edges)
+
+
+def bin_counts(values: np.ndarray, bins: int, value_range: tuple[float, float]) -> np.ndarray:
+    """How many of the finite values fall in each of ``bins`` equal bins over ``value_range``
+    (NumPy's rule: each bin holds its left edge, the last one its right edge too). Values outside
+    the range are not counted. The live neuron chart bins the same way (lessons/neuron/live.js)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    return np.histogram(v[np.isfinite(v)], bins=bins, range=value_range)[0]
+
+
+def axis_range(
+    *arrays: np.ndarray, base: tuple[float, float] = (-5.0, 5.0), step: float | None = None
+) -> tuple[float, float]:
+    """A stable axis: ``base``, widened only where the finite data leave it, so that moving a
+    slider shifts a histogram rather than its axis. With ``step`` the widened ends are rounded
+    outwards to a multiple of it, so the axis moves in whole steps (and a browser can repeat
+    the computation exactly: min, max, floor, ceil and one multiplication)."""
+    lo, hi = base
+    for a in arrays:
+        v = np.asarray(a, np.float64)
+        v = v[np.isfinite(v)]
+        if v.size:
+            low, high = float(v.min()), float(v.max())
+            if step is not None:
+                low, high = math.floor(low / step) * step, math.ceil(high / step) * step
+            lo, hi = min(lo, low), max(hi, high)
+    return lo, hi
 
 
 def histogram(values: np.ndarray, bins: int = 60, value_range: tuple[float, float] | None = None) -> Histogram:

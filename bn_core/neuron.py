@@ -18,7 +18,10 @@ from typing import Literal
 
 import numpy as np
 
+from bn_core.batchnorm import batch_stats
+
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh"]
+Placement = Literal["off", "before", "after"]  # BatchNorm: none, before the activation, after it
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "leaky_relu", "sigmoid", "tanh")
 LEAKY_SLOPE = 0.01  # PyTorch's default negative_slope
 # An output counts as saturated when it lies within this fraction of the
@@ -29,13 +32,16 @@ BOUNDS: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 
 
 
 def sample_inputs(n: int, mean: float, std: float, seed: int) -> np.ndarray:
-    """n samples of (x1, x2), i.i.d. N(mean, std^2). Shape (n, 2)."""
+    """n samples of (x1, x2), i.i.d. N(mean, std^2), rounded to float32: the values the
+    browser receives, so that the page and the live chart compute from the same numbers.
+    Shape (n, 2), dtype float32."""
     rng = np.random.default_rng(seed)
-    return mean + std * rng.standard_normal((n, 2))
+    return (mean + std * rng.standard_normal((n, 2))).astype(np.float32)
 
 
 def pre_activation(x: np.ndarray, w1: float, w2: float, w0: float) -> np.ndarray:
-    """z = w1*x1 + w2*x2 + w0 for x of shape (n, 2). Shape (n,)."""
+    """z = w1*x1 + w2*x2 + w0 for x of shape (n, 2), in float64. Shape (n,)."""
+    x = np.asarray(x, np.float64)
     return x[:, 0] * w1 + x[:, 1] * w2 + w0
 
 
@@ -52,23 +58,70 @@ def activate(z: np.ndarray, kind: Activation) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class NeuronPass:
+    """One forward pass of the neuron over a sample, with BatchNorm placed as asked."""
+
+    bn: Placement
+    z: np.ndarray  # (n,) pre-activation w1*x1 + w2*x2 + w0
+    mid: np.ndarray | None  # (n,) between BN and the activation: BN's output (BN before) or its input (BN after)
+    out: np.ndarray  # (n,) what the next layer receives
+    bn_mean: float | None = None  # batch mean of BN's input (mu_B); None without BN
+    bn_var: float | None = None  # its biased batch variance (sigma_B^2)
+    bn_scale: float | None = None  # BN maps v to v * bn_scale + bn_shift (gamma = 1, beta = 0)
+    bn_shift: float | None = None
+
+    @property
+    def activated(self) -> np.ndarray:
+        """What the activation function put out (BN's input when BN sits after it)."""
+        return self.mid if self.bn == "after" else self.out
+
+
+def forward(
+    x: np.ndarray, w1: float, w2: float, w0: float, act: Activation, bn: Placement = "off", eps: float = 1e-5
+) -> NeuronPass:
+    """The lesson's neuron over the sample x (n, 2), BatchNorm in training mode (batch statistics).
+
+    BatchNorm follows ``bn_core.batchnorm`` (PyTorch's defaults, gamma = 1, beta = 0), written
+    out for one channel: mean and biased variance in float64, then the fold PyTorch uses,
+    y = v * scale + shift with scale = 1 / sqrt(var + eps) and shift = 0 - mean * scale.
+    The live chart's JavaScript (lessons/neuron/live.js) repeats these operations in this order.
+    """
+    z = pre_activation(x, w1, w2, w0)
+    if bn == "off":
+        return NeuronPass(bn, z, None, activate(z, act))
+    v = z if bn == "before" else activate(z, act)
+    mean, var = batch_stats(v[:, None], axis=1)
+    scale = 1.0 / np.sqrt(var[0] + eps)
+    shift = 0.0 - mean[0] * scale
+    normalized = v * scale + shift
+    stats = (float(mean[0]), float(var[0]), float(scale), float(shift))
+    if bn == "before":
+        return NeuronPass(bn, z, normalized, activate(normalized, act), *stats)
+    return NeuronPass(bn, z, v, normalized, *stats)
+
+
+@dataclass(frozen=True)
 class OutputSummary:
     mean: float
     std: float
-    zero_share: float  # share of outputs exactly 0 (ReLU's tall bar)
+    zero_share: float  # share of activation outputs exactly 0 (ReLU's tall bar)
     saturated_share: float | None  # sigmoid and tanh only
 
 
-def summarize(y: np.ndarray, kind: Activation) -> OutputSummary:
+def summarize(y: np.ndarray, kind: Activation, activated: np.ndarray | None = None) -> OutputSummary:
+    """Mean and standard deviation of the output y; zeros and saturation of what the activation
+    put out (``activated``, default y): with BN after the activation, y is BN's output, which has
+    neither exact zeros nor the activation's bounds."""
+    a = y if activated is None else activated
     saturated = None
     if kind in BOUNDS:
         lo, hi = BOUNDS[kind]
         margin = SATURATION_MARGIN * (hi - lo)
-        saturated = float(np.mean((y < lo + margin) | (y > hi - margin)))
+        saturated = float(np.mean((a < lo + margin) | (a > hi - margin)))
     return OutputSummary(
         mean=float(y.mean()),
         std=float(y.std()),
-        zero_share=float(np.mean(y == 0.0)),
+        zero_share=float(np.mean(a == 0.0)),
         saturated_share=saturated,
     )
 

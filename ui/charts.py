@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bn_core.histogram import Histogram, bins_for, histogram
+from bn_core.histogram import Histogram, axis_range, bins_for, histogram
 
 PALETTE = {"main": "#2563eb", "ghost": "#9ca3af", "accent": "#dc2626", "second": "#16a34a", "third": "#9333ea"}
 LINE_COLORS = (PALETTE["main"], PALETTE["accent"], PALETTE["second"], PALETTE["third"])
@@ -146,15 +146,8 @@ def binned(values: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> Histo
 
 
 def display_range(*arrays: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> tuple[float, float]:
-    """A stable axis: ``base``, widened only when the data leave it, so that
-    moving a slider shifts the histogram rather than the axis."""
-    lo, hi = base
-    for a in arrays:
-        finite = np.asarray(a, np.float64)
-        finite = finite[np.isfinite(finite)]
-        if finite.size:
-            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-    return lo, hi
+    """A stable axis: ``base``, widened only when the data leave it (see ``bn_core.histogram.axis_range``)."""
+    return axis_range(*arrays, base=base)
 
 
 def curves_figure(

@@ -3,15 +3,21 @@
 import numpy as np
 import streamlit as st
 
-from bn_core import BatchNorm, batch_stats, neuron
+from bn_core import neuron
+from bn_core.histogram import axis_range, bins_for, histogram
+from lessons.neuron import live
 from ui import charts
 from ui.formulas import NEURON
 from ui.frame import guarded, header
-from ui.i18n import t
+from ui.i18n import num, pct, t
 from ui.state import Param, mirror, restore, show_notices
 
 SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
-PRESETS = {"a": (0.5, 0.5, 1.0), "b": (-0.5, 0.25, 1.0)}  # the classic demonstration's two weight settings
+WEIGHT_RANGE, WEIGHT_STEP = (-3.0, 3.0), 0.01
+# The classic demonstration's two weight settings. With positive inputs (mean 5, the default) the
+# first keeps z far above 0 (no zeros) and the second pushes most of it below: a large zero bar.
+PRESETS = {"a": (0.5, 0.5, 1.0), "b": (-0.5, 0.25, 1.0)}
+WEIGHTS = ("neuron.w1", "neuron.w2", "neuron.w0")
 PARAMS = (
     Param("w1", "neuron.w1", 0.5, lo=-3.0, hi=3.0),
     Param("w2", "neuron.w2", 0.5, lo=-3.0, hi=3.0),
@@ -19,23 +25,61 @@ PARAMS = (
     Param("act", "neuron.act", "relu", kind="choice", choices=neuron.ACTIVATIONS),
     Param("n", "neuron.n", 10_000, kind="int", lo=SIZES[0], hi=SIZES[-1], options=SIZES),
     Param("seed", "neuron.seed", 0, kind="int", lo=0, hi=2**31 - 1),
-    Param("mu", "neuron.mu", 0.0, lo=-3.0, hi=3.0),
-    Param("sd", "neuron.sd", 1.0, lo=0.1, hi=3.0),
+    Param("mu", "neuron.mu", 5.0, lo=-10.0, hi=10.0),
+    Param("sd", "neuron.sd", 1.0, lo=0.1, hi=5.0),
     Param("bn", "neuron.bn", False, kind="bool"),
     Param("place", "neuron.place", "before", kind="choice", choices=("before", "after")),
+    Param("plain", "neuron.plain", False, kind="bool"),
 )
 PIN = "neuron.pin"  # the pinned output histogram (this session only)
-INPUTS = "neuron.inputs"  # this session's last input sample and the settings it was drawn with
+INPUTS = "neuron.inputs"  # this session's last input sample, its bytes for the browser, and its settings
+FAILED = "neuron.live_failed"  # the live element reported an error in this session
+REVISION = "neuron.revision"  # counts the times the page, not the live element, set the weights
 
 
 def apply_preset(name: str) -> None:
-    for key, value in zip(("neuron.w1", "neuron.w2", "neuron.w0"), PRESETS[name], strict=True):
+    for key, value in zip(WEIGHTS, PRESETS[name], strict=True):
         st.session_state[key] = value
+    server_set_weights()
 
 
-def controls() -> tuple[bool, bool]:
-    for name in ("w1", "w2", "w0"):
-        st.slider(t(f"neuron.{name}"), -3.0, 3.0, step=0.01, key=f"neuron.{name}")
+def server_set_weights() -> None:
+    """The weights changed here, not in the live element: tell it to move its sliders."""
+    st.session_state[REVISION] = st.session_state.get(REVISION, 0) + 1
+
+
+def weights_sent() -> None:
+    """The live element's callback: the pointer was released or a key moved a weight."""
+    weights = live.weights_from(st.session_state["neuron.live"].get("weights"), *WEIGHT_RANGE)
+    if weights is not None:
+        for key, value in zip(WEIGHTS, weights, strict=True):
+            st.session_state[key] = value
+
+
+def live_failed() -> None:
+    st.session_state[FAILED] = True
+
+
+def plain_slider_moved(key: str) -> None:
+    st.session_state[key] = st.session_state[f"{key}.slider"]
+    server_set_weights()
+
+
+def pin() -> None:
+    """Keep the output histogram as it is now, to compare with what the weights do next."""
+    s = st.session_state
+    act, bn = s["neuron.act"], (s["neuron.place"] if s["neuron.bn"] else "off")
+    x = inputs(s["neuron.n"], s["neuron.mu"], s["neuron.sd"], s["neuron.seed"])[0]
+    out = neuron.forward(x, *(s[k] for k in WEIGHTS), act, bn).out
+    base = tuple(chart_specs(act, bn)[-1]["base"])
+    s[PIN] = histogram(out, bins_for(len(x)), axis_range(out, base=base, step=live.AXIS_STEP))
+
+
+def unpin() -> None:
+    st.session_state.pop(PIN, None)
+
+
+def controls() -> None:
     st.selectbox(t("neuron.activation"), neuron.ACTIVATIONS, format_func=lambda a: t(f"act.{a}"), key="neuron.act")
     st.button(t("neuron.preset_a"), on_click=apply_preset, args=("a",), key="neuron.preset_a", width="stretch")
     st.button(t("neuron.preset_b"), on_click=apply_preset, args=("b",), key="neuron.preset_b", width="stretch")
@@ -48,21 +92,29 @@ def controls() -> tuple[bool, bool]:
         horizontal=True,
         disabled=not st.session_state["neuron.bn"],
     )
-    with st.expander(t("neuron.inputs")):
-        st.slider(t("neuron.mu"), -3.0, 3.0, step=0.1, key="neuron.mu")
-        st.slider(t("neuron.sd"), 0.1, 3.0, step=0.1, key="neuron.sd")
-        st.select_slider(t("neuron.n"), SIZES, format_func=lambda v: f"{v:,}", key="neuron.n")
-        st.number_input(t("neuron.seed"), 0, 2**31 - 1, step=1, key="neuron.seed")
-    pin = st.button(t("neuron.pin"), key="neuron.pin_button", icon=":material/push_pin:", width="stretch")
-    unpin = st.button(
-        t("neuron.unpin"), key="neuron.unpin_button", disabled=PIN not in st.session_state, width="stretch"
+    st.button(t("neuron.pin"), on_click=pin, key="neuron.pin_button", icon=":material/push_pin:", width="stretch")
+    st.button(
+        t("neuron.unpin"),
+        on_click=unpin,
+        key="neuron.unpin_button",
+        disabled=PIN not in st.session_state,
+        width="stretch",
     )
-    return pin, unpin
+    with st.expander(t("neuron.inputs")):
+        st.slider(t("neuron.mu"), -10.0, 10.0, step=0.5, key="neuron.mu")
+        st.slider(t("neuron.sd"), 0.1, 5.0, step=0.1, key="neuron.sd")
+        st.select_slider(t("neuron.n"), SIZES, format_func=lambda v: num(v, ",.0f"), key="neuron.n")
+        st.number_input(t("neuron.seed"), 0, 2**31 - 1, step=1, key="neuron.seed")
+        st.toggle(t("neuron.plain"), key="neuron.plain", help=t("neuron.plain_help"))
 
 
 def body() -> None:
     header("neuron")
     show_notices(restore(PARAMS))
+    s = st.session_state
+    mu, sd = s["neuron.mu"], s["neuron.sd"]
+    a, b = (neuron.relu_moments(*neuron.pre_activation_params(*PRESETS[p], mu, sd))[0] for p in "ab")
+    st.info(t("neuron.try_it", mu=num(mu, ".1f"), sd=num(sd, ".1f"), a=pct(a), b=pct(b)), icon=":material/touch_app:")
     lesson()
     with st.expander(t("neuron.why_title"), expanded=False):
         st.markdown(t("neuron.why"))
@@ -70,8 +122,7 @@ def body() -> None:
 
 @st.fragment
 def lesson() -> None:
-    """Controls and charts rerun on their own when a control moves, without the
-    frame and header around them: a slider move costs only this part."""
+    """Controls, the live element and the metrics rerun on their own, without the frame."""
     guarded(lesson_body, "neuron.lesson")
 
 
@@ -79,110 +130,136 @@ def lesson_body() -> None:
     s = st.session_state
     panel, view = st.columns([1, 2.6], gap="large")
     with panel:
-        pin, unpin = controls()
-
-    act, use_bn, place = s["neuron.act"], s["neuron.bn"], s["neuron.place"]
-    x = inputs(s["neuron.n"], s["neuron.mu"], s["neuron.sd"], s["neuron.seed"])
-    z = neuron.pre_activation(x, s["neuron.w1"], s["neuron.w2"], s["neuron.w0"])
-    y_plain = neuron.activate(z, act)
-    bn_input = (z if place == "before" else y_plain)[:, None]  # (n, 1): one channel
-    if use_bn:
-        normalized = BatchNorm(1)(bn_input, training=True)[:, 0]
-        y = neuron.activate(normalized, act) if place == "before" else normalized
-    else:
-        y = y_plain
-    out_base = (-4.0, 4.0) if use_bn and place == "after" else output_base(act)
-    out_hist = charts.binned(y, base=out_base)
-    if pin:
-        s[PIN] = out_hist
-    if unpin:
-        s.pop(PIN, None)
+        controls()
+    act, bn = s["neuron.act"], (s["neuron.place"] if s["neuron.bn"] else "off")
+    x, sample, sid = inputs(s["neuron.n"], s["neuron.mu"], s["neuron.sd"], s["neuron.seed"])
+    weights = tuple(s[k] for k in WEIGHTS)
+    result = neuron.forward(x, *weights, act, bn)
+    bins = bins_for(len(x))
+    specs = chart_specs(act, bn)
 
     with view:
         st.latex(NEURON)
-        charts_row(z, y_plain, y, out_hist, act, use_bn)
-        metrics_row(y, act, batch_stats(bn_input, axis=1) if use_bn else None)
+        if s["neuron.plain"] or s.get(FAILED):
+            if s.get(FAILED) and not s["neuron.plain"]:
+                st.warning(t("neuron.live_failed"), icon=":material/warning:")
+            plain_view(result, specs, bins)
+        else:
+            live.draw(
+                sample=sample,
+                config=live.config(
+                    sid=sid,
+                    weights=weights,
+                    revision=s.get(REVISION, 0),
+                    weight_range=WEIGHT_RANGE,
+                    step=WEIGHT_STEP,
+                    act=act,
+                    bn=bn,
+                    eps=1e-5,
+                    leak=neuron.LEAKY_SLOPE,
+                    bins=bins,
+                    charts=specs,
+                    ghost=s.get(PIN),
+                    text=live_text(),
+                    names=[t("neuron.w1"), t("neuron.w2"), t("neuron.w0")],
+                ),
+                on_weights=weights_sent,
+                on_failed=live_failed,
+            )
+        metrics(result, act, bn)
     mirror(PARAMS)
 
 
-def inputs(n: int, mu: float, sd: float, seed: int) -> np.ndarray:
-    """The input sample, drawn again only when its settings change: a weight
-    slider move reuses it (drawing 100 000 pairs costs about 3 ms)."""
+def inputs(n: int, mu: float, sd: float, seed: int) -> tuple[np.ndarray, bytes, str]:
+    """The input sample (float32) and its bytes for the browser, made again only when its
+    settings change: a weight move reuses both."""
     settings = (n, mu, sd, seed)
     kept = st.session_state.get(INPUTS)
     if kept is None or kept[0] != settings:
         x = neuron.sample_inputs(n, mu, sd, seed=seed)
         x.flags.writeable = False
-        kept = st.session_state[INPUTS] = (settings, x)
-    return kept[1]
+        sid = live.sample_id(settings)
+        kept = st.session_state[INPUTS] = (settings, x, live.sample_bytes(x, sid), sid)
+    return kept[1], kept[2], kept[3]
 
 
 def output_base(act: str) -> tuple[float, float]:
     return {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(act, (-1.0, 5.0))
 
 
-def charts_row(z, y_plain, y, out_hist, act, use_bn) -> None:
-    z_hist = charts.binned(z)
-    columns = st.columns(3 if use_bn else 2)
-    columns[0].plotly_chart(
-        charts.histogram_figure(
-            z_hist,
-            title=t("neuron.chart_z"),
-            x_title="z",
-            y_title=t("common.share"),
-            name="z",
-            cut=0.0,
-            cut_label=t("neuron.cut"),
-        ),
-        key="neuron.chart_z",
-    )
-    pinned = st.session_state.get(PIN)
-    if use_bn:
-        plain = charts.binned(y_plain, base=output_base(act))
-        columns[1].plotly_chart(
+def chart_specs(act: str, bn: str) -> list[dict]:
+    """The charts, left to right: z, then with BN the value between BN and the activation, then the output.
+    ``source`` names the field of ``bn_core.neuron.NeuronPass`` a chart bins."""
+    z = {"id": "z", "source": "z", "title": t("neuron.chart_z"), "base": [-5.0, 5.0]}
+    if bn == "off":
+        return [
+            z,
+            {"id": "out", "source": "out", "title": t("neuron.chart_y"), "base": list(output_base(act)), "ghost": True},
+        ]
+    if bn == "before":
+        mid = {"id": "mid", "source": "mid", "title": t("neuron.chart_bn_z"), "base": [-4.0, 4.0]}
+        out = {"id": "out", "source": "out", "title": t("neuron.chart_bn_before"), "base": list(output_base(act))}
+    else:
+        mid = {"id": "mid", "source": "mid", "title": t("neuron.chart_plain"), "base": list(output_base(act))}
+        out = {"id": "out", "source": "out", "title": t("neuron.chart_bn_after"), "base": [-4.0, 4.0]}
+    return [z, mid, {**out, "ghost": True}]
+
+
+def live_text() -> dict[str, str]:
+    keys = ("cut", "cut_bn", "spike_zero", "spike_moved", "loading", "failed")
+    return {k: t(f"neuron.live_{k}") for k in keys} | {"decimal": num(0.5, ".1f")[1]}
+
+
+def plain_view(result: neuron.NeuronPass, specs: list[dict], bins: int) -> None:
+    """The fallback: Streamlit sliders (the charts redraw on release) and Plotly histograms."""
+    s = st.session_state
+    st.caption(t("neuron.plain_note"))
+    for column, key in zip(st.columns(3), WEIGHTS, strict=True):
+        s[f"{key}.slider"] = s[key]
+        column.slider(
+            t(key), *WEIGHT_RANGE, step=WEIGHT_STEP, key=f"{key}.slider", on_change=plain_slider_moved, args=(key,)
+        )
+    for column, spec in zip(st.columns(len(specs)), specs, strict=True):
+        values = getattr(result, spec["source"])
+        hist = histogram(values, bins, axis_range(values, base=tuple(spec["base"]), step=live.AXIS_STEP))
+        column.plotly_chart(
             charts.histogram_figure(
-                plain,
-                title=t("neuron.chart_plain"),
-                x_title="y",
+                hist,
+                title=spec["title"],
+                x_title="",
                 y_title=t("common.share"),
-                name="f(z)",
-                color=charts.PALETTE["ghost"],
+                name=spec["title"],
+                ghost=s.get(PIN) if spec.get("ghost") else None,
+                ghost_name=t("neuron.pinned"),
             ),
-            key="neuron.chart_plain",
+            key=f"neuron.chart_{spec['id']}",
         )
-    columns[-1].plotly_chart(
-        charts.histogram_figure(
-            out_hist,
-            title=t("neuron.chart_bn") if use_bn else t("neuron.chart_y"),
-            x_title="y",
-            y_title=t("common.share"),
-            name=t("neuron.now"),
-            ghost=pinned,
-            ghost_name=t("neuron.pinned"),
-        ),
-        key="neuron.chart_y",
-    )
 
 
-def metrics_row(y: np.ndarray, act: str, bn_stats: tuple[np.ndarray, np.ndarray] | None) -> None:
-    summary = neuron.summarize(y, act)
+def metrics(result: neuron.NeuronPass, act: str, bn: str) -> None:
+    s = st.session_state
+    y = result.out
+    summary = neuron.summarize(y, act, activated=result.activated)
     shown = [  # (label, value, help): as many columns as numbers, so that labels are not cut
-        (t("neuron.zero_share"), f"{summary.zero_share:.1%}", None),
-        (t("neuron.out_mean"), f"{summary.mean:.3f}", None),
-        (t("neuron.out_std"), f"{summary.std:.3f}", None),
+        (t("neuron.out_mean"), num(summary.mean, ".3f"), None),
+        (t("neuron.out_std"), num(summary.std, ".3f"), None),
     ]
+    if act == "relu" and bn == "after":  # BN moved ReLU's zeros: they are no longer 0, but still one value
+        shown.insert(0, (t("neuron.former_zeros"), pct(summary.zero_share), t("neuron.former_zeros_help")))
+    elif act in ("relu", "leaky_relu"):
+        shown.insert(0, (t("neuron.zero_share"), pct(summary.zero_share), None))
     if summary.saturated_share is not None:
-        shown.append((t("neuron.saturated"), f"{summary.saturated_share:.1%}", t("neuron.saturated_help")))
-    if act == "relu" and bn_stats is None:
-        s = st.session_state
-        m, sd = neuron.pre_activation_params(
-            s["neuron.w1"], s["neuron.w2"], s["neuron.w0"], s["neuron.mu"], s["neuron.sd"]
-        )
-        shown.append((t("neuron.theory"), f"{neuron.relu_moments(m, sd)[0]:.1%}", t("neuron.theory_help")))
+        shown.append((t("neuron.saturated"), pct(summary.saturated_share), t("neuron.saturated_help")))
+    if act == "relu" and bn == "off":
+        m, sd = neuron.pre_activation_params(*(s[k] for k in WEIGHTS), s["neuron.mu"], s["neuron.sd"])
+        shown.append((t("neuron.theory"), pct(neuron.relu_moments(m, sd)[0]), t("neuron.theory_help")))
     for column, (label, value, help_text) in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(label, value, help=help_text)
-    if bn_stats is not None:  # what BN normalized with: batch mean and biased variance (too long for a metric)
-        st.markdown(rf"**{t('neuron.bn_stats')}:** $\mu_B$ = {bn_stats[0][0]:.4f}, $\sigma^2_B$ = {bn_stats[1][0]:.4f}")
+    if result.bn_mean is not None:  # what BN normalized with: batch mean and biased variance (too long for a metric)
+        st.markdown(
+            rf"**{t('neuron.bn_stats')}:** $\mu_B$ = {num(result.bn_mean, '.4f')}, "
+            rf"$\sigma^2_B$ = {num(result.bn_var, '.4f')}"
+        )
 
 
 guarded(body, "neuron")

@@ -1,8 +1,15 @@
-"""neuron interactions: slider, presets, BatchNorm toggle, pin; all addressed by key."""
+"""neuron interactions: weights, presets, BatchNorm placement, pin, plain sliders; widgets addressed by key.
 
-import json
-import re
+The live element itself runs in a browser (tests/e2e/test_neuron_live.py); here the weights it
+would send are set in session state, as its callback does, or moved with the plain sliders."""
 
+import math
+
+import numpy as np
+import pytest
+
+from bn_core import neuron as core
+from lessons.neuron.live import sample_bytes, weights_from
 from tests.app.helpers import assert_clean, open_page, text_of
 from ui.i18n import catalog
 
@@ -17,55 +24,137 @@ def metric(at, label_key):
     return next(m.value for m in at.metric if m.label == EN[label_key])
 
 
-def test_slider_move_changes_the_chart_and_the_numbers():
+def percent(text: str) -> float:
+    return float(text.replace("%", "").replace(",", ".").strip())
+
+
+def set_weights(at, w1=None, w2=None, w0=None):
+    for name, value in (("w1", w1), ("w2", w2), ("w0", w0)):
+        if value is not None:
+            at.session_state[f"neuron.{name}"] = value
+    return at.run()
+
+
+def test_default_inputs_show_the_classic_picture_preset_a_no_zeros_preset_b_a_large_zero_bar():
     at = neuron()
-    before_chart, before_mean = at.get("plotly_chart")[1].proto.spec, metric(at, "neuron.out_mean")
-    at.slider(key="neuron.w0").set_value(-1.0).run()
     assert_clean(at)
-    assert at.get("plotly_chart")[1].proto.spec != before_chart
-    assert metric(at, "neuron.out_mean") != before_mean
-    assert float(metric(at, "neuron.zero_share").rstrip("%")) > 50  # w0 = -1 pushes most z below 0
-
-
-def test_presets_set_the_classic_weights():
-    at = neuron()
+    at.button(key="neuron.preset_a").click().run()
+    assert percent(metric(at, "neuron.zero_share")) < 0.1
     at.button(key="neuron.preset_b").click().run()
-    assert [at.slider(key=f"neuron.{w}").value for w in ("w1", "w2", "w0")] == [-0.5, 0.25, 1.0]
+    assert percent(metric(at, "neuron.zero_share")) > 60
+    # the guidance above the charts says what the presets do, with the theory's numbers
+    guidance = at.info[0].value
+    a, b = (core.relu_moments(*core.pre_activation_params(*w, 5.0, 1.0))[0] for w in ((0.5, 0.5, 1), (-0.5, 0.25, 1)))
+    assert f"{a:.1%}" in guidance and f"{b:.1%}" in guidance
 
 
-def test_zero_share_agrees_with_theory_on_the_page():
-    at = neuron(n=100000)
-    sampled = float(metric(at, "neuron.zero_share").rstrip("%"))
-    theory = float(metric(at, "neuron.theory").rstrip("%"))
-    assert abs(sampled - theory) < 0.5  # percentage points; the standard error is about 0.09
+def test_with_batchnorm_before_relu_both_presets_give_the_same_half_of_zeros():
+    at = neuron(bn=1)
+    shares = []
+    for preset in ("a", "b"):
+        at.button(key=f"neuron.preset_{preset}").click().run()
+        shares.append(percent(metric(at, "neuron.zero_share")))
+    assert all(abs(s - 50) < 2 for s in shares)  # BN(z) is a standard normal whatever the weights
+
+
+def test_a_weight_change_updates_the_numbers_and_the_link():
+    at = neuron()
+    before = metric(at, "neuron.out_mean")
+    set_weights(at, w0=-3.0)
+    assert_clean(at)
+    assert metric(at, "neuron.out_mean") != before
+    assert at.query_params["w0"] == "-3"
 
 
 def test_batchnorm_before_activation_keeps_the_output_in_place():
     at = neuron(bn=1)
+    first = metric(at, "neuron.out_mean")
+    set_weights(at, w0=2.5)  # a shift of z: BN removes it exactly
+    assert metric(at, "neuron.out_mean") == first
+    set_weights(at, w1=-1.5)  # any weights: ReLU(BN(z)) has mean phi(0) = 0.399
+    assert abs(float(metric(at, "neuron.out_mean")) - 0.399) < 0.02
+    # BN's batch statistics are those of z = -1.5 x1 + 0.5 x2 + 2.5 with x ~ N(5, 1): mean -2.5, variance 2.5
+    line = next(m.value for m in at.markdown if EN["neuron.bn_stats"] in m.value)
+    assert "-2.5" in line.replace("−", "-") or "-2.4" in line.replace("−", "-")
+
+
+def test_batchnorm_after_relu_names_the_former_zeros_instead_of_claiming_none():
+    at = neuron(bn=1, place="after", w1=-0.5, w2=0.25, w0=1)
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert EN["neuron.zero_share"] not in labels
+    assert percent(metric(at, "neuron.former_zeros")) > 60  # the ReLU zeros, now all at -mu_B / sigma_B
+
+
+def test_saturation_is_measured_on_the_sigmoid_not_on_the_normalized_output():
+    at = neuron(act="sigmoid", w1=3, w2=3, bn=1, place="after")
+    share = percent(metric(at, "neuron.saturated"))
+    x = core.sample_inputs(10_000, 5.0, 1.0, seed=0)
+    expected = core.summarize(core.activate(core.pre_activation(x, 3, 3, 1), "sigmoid"), "sigmoid").saturated_share
+    assert share == pytest.approx(100 * expected, abs=0.05)
+    assert share > 99  # z around 31: the sigmoid is flat there; BN's output in (-4, 4) would say ~0 %
+
+
+def test_no_negative_zero_in_the_metrics():
+    at = neuron(bn=1)
+    assert not [m.value for m in at.metric if m.value.startswith(("-0.000", "−0.000"))]
+
+
+def test_pin_keeps_the_output_histogram_and_unpin_clears_it():
+    at = neuron()
+    assert at.button(key="neuron.unpin_button").disabled
+    at.button(key="neuron.pin_button").click().run()
+    assert not at.button(key="neuron.unpin_button").disabled  # at once, not one run later
+    pinned = at.session_state["neuron.pin"]
+    assert math.isclose(pinned.counts.sum(), 1.0)
+    at.button(key="neuron.unpin_button").click().run()
+    assert "neuron.pin" not in at.session_state
+
+
+def test_plain_sliders_move_the_weights_and_draw_plotly_charts():
+    at = neuron(plain=1, bn=1)
     assert_clean(at)
     assert len(at.get("plotly_chart")) == 3
-    first = metric(at, "neuron.out_mean")
-    at.slider(key="neuron.w0").set_value(2.5).run()  # a shift of z: BN removes it exactly
-    assert metric(at, "neuron.out_mean") == first
-    at.slider(key="neuron.w1").set_value(-1.5).run()  # any weights: ReLU(BN(z)) has mean phi(0) = 0.399
-    assert abs(float(metric(at, "neuron.out_mean")) - 0.399) < 0.02
-    # the batch statistics BN used are those of z = -1.5 x1 + 0.5 x2 + 2.5: mean 2.5, variance 2.25 + 0.25
-    line = next(m.value for m in at.markdown if EN["neuron.bn_stats"] in m.value)
-    mean, var = (float(v) for v in re.findall(r"= (-?[0-9.]+)", line))
-    assert abs(mean - 2.5) < 0.1 and abs(var - 2.5) < 0.25
+    at.slider(key="neuron.w0.slider").set_value(-1.0).run()
+    assert at.session_state["neuron.w0"] == -1.0
+    assert at.session_state["neuron.revision"] == 1  # the live element will move its slider too
+    assert EN["neuron.plain_note"] in text_of(at)
 
 
-def test_pin_draws_a_ghost_that_stays_while_weights_move():
+def test_a_reported_failure_switches_to_plain_sliders_and_says_so():
     at = neuron()
-    at.button(key="neuron.pin_button").click().run()
-    at.slider(key="neuron.w0").set_value(-0.5).run()
-    traces = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]
-    assert [t["name"] for t in traces] == [EN["neuron.pinned"], EN["neuron.now"]]
-    assert traces[0]["y"] != traces[1]["y"]
-    at.button(key="neuron.unpin_button").click().run()
-    assert len(json.loads(at.get("plotly_chart")[1].proto.spec)["data"]) == 1
+    at.session_state["neuron.live_failed"] = True
+    at.run()
+    assert [w.value for w in at.warning] == [EN["neuron.live_failed"]]
+    assert len(at.get("plotly_chart")) == 2
 
 
-def test_sigmoid_shows_the_saturated_share():
-    at = neuron(act="sigmoid", w1=3, w2=3)
-    assert EN["neuron.saturated"] in text_of(at)
+@pytest.mark.parametrize("lang", ["ru", "zh"])
+def test_numbers_follow_the_language(lang):
+    at = open_page("lessons/neuron/neuron.py", lang, w0="-1")
+    values = [m.value for m in at.metric]
+    if lang == "ru":
+        assert all("." not in v for v in values) and any("," in v for v in values)
+    else:
+        assert any("." in v for v in values)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [None, {}, {"w": "abc"}, {"w": [1, 2]}, {"w": [1, float("nan"), 0]}, {"w": [1, "x", 0]}, {"w": [1e300, 0, 0]}],
+)
+def test_weights_from_the_browser_are_checked(sent):
+    got = weights_from(sent, -3.0, 3.0)
+    assert got is None or all(-3.0 <= w <= 3.0 for w in got)
+
+
+def test_weights_from_the_browser_are_clamped_and_rounded_to_the_slider_step():
+    assert weights_from({"w": [5, -0.123456, 0.5], "seq": 3}, -3.0, 3.0) == (3.0, -0.12, 0.5)
+
+
+def test_the_sample_bytes_hold_the_float32_columns_after_the_header():
+    x = core.sample_inputs(7, 5.0, 1.0, seed=1)
+    data = sample_bytes(x, "7-5.0-1.0-1")
+    assert data[:4] == b"BNS1" and len(data) == 4 + 4 + 12 + 4 + 8 * 7
+    columns = np.frombuffer(data[24:], "<f4").reshape(2, 7)
+    assert (columns.T == x).all()

@@ -68,3 +68,50 @@ def test_histogram_shares_and_degenerate_input():
     constant = histogram(np.full(5, 2.0), bins=4)
     assert constant.counts.sum() == pytest.approx(1.0) and constant.edges[0] < 2.0 < constant.edges[-1]
     assert histogram(np.array([]), bins=3).counts.sum() == 0
+
+
+@pytest.mark.parametrize("act", neuron.ACTIVATIONS)
+@pytest.mark.parametrize("bn", ["before", "after"])
+def test_forward_normalizes_exactly_as_the_engines_batchnorm_and_as_torch(act, bn):
+    import torch
+
+    from bn_core import BatchNorm
+
+    x = neuron.sample_inputs(1_000, 5.0, 1.0, seed=2)
+    result = neuron.forward(x, -0.7, 0.4, 1.2, act, bn)
+    z = neuron.pre_activation(x, -0.7, 0.4, 1.2)
+    v = z if bn == "before" else neuron.activate(z, act)
+    engine = BatchNorm(1)(v[:, None], training=True)[:, 0]
+    layer = torch.nn.BatchNorm1d(1, dtype=torch.float64).train()
+    reference = layer(torch.from_numpy(v[:, None])).detach().numpy()[:, 0]
+    normalized = result.mid if bn == "before" else result.out
+    assert (normalized == engine).all()  # the same operations: the same bits
+    np.testing.assert_allclose(normalized, reference, rtol=1e-9, atol=1e-12)
+    expected_out = neuron.activate(engine, act) if bn == "before" else engine
+    assert (result.out == expected_out).all()
+    assert result.bn_mean == pytest.approx(float(v.mean()), rel=1e-12)
+
+
+def test_forward_without_batchnorm_is_the_activation_of_z():
+    x = neuron.sample_inputs(100, 5.0, 1.0, seed=0)
+    result = neuron.forward(x, 0.5, 0.5, 1.0, "relu")
+    assert result.mid is None and result.bn_mean is None
+    assert (
+        result.out == np.maximum(x[:, 0].astype(np.float64) * 0.5 + x[:, 1].astype(np.float64) * 0.5 + 1.0, 0)
+    ).all()
+
+
+def test_after_relu_batchnorm_moves_every_zero_to_one_value():
+    x = neuron.sample_inputs(10_000, 5.0, 1.0, seed=0)
+    result = neuron.forward(x, -0.5, 0.25, 1.0, "relu", "after")
+    zeros = result.activated == 0.0
+    assert zeros.mean() > 0.6
+    assert np.unique(result.out[zeros]).tolist() == [result.bn_shift]  # 0 * scale + shift
+
+
+def test_axis_range_widens_in_whole_steps_and_ignores_non_finite_values():
+    from bn_core.histogram import axis_range
+
+    assert axis_range(np.array([0.2, 7.3, np.nan, np.inf]), base=(-5.0, 5.0), step=1.0) == (-5.0, 8.0)
+    assert axis_range(np.array([-6.01]), base=(-5.0, 5.0), step=1.0) == (-7.0, 5.0)
+    assert axis_range(np.array([np.nan]), base=(-1.0, 1.0), step=1.0) == (-1.0, 1.0)

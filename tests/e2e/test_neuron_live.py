@@ -1,0 +1,192 @@
+"""The `neuron` lesson's live element in a real browser: it redraws while the pointer drags, sends
+nothing until release, and draws exactly the counts bn_core computes."""
+
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pytest
+
+from bn_core import neuron
+from bn_core.histogram import axis_range, bin_counts, bins_for
+from lessons.neuron.live import AXIS_STEP
+from tests.e2e.test_browser import ERRORS
+from ui.i18n import catalog
+
+pytestmark = pytest.mark.e2e
+BASES = {"z": (-5.0, 5.0), "mid_before": (-4.0, 4.0), "out_after": (-4.0, 4.0)}
+OUTPUT_BASE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+def open_live(page, server, query=""):
+    page.goto(f"{server}/neuron?lang=en{query}")
+    page.wait_for_function("() => globalThis.__bnLabNeuron && globalThis.__bnLabNeuron.last", timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+
+
+def bases(act: str, bn: str) -> dict[str, tuple[float, float]]:
+    out = OUTPUT_BASE.get(act, (-1.0, 5.0))
+    if bn == "off":
+        return {"z": BASES["z"], "out": out}
+    if bn == "before":
+        return {"z": BASES["z"], "mid": BASES["mid_before"], "out": out}
+    return {"z": BASES["z"], "mid": out, "out": BASES["out_after"]}
+
+
+def expected(x, weights, act, bn):
+    """What bn_core draws for these settings: each chart's counts over its axis."""
+    result = neuron.forward(x, *weights, act, bn)
+    charts = {}
+    for name, base in bases(act, bn).items():
+        values = getattr(result, name)
+        lo, hi = axis_range(values, base=base, step=AXIS_STEP)
+        charts[name] = (bin_counts(values, bins_for(len(x)), (lo, hi)).tolist(), lo, hi)
+    return result, charts
+
+
+def config(act, bn, n):
+    charts = [{"id": k, "source": k, "base": list(v)} for k, v in bases(act, bn).items()]
+    return {"act": act, "bn": bn, "eps": 1e-5, "leak": neuron.LEAKY_SLOPE, "bins": bins_for(n), "axis_step": AXIS_STEP,
+            "charts": charts}  # fmt: skip
+
+
+@pytest.mark.parametrize("n", [100, 100_000])
+def test_the_browser_bins_exactly_as_bn_core_for_every_activation_and_placement(page, server, n):
+    open_live(page, server)
+    x = neuron.sample_inputs(n, 5.0, 1.0, seed=3)
+    page.evaluate("([a, b]) => { globalThis.testSample = [a, b]; }", [x[:, 0].tolist(), x[:, 1].tolist()])
+    rng = np.random.default_rng(n)
+    for act in neuron.ACTIVATIONS:
+        for bn in ("off", "before", "after"):
+            weights = [float(w) for w in np.round(rng.uniform(-3, 3, 3), 2)]
+            got = page.evaluate(
+                "([w, cfg]) => globalThis.__bnLabNeuron.compute(...globalThis.testSample, w, cfg)",
+                [weights, config(act, bn, n)],
+            )
+            result, charts = expected(x, weights, act, bn)
+            for name, (counts, lo, hi) in charts.items():
+                assert (got["charts"][name]["lo"], got["charts"][name]["hi"]) == (lo, hi), (act, bn, name)
+                assert got["charts"][name]["counts"] == counts, (act, bn, name)
+            if bn != "off" and act in ("relu", "leaky_relu"):  # the same operations in the same order: same bits
+                assert got["mean"] == result.bn_mean and got["variance"] == result.bn_var, (act, bn)
+            elif bn != "off":  # Math.tanh and NumPy's tanh may differ in the last bit
+                assert got["mean"] == pytest.approx(result.bn_mean, rel=1e-12), (act, bn)
+                assert got["variance"] == pytest.approx(result.bn_var, rel=1e-9), (act, bn)
+
+
+def drag(page, index, fraction_from, fraction_to, moves=30):
+    slider = page.locator(".bnl-slider input").nth(index)
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x0, x1 = (box["x"] + box["width"] * f for f in (fraction_from, fraction_to))
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for i in range(1, moves + 1):
+        page.mouse.move(x0 + (x1 - x0) * i / moves, y)
+        page.wait_for_timeout(16)
+
+
+@pytest.mark.parametrize("query", ["", "&bn=1&n=100000"])
+def test_a_drag_redraws_live_sends_nothing_until_release_and_draws_what_bn_core_computes(page, server, shots, query):
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    open_live(page, server, query)
+    frames_before, messages_before = page.evaluate("() => globalThis.__bnLabNeuron.frames.length"), len(sent)
+    zeros_before = page.get_by_test_id("stMetricValue").first.inner_text()
+    drag(page, 0, 0.58, 0.2)  # w1 from 0.5 towards -1.8
+    frames = page.evaluate("() => globalThis.__bnLabNeuron.frames.length") - frames_before
+    assert frames >= 10  # it redrew while the pointer moved
+    assert len(sent) == messages_before  # and told the server nothing
+    drawn = page.evaluate("() => globalThis.__bnLabNeuron.last")
+    page.mouse.up()
+    page.wait_for_url(lambda url: "w1=" in url, timeout=15_000)
+    assert len(sent) > messages_before
+    w1 = float(parse_qs(urlparse(page.url).query)["w1"][0])
+    assert w1 == pytest.approx(drawn["weights"][0])
+    page.wait_for_function(
+        "old => document.querySelector('[data-testid=stMetricValue]').innerText !== old", arg=zeros_before
+    )
+    # what the browser drew during the drag is what bn_core computes for those weights and this sample
+    bn = "before" if "bn=1" in query else "off"
+    n = 100_000 if "n=100000" in query else 10_000
+    x = neuron.sample_inputs(n, 5.0, 1.0, seed=0)
+    _, charts = expected(x, drawn["weights"], "relu", bn)
+    for name, (counts, lo, hi) in charts.items():
+        assert drawn["charts"][name]["counts"] == counts, name
+        assert (drawn["charts"][name]["lo"], drawn["charts"][name]["hi"]) == (lo, hi), name
+    page.screenshot(path=str(shots / f"neuron-live-after-drag{'-bn' if bn != 'off' else ''}.png"), full_page=True)
+
+
+def test_arrow_keys_move_a_weight_by_one_step_and_send_it(page, server):
+    open_live(page, server)
+    slider = page.locator(".bnl-slider input").nth(2)  # w0 = 1.0
+    slider.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_url(lambda url: "w0=0.95" in url, timeout=15_000)
+    assert slider.get_attribute("aria-valuetext") == "0.95"
+    assert slider.get_attribute("aria-label") == catalog("en")["neuron.w0"]
+
+
+def test_a_preset_moves_the_sliders_and_the_pinned_ghost_stays_while_dragging(page, server, shots):
+    open_live(page, server)
+    page.get_by_role("button", name=catalog("en")["neuron.pin"]).click()
+    page.get_by_role("button", name=catalog("en")["neuron.unpin"]).and_(page.locator(":enabled")).wait_for()
+    page.get_by_role("button", name=catalog("en")["neuron.preset_b"]).click()
+    page.wait_for_function(
+        "() => JSON.stringify(globalThis.__bnLabNeuron.last.weights) === JSON.stringify([-0.5, 0.25, 1])"
+    )
+    drag(page, 1, 0.54, 0.7, moves=10)
+    ghost = page.locator(".bnl-chart[data-chart=out] .bnl-ghost")
+    assert len(ghost.get_attribute("d")) > 20  # still drawn mid-drag
+    page.mouse.up()
+    zeros = page.get_by_test_id("stMetricValue").first
+    page.wait_for_function("el => parseFloat(el.innerText) > 0", arg=zeros.element_handle())
+    page.screenshot(path=str(shots / "neuron-live-pinned.png"), full_page=True)
+
+
+def test_a_sample_travels_once_and_a_weight_change_sends_no_sample(page, server):
+    received = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.append(len(f))))
+    open_live(page, server, "&n=100000")
+    assert max(received) > 800_000  # the sample, 2 x 100 000 float32
+    assert sum(received) < 1_200_000
+    received.clear()
+    drag(page, 0, 0.58, 0.5, moves=5)
+    page.mouse.up()
+    page.wait_for_url(lambda url: "w1=" in url, timeout=15_000)
+    page.wait_for_timeout(500)
+    assert 0 < sum(received) < 100_000, received
+
+
+def test_on_a_phone_the_sliders_and_every_chart_share_a_screen_and_a_touch_drag_redraws(browser, server, shots):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    open_live(page, server, "&bn=1")
+    slider = page.locator(".bnl-slider input").first
+    # the slider at the top of the screen, below Streamlit's fixed header
+    slider.evaluate("el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'start'}); }")
+    page.wait_for_timeout(300)
+    out_chart = page.locator(".bnl-chart[data-chart=out] svg").bounding_box()
+    assert out_chart["y"] + out_chart["height"] < 844  # the last chart is still on this screen
+    box = slider.bounding_box()
+    x0, y = box["x"] + box["width"] * 0.58, box["y"] + box["height"] / 2
+    cdp = context.new_cdp_session(page)
+    frames = page.evaluate("() => globalThis.__bnLabNeuron.frames.length")
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y}]})
+    for i in range(1, 21):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x0 - 4 * i, "y": y}]})
+        page.wait_for_timeout(20)
+    assert page.evaluate("() => globalThis.__bnLabNeuron.frames.length") - frames >= 5
+    page.screenshot(path=str(shots / "neuron-live-phone.png"))
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_url(lambda url: "w1=" in url, timeout=15_000)
+    context.close()
+
+
+def test_plain_sliders_are_the_fallback(page, server):
+    page.goto(f"{server}/neuron?lang=en&plain=1")
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2")
+    assert page.locator(".bnl-live").count() == 0
+    assert page.get_by_text(catalog("en")["neuron.plain_note"]).count() == 1
