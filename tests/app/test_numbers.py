@@ -27,3 +27,10 @@ def test_percent_and_seconds_units():
 def test_non_finite_values_stay_readable():
     assert num(math.nan, ".3f", "ru") == "nan"
     assert num(-math.inf, ".3f", "ru") == "-inf"
+
+
+def test_a_value_that_rounds_to_zero_has_no_sign():
+    assert num(-0.0004, ".3f", "en") == "0.000"
+    assert num(-0.0004, ".3f", "ru") == "0,000"
+    assert num(-0.0, ".1%", "en") == "0.0%"
+    assert num(-0.02, ".2f", "en") == "-0.02"
