@@ -67,7 +67,8 @@ def num(value: float, spec: str = ".3f", lang: str | None = None) -> str:
     current language's notation. Non-finite values stay "nan", "inf", "-inf"."""
     lang = lang or current_lang()
     text = format(value, spec)
-    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+    digits = [c for c in text.split("e")[0] if c.isdigit()]
+    if text.startswith("-") and digits and set(digits) == {"0"}:
         text = text[1:]  # -0.0004 rounds to "-0.000": no sign on a zero
     if lang not in _DECIMAL:
         return text
