@@ -1,8 +1,8 @@
 """The server under training load (issue 5): 4 runs train at once (the server's limit is
 set to 4), 20 further sessions have runs waiting in the queue, all 24 poll as the page asks
 (twice a second while training, every 2 s while queued) and start a new run when one ends,
-and another session moves the `neuron` lesson's slider in headless Chromium. Prints the
-slider-to-chart time (target p95 under 300 ms), the same on the idle server for reference,
+and another session drags a weight of the `neuron` lesson in headless Chromium. Prints the
+time from the slider's release to the updated metrics (target p95 under 300 ms), the same on the idle server for reference,
 and how long the server took for each poll.
 
 The 24 training sessions are light websocket clients (`ws_session.py`) that speak the
@@ -88,7 +88,7 @@ def main():
     os.environ["BN_LAB_MAX_RUNS"] = str(max(training, 1))
     os.environ["BN_LAB_LOG_LEVEL"] = "DEBUG"  # the server logs each fragment run's time
     from conftest import CHROMIUM_ARGS, chromium_path, streamlit_server
-    from neuron_latency import time_slider_moves
+    from neuron_live import time_releases
     from playwright.sync_api import sync_playwright
 
     log_path = ROOT / "artifacts" / "streamlit-load.log"
@@ -96,7 +96,7 @@ def main():
     with streamlit_server(log_path.name) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         probe = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        idle = time_slider_moves(probe, f"{base}/neuron?n=100000", 2, timeout=30_000)
+        idle = time_releases(probe, f"{base}/neuron?n=100000", timeout=30_000)
         idle_lines = len(log_path.read_text().splitlines())
 
         load = Load(base, training + polling)
@@ -108,7 +108,7 @@ def main():
         lost = []
         try:
             busy = [
-                ms for _ in range(ROUNDS) for ms in time_slider_moves(probe, f"{base}/neuron?n=100000", 2, 10_000, lost)
+                ms for _ in range(ROUNDS) for ms in time_releases(probe, f"{base}/neuron?n=100000", lost=lost)
             ]
         except Exception:
             probe.screenshot(path=str(ROOT / "artifacts" / "train_load_failure.png"))
@@ -122,12 +122,12 @@ def main():
     live = [float(m) for m in re.findall(r"train.live ran in ([0-9.]+) ms", busy_log)]
     lesson = [float(m) for m in re.findall(r"neuron.lesson ran in ([0-9.]+) ms", busy_log)]
     pages = [float(m) for m in re.findall(r"\btrain ran in ([0-9.]+) ms", busy_log)]
-    print(f"slider to redrawn chart, idle server: {summary(idle, 300)}")
+    print(f"slider release to updated metrics, idle server: {summary(idle, 300)}")
     print(
-        f"slider to redrawn chart, {training} runs training + {polling} sessions queued, all polling: "
+        f"slider release to updated metrics, {training} runs training + {polling} sessions queued, all polling: "
         f"{summary(busy, 300)}"
     )
-    print(f"  slider moves whose chart did not change within 10 s (not timed): {len(lost)} of {len(lost) + len(busy)}")
+    print(f"  releases whose metrics did not change within 10 s (not timed): {len(lost)} of {len(lost) + len(busy)}")
     print(f"  the neuron fragment's run on the server meanwhile: {summary(lesson)}")
     print(f"  a training page's poll on the server (train.live, {len(live)} polls): {summary(live)}")
     print(f"  whole training pages (a run ended, its results shown, the next started: {len(pages)}): {summary(pages)}")
