@@ -2,8 +2,8 @@
 set to 4), 20 further sessions have runs waiting in the queue, all 24 poll as the page asks
 (twice a second while training, every 2 s while queued) and start a new run when one ends,
 and another session drags a weight of the `neuron` lesson in headless Chromium. Prints the
-time from the slider's release to the updated metrics (target p95 under 300 ms), the same on the idle server for reference,
-and how long the server took for each poll.
+time from the slider's release to the updated metrics (target p95 under 300 ms), the same on
+the idle server for reference, and how long the server took for each poll.
 
 The 24 training sessions are light websocket clients (`ws_session.py`) that speak the
 browser's protocol: the server does for them exactly what it does for a browser, but their
