@@ -107,9 +107,7 @@ def main():
         polls, begun = load.polls(), time.perf_counter()
         lost = []
         try:
-            busy = [
-                ms for _ in range(ROUNDS) for ms in time_releases(probe, f"{base}/neuron?n=100000", lost=lost)
-            ]
+            busy = [ms for _ in range(ROUNDS) for ms in time_releases(probe, f"{base}/neuron?n=100000", lost=lost)]
         except Exception:
             probe.screenshot(path=str(ROOT / "artifacts" / "train_load_failure.png"))
             raise
