@@ -149,7 +149,7 @@ STORE.compute = (x1, x2, w, cfg) => {
 // ---------------------------------------------------------------- drawing
 
 const SVG = "http://www.w3.org/2000/svg";
-const PAD = { left: 46, right: 10, top: 22, bottom: 30 };
+const PAD = { left: 46, right: 10, top: 26, bottom: 30 };
 
 function el(tag, attrs = {}, parent = null, ns = null) {
   const node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
@@ -204,7 +204,7 @@ class Chart {
     this.axisKey = "";
   }
 
-  draw(h, ghost, mark, spikeName, cfg) {
+  draw(h, ghost, mark, spike, cfg) {
     const { counts, edges, lo, hi } = h;
     const total = counts.reduce((a, b) => a + b, 0) || 1;
     const shares = Array.from(counts, (c) => c / total);
@@ -217,7 +217,7 @@ class Chart {
     });
     if (ghost) second = Math.max(second, secondLargest(ghost.counts)); // a pinned spike is cut too
     // (only while the rest is at least 2 % of the sample: a lone bin over almost nothing stays whole)
-    const clipped = spikeName !== null && top > 3 * second && second > 0 && 1 - top >= 0.02;
+    const clipped = spike !== null && top > 3 * second && second > 0 && 1 - top >= 0.02;
     const yMax = (clipped ? second : Math.max(top, second)) * 1.15 || 1;
     const X = (v) => PAD.left + ((v - lo) / (hi - lo)) * (this.width - PAD.left - PAD.right);
     const Y = (s) => this.height - PAD.bottom - (Math.min(s, yMax) / yMax) * (this.height - PAD.top - PAD.bottom);
@@ -232,33 +232,24 @@ class Chart {
     if (mark && mark.x >= lo && mark.x <= hi) {
       const x = X(mark.x);
       el("line", { x1: x, x2: x, y1: PAD.top, y2: this.height - PAD.bottom }, this.mark, SVG);
-      const label = el("text", { x: x - 4, y: PAD.top + 12, "text-anchor": "end" }, this.mark, SVG);
-      label.textContent = mark.label;
-      if (x - PAD.left < label.getComputedTextLength?.() + 8) {
-        label.setAttribute("x", x + 4);
-        label.setAttribute("text-anchor", "start");
-      }
+      label(this.mark, x, PAD.top - 6, [mark.label], this.width); // above the plot: no tick label there
     }
     this.spike.replaceChildren();
     if (clipped) {
+      // the bar is cut at the top of the axis: a break mark, and the share of the one value it holds
       const x0 = X(edges[topIndex]), x1 = X(edges[topIndex + 1]);
       const y = Y(yMax);
       el("path", { d: `M${x0 - 2},${y + 6} l${(x1 - x0) / 2 + 2},-5 l${(x1 - x0) / 2 + 2},5` }, this.spike, SVG);
-      const label = el("text", { x: (x0 + x1) / 2, y: y - 2 }, this.spike, SVG);
-      label.textContent = `↑ ${percent(top, 1, cfg)} ${spikeName}`;
-      const right = X(hi);
-      const anchor = (x0 + x1) / 2 > (PAD.left + right) / 2 ? "end" : "start";
-      label.setAttribute("text-anchor", anchor);
-      label.setAttribute("x", anchor === "end" ? x1 : x0);
+      label(this.spike, (x0 + x1) / 2, y - 14, [`↑ ${percent(spike.share, 1, cfg)} ${spike.name}`, spike.at], this.width);
     }
-    this.svg.setAttribute("aria-label", `${this.title.textContent}: ${percent(top, 1, cfg)} max`);
+    this.svg.setAttribute("aria-label", `${this.spec.title}: ${percent(top, 1, cfg)} max`);
   }
 
   drawAxes(lo, hi, yMax, X, Y, cfg) {
     this.grid.replaceChildren();
     const bottom = this.height - PAD.bottom;
     const digits = hi - lo < 3 ? 1 : 0;
-    for (const t of ticks(lo, hi, Math.max(3, Math.floor(this.width / 70)))) {
+    for (const t of ticks(lo, hi, Math.max(4, Math.floor(this.width / 55)))) {
       el("line", { x1: X(t), x2: X(t), y1: bottom, y2: bottom + 4, class: "bnl-tick" }, this.grid, SVG);
       const label = el("text", { x: X(t), y: bottom + 16, "text-anchor": "middle" }, this.grid, SVG);
       label.textContent = formatNumber(t, digits, cfg.text.decimal);
@@ -273,6 +264,17 @@ class Chart {
     }
     el("line", { x1: PAD.left, x2: this.width - PAD.right, y1: bottom, y2: bottom, class: "bnl-axis" }, this.grid, SVG);
   }
+}
+
+// A label of one or more lines at (x, y), on the side of x with more room, kept inside the chart.
+function label(parent, x, y, lines, width) {
+  const right = x < width / 2;
+  const text = el("text", { x, y, "text-anchor": right ? "start" : "end" }, parent, SVG);
+  lines.filter(Boolean).forEach((line, i) => {
+    const span = el("tspan", { x: right ? x + 4 : x - 4, dy: i ? "1.2em" : "0" }, text, SVG);
+    span.textContent = line;
+  });
+  return text;
 }
 
 function secondLargest(values) {
@@ -382,6 +384,7 @@ class LiveNeuron {
       const chart = this.charts.get(spec.id);
       chart.spec = spec;
       chart.title.textContent = spec.title;
+      if (spec.ghost && cfg.ghost) el("span", { class: "bnl-legend" }, chart.title).textContent = cfg.text.pinned;
     }
     this.attach();
   }
@@ -426,7 +429,7 @@ class LiveNeuron {
         const h = charts[spec.id];
         const mark = markFor(spec, cfg, pass);
         const ghost = spec.ghost ? cfg.ghost : null;
-        this.charts.get(spec.id).draw(h, ghost, mark, spikeName(spec, cfg, pass), cfg);
+        this.charts.get(spec.id).draw(h, ghost, mark, spikeFor(spec, cfg, pass), cfg);
         drawn[spec.id] = { counts: Array.from(h.counts), lo: h.lo, hi: h.hi };
       }
       STORE.last = { weights: [...this.weights], mean: pass.mean, variance: pass.variance, charts: drawn };
@@ -458,14 +461,24 @@ function markFor(spec, cfg, pass) {
   return null;
 }
 
-// The name of a tall single bin, where one is expected: ReLU's exact zeros, or where BN after
-// the ReLU moved them (to -mu_B / sigma_B).
-function spikeName(spec, cfg, pass) {
+// A tall single bin, where one is expected: ReLU's exact zeros, or where BN after the ReLU moved
+// them (0 * scale + shift = -mu_B / sigma_B). Its share counts the values equal to that one value,
+// not the whole bin (which also holds small values beside it).
+function spikeFor(spec, cfg, pass) {
   if (cfg.act !== "relu") return null;
+  const values = pass[spec.source];
+  const exact = (v) => {
+    let count = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] === v) count++;
+    return count / values.length;
+  };
   if (spec.source === "out" && cfg.bn === "after") {
-    return cfg.text.spike_moved.replace("{at}", formatNumber(pass.shift, 2, cfg.text.decimal));
+    const at = cfg.text.spike_at.replace("{at}", formatNumber(pass.shift, 2, cfg.text.decimal));
+    return { name: cfg.text.spike_moved, at, share: exact(pass.shift) };
   }
-  if (spec.source === "out" || (spec.source === "mid" && cfg.bn === "after")) return cfg.text.spike_zero;
+  if (spec.source === "out" || (spec.source === "mid" && cfg.bn === "after")) {
+    return { name: cfg.text.spike_zero, at: "", share: exact(0) };
+  }
   return null;
 }
 

@@ -206,8 +206,8 @@ def chart_specs(act: str, bn: str) -> list[dict]:
 
 
 def live_text() -> dict[str, str]:
-    keys = ("cut", "cut_bn", "spike_zero", "spike_moved", "loading", "failed")
-    return {k: t(f"neuron.live_{k}") for k in keys} | {"decimal": num(0.5, ".1f")[1]}
+    keys = ("cut", "cut_bn", "spike_zero", "spike_moved", "spike_at", "loading", "failed")
+    return {k: t(f"neuron.live_{k}") for k in keys} | {"decimal": num(0.5, ".1f")[1], "pinned": t("neuron.pinned")}
 
 
 def plain_view(result: neuron.NeuronPass, specs: list[dict], bins: int) -> None:
