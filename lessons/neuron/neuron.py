@@ -10,6 +10,7 @@ from ui import charts
 from ui.formulas import NEURON
 from ui.frame import guarded, header
 from ui.i18n import num, pct, t
+from ui.quiz import check_yourself
 from ui.state import Param, mirror, restore, show_notices
 
 SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
@@ -118,6 +119,7 @@ def body() -> None:
     lesson()
     with st.expander(t("neuron.why_title"), expanded=False):
         st.markdown(t("neuron.why"))
+    check_yourself("neuron")
 
 
 @st.fragment

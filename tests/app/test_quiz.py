@@ -1,0 +1,94 @@
+"""Check-yourself questions: complete in every language, and every right answer true."""
+
+import numpy as np
+import pytest
+import torch
+
+from bn_core import BatchNorm, neuron
+from tests.app.helpers import assert_clean, open_page
+from ui.i18n import LANGUAGES, catalog
+from ui.lessons import LESSONS
+from ui.quiz import OPTIONS, QUESTIONS
+
+ALL = [q for questions in QUESTIONS.values() for q in questions]
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_question_has_its_texts_and_a_link_to_a_real_page(lang):
+    text = catalog(lang)
+    pages = {lesson.url_path for lesson in LESSONS}
+    for q in ALL:
+        assert q.right in OPTIONS
+        for part in ("q", "why", *OPTIONS):
+            assert text[f"quiz.{q.id}.{part}"].strip(), (q.id, part)
+        assert q.link.split("?")[0] in pages
+
+
+def test_the_page_marks_a_right_and_a_wrong_answer():
+    at = open_page("lessons/neuron/neuron.py", "en")
+    at.radio(key="quiz.neuron.preset_b_zeros").set_value("a").run()
+    assert_clean(at)
+    assert any(catalog("en")["quiz.right"] in s.value for s in at.success)
+    at.radio(key="quiz.neuron.bn_before_half").set_value("a").run()
+    assert any(catalog("en")["quiz.wrong"] in s.value for s in at.info)
+
+
+# The right answers, checked.
+
+
+def test_preset_b_puts_most_of_z_below_zero_and_preset_a_none():
+    m, s = neuron.pre_activation_params(-0.5, 0.25, 1.0, 5.0, 1.0)
+    assert m == pytest.approx(-0.25) and s == pytest.approx(0.559, abs=1e-3)
+    assert neuron.relu_moments(m, s)[0] > 0.6
+    assert neuron.relu_moments(*neuron.pre_activation_params(0.5, 0.5, 1.0, 5.0, 1.0))[0] < 1e-9
+
+
+def test_bn_before_relu_zeroes_about_half_whatever_the_weights():
+    x = neuron.sample_inputs(100_000, 5.0, 1.0, seed=0)
+    for w in np.random.default_rng(0).uniform(-3, 3, (5, 3)):
+        share = np.mean(neuron.forward(x, *w, "relu", "before").out == 0)
+        assert abs(share - 0.5) < 0.01
+
+
+def test_bn_after_relu_sends_every_zero_to_minus_mu_over_sigma():
+    x = neuron.sample_inputs(10_000, 5.0, 1.0, seed=0)
+    r = neuron.forward(x, -0.5, 0.25, 1.0, "relu", "after")
+    moved = r.out[r.activated == 0]
+    assert np.allclose(moved, -r.bn_mean / np.sqrt(r.bn_var + 1e-5)) and moved.max() < 0
+
+
+def test_keras_momentum_0_9_tracks_the_same_running_mean_as_pytorch_0_1():
+    rng = np.random.default_rng(1)
+    torch_layer = torch.nn.BatchNorm1d(2, momentum=0.1, dtype=torch.float64).train()
+    keras = BatchNorm(2, convention="keras", momentum=0.9, axis=1)
+    for _ in range(20):
+        x = rng.normal(3.0, 2.0, (16, 2))
+        torch_layer(torch.from_numpy(x))
+        keras(x, training=True)
+    assert np.allclose(keras.running_mean, torch_layer.running_mean.numpy())
+
+
+def test_batchnorm1d_refuses_a_batch_of_one_in_training_and_keras_returns_beta():
+    with pytest.raises(ValueError):
+        torch.nn.BatchNorm1d(3).train()(torch.ones(1, 3))
+    layer = BatchNorm(3, convention="keras", axis=1)
+    layer.beta = np.array([0.5, -1.0, 2.0])
+    assert np.allclose(layer(np.array([[7.0, 8.0, 9.0]]), training=True), layer.beta)
+
+
+def test_a_constant_before_batchnorm_changes_nothing_in_training():
+    x = torch.randn(32, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    bn = torch.nn.BatchNorm1d(4, dtype=torch.float64).train()
+    assert torch.allclose(bn(x + torch.tensor([5.0, -3.0, 0.5, 100.0], dtype=torch.float64)), bn(x), atol=1e-9)
+
+
+def test_merging_device_statistics_needs_counts_and_means_not_an_average_of_variances():
+    rng = np.random.default_rng(2)
+    devices = [rng.normal(mu, 1.0, n) for mu, n in ((0.0, 8), (3.0, 4), (-1.0, 16))]
+    whole = np.concatenate(devices)
+    counts = np.array([d.size for d in devices])
+    means, variances = np.array([d.mean() for d in devices]), np.array([d.var() for d in devices])
+    mean = (counts * means).sum() / counts.sum()
+    merged = (counts * (variances + (means - mean) ** 2)).sum() / counts.sum()
+    assert merged == pytest.approx(torch.from_numpy(whole).var(unbiased=False).item(), rel=1e-12)
+    assert abs(variances.mean() - whole.var()) > 0.5  # the naive average misses the spread of the means
