@@ -1,8 +1,5 @@
-# BN Lab for a classroom server, on a read-only root file system (docs/deploy.md explains every flag):
-#   docker build -t bn-lab .
-#   docker run -d --name bn-lab -p 8501:8501 --read-only --tmpfs /tmp:size=256m --shm-size=256m \
-#     -v bn-lab-mnist:/var/cache/bn-lab --cpus=2 --memory=2g --cap-drop=ALL \
-#     --security-opt=no-new-privileges bn-lab
+# BN Lab for a classroom server: docker build -t bn-lab . and run it on a read-only root file
+# system with the `docker run` line of docs/deploy.md (which explains every flag).
 FROM python:3.11-slim
 
 # TMPDIR: multiprocessing's pymp-* (the forkserver's socket) and torchinductor_* go to a tmpfs.

