@@ -47,7 +47,7 @@ class ProxiedSession(Session):
             origin=self.origin,
             max_size=None,
             ping_interval=None,
-            additional_headers={"Cookie": self.cookie},
+            additional_headers={"Cookie": self.cookie} if self.cookie else {},
         )
         self._reader = asyncio.create_task(self._read())
 
@@ -58,11 +58,14 @@ def first_load(url: str) -> str:
         return response.headers["Set-Cookie"].split(";")[0]
 
 
-async def student(proxy: str, i: int, reconnects: int, page: str, times: list, errors: list) -> None:
+async def student(
+    proxy: str, i: int, reconnects: int, page: str, without_cookie: bool, times: list, errors: list
+) -> None:
     marker = f"s={i}"
     await asyncio.sleep(i * 0.1)  # students arrive over a few seconds
     try:
         cookie = await asyncio.to_thread(first_load, f"{proxy}/{page}?lang=en&{marker}")
+        cookie = "" if without_cookie else cookie
         for _ in range(reconnects):
             session = ProxiedSession(proxy, page, "lang=en", cookie, marker)
             await session.open()
@@ -98,6 +101,9 @@ def main():
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--reconnects", type=int, default=3, help="WebSocket connections per session")
     parser.add_argument("--page", default="neuron")
+    parser.add_argument(
+        "--without-cookie", action="store_true", help="the control: WebSockets without the cookie (no affinity)"
+    )
     args = parser.parse_args()
 
     with cluster(2, name="load") as (proxy, _, log, pids):
@@ -106,8 +112,9 @@ def main():
         times, errors = [], []
 
         async def everyone():
+            plain = args.without_cookie
             await asyncio.gather(
-                *(student(proxy, i, args.reconnects, args.page, times, errors) for i in range(args.sessions))
+                *(student(proxy, i, args.reconnects, args.page, plain, times, errors) for i in range(args.sessions))
             )
 
         begun = time.perf_counter()
@@ -123,7 +130,8 @@ def main():
             replicas[path.split("s=")[1].split("&")[0]].add(replica)
     pinned = sum(len(seen) == 1 for seen in replicas.values())
     spread = collections.Counter(next(iter(seen)) for seen in replicas.values() if len(seen) == 1)
-    print(f"{args.sessions} sessions x {args.reconnects} connections through HAProxy, 2 replicas: {elapsed:.1f} s")
+    control = " (control: WebSockets without the cookie)" if args.without_cookie else ""
+    print(f"{args.sessions} sessions x {args.reconnects} connections, HAProxy, 2 replicas{control}: {elapsed:.1f} s")
     print(f"errors: {len(errors)}" + "".join(f"\n  {e}" for e in errors[:10]))
     print(f"sessions pinned to one replica: {pinned} of {args.sessions} ({pinned / args.sessions:.0%})")
     print(f"  sessions per replica: {dict(sorted(spread.items()))}")
