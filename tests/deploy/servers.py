@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian's, in sbin: often not on a user's PATH
 sys.path.insert(0, str(ROOT / "deploy" / "haproxy"))
 from render import render  # noqa: E402  (deploy/haproxy/render.py: the same template as deploy/)
 
@@ -80,6 +82,7 @@ class Cluster(NamedTuple):
 def cluster(replicas: int = 2, *, name: str = "proxy", env: dict[str, str] | None = None):
     """``replicas`` servers behind HAProxy on loopback, with a config rendered from the template in
     deploy/haproxy. Yields a Cluster."""
+    assert os.access(HAPROXY, os.X_OK), "haproxy is missing: scripts/install.sh --dev installs Debian's"
     with contextlib.ExitStack() as stack:
         backends, pids = {}, {}
         for i in range(1, replicas + 1):
@@ -90,12 +93,12 @@ def cluster(replicas: int = 2, *, name: str = "proxy", env: dict[str, str] | Non
         hosts, config = ARTIFACTS / f"haproxy-{name}-hosts.txt", ARTIFACTS / f"haproxy-{name}.cfg"
         hosts.write_text("127.0.0.1\nlocalhost\n")
         config.write_text(render(bind=f"127.0.0.1:{port}", hosts_file=str(hosts), servers=servers))
-        check = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True)
+        check = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         log = ARTIFACTS / f"haproxy-{name}.log"
         out = stack.enter_context(log_file(log.name))
         # -db: in the foreground, logging to its stdout (the config's "log stdout")
-        proc = stack.enter_context(stopping(subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=out)))
+        proc = stack.enter_context(stopping(subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=out)))
         proxy = f"http://127.0.0.1:{port}"
         wait_until_healthy(f"{proxy}/_stcore/health", proc)
         yield Cluster(proxy, backends, log, pids)

@@ -5,12 +5,13 @@ the other replica; a foreign Host header is refused; /_stcore/metrics is not rea
 import http.client
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.servers import ROOT, cluster
+from tests.deploy.servers import HAPROXY, ROOT, cluster
 from ui.i18n import catalog
 from ui.lessons import LESSONS
 
@@ -40,12 +41,12 @@ def served(log: Path) -> list[tuple[str, str, str, str]]:
 
 def test_the_committed_config_is_the_rendered_template_and_valid():
     rendered = subprocess.run(
-        ["python3", "deploy/haproxy/render.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "deploy/haproxy/render.py"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert (ROOT / "deploy/haproxy/haproxy.cfg").read_text() == rendered
     # haproxy -c resolves the hosts file: check a copy that points at the committed one
     config = rendered.replace("/usr/local/etc/haproxy/hosts.txt", str(ROOT / "deploy/haproxy/hosts.txt"))
-    check = subprocess.run(["haproxy", "-c", "-f", "/dev/stdin"], input=config, capture_output=True, text=True)
+    check = subprocess.run([HAPROXY, "-c", "-f", "/dev/stdin"], input=config, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
