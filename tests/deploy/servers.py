@@ -1,5 +1,5 @@
 """Processes for the deployment tests and benchmarks/proxy_load.py: `streamlit run` from any code
-directory (as another user if asked), and HAProxy in front of several of them, all on loopback."""
+directory (behind a command prefix if asked), and HAProxy in front of several of them, on loopback."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def stopping(proc: subprocess.Popen):
 
 @contextlib.contextmanager
 def streamlit(code: Path = ROOT, *, log: str, env: dict[str, str] | None = None, user: list[str] | None = None):
-    """`streamlit run app.py` in ``code`` on a free loopback port (``user``: a command prefix such as
-    setpriv's that runs it as another user); yields (base URL, process)."""
+    """`streamlit run app.py` in ``code`` on a free loopback port (``user``: a command prefix that runs
+    it elsewhere, such as test_read_only's mount namespace); yields (base URL, process)."""
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
     command += ["--server.port", str(port), "--server.headless", "true"]
