@@ -80,6 +80,9 @@ def test_a_run_trains_with_read_only_code_and_only_tmpdir_writable(browser, shot
             # a fresh server first starts its forkserver, which trains once to warm up (slow on a busy machine)
             page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=180_000)
             page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+            # the misclassified digits are images the server serves from memory: every one arrives
+            page.wait_for_function("document.images.length && [...document.images].every(i => i.naturalWidth)")
+            page.wait_for_timeout(1000)
             page.screenshot(path=str(shots / "read-only-train-results-en.png"), full_page=True)
             assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
             seen = Path(f"/proc/{server.pid}/root") / tmp.relative_to("/")  # the server's view of its TMPDIR
