@@ -2,7 +2,8 @@
 # Install BN Lab's dependencies. Usage: scripts/install.sh [--dev]
 #   Python packages go into .venv (created if missing) unless BN_LAB_NO_VENV=1.
 #   torch is installed first, as the CPU build, so pip never pulls the CUDA packages.
-#   --dev adds the test tools and, through apt-get, Chromium and CJK fonts for the browser tests.
+#   --dev adds the test tools and, through apt-get, Chromium and CJK fonts for the browser tests
+#   and HAProxy for the deployment tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +22,14 @@ fi
 
 if [ "${1:-}" = --dev ]; then
     "$PYTHON" -m pip install -r requirements-dev.txt
-    if ! command -v chromium >/dev/null 2>&1; then
+    PACKAGES=""
+    command -v chromium >/dev/null 2>&1 || PACKAGES="chromium fonts-noto-cjk"
+    # tests/deploy: replicas behind HAProxy (in /usr/sbin, often not on a user's PATH)
+    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || PACKAGES="$PACKAGES haproxy"
+    if [ -n "$PACKAGES" ]; then
         SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
         $SUDO apt-get update -qq
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+        # shellcheck disable=SC2086 # a list of package names
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES
     fi
 fi

@@ -28,6 +28,23 @@ def test_dockerfile_promises():
     assert "scripts/install.sh" in text  # the README's install step
 
 
+def test_the_runtime_user_owns_no_code_and_the_image_runs_read_only():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "chown" not in text.replace("chown -R 10001 /var/cache/bn-lab", "")  # only the MNIST directory is its
+    assert "ENV " in text and "TMPDIR=/tmp" in text and "BN_LAB_MNIST_DIR=/var/cache/bn-lab/mnist" in text
+    assert "compileall" in text  # nothing can write .pyc files at run time
+    # the guide's `docker run` gives the image what it needs on a read-only root
+    guide = (ROOT / "docs/deploy.md").read_text()
+    (run,) = [block for block in guide.split("```") if "docker run" in block]
+    for flag in ("--read-only", "--tmpfs /tmp:", "--shm-size=", "-v bn-lab-mnist:/var/cache/bn-lab", "-p 8501:8501"):
+        assert flag in run, flag
+
+
+def test_dockerignore_keeps_the_image_to_what_it_runs():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "artifacts", "deploy"} <= set(ignored)
+
+
 def test_torch_is_pinned_and_cpu_first():
     assert "torch==2.13.0\n" in (ROOT / "requirements.txt").read_text()
     assert "download.pytorch.org/whl/cpu" in (ROOT / "scripts/install.sh").read_text()
