@@ -19,18 +19,26 @@ reproduces that order for the printed digits of a question asked about tf.keras.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = ("float32", "float64")
 
 
-def _tensor(a: np.ndarray | None, dtype: torch.dtype) -> torch.Tensor | None:
-    return None if a is None else torch.as_tensor(np.asarray(a)).to(dtype)
+def _torch():
+    """torch, imported on first use: pages that never use the Keras convention do not pay for it."""
+    import torch
+
+    return torch
+
+
+def _tensor(a: np.ndarray | None, dtype: str):
+    torch = _torch()
+    return None if a is None else torch.as_tensor(np.asarray(a)).to(getattr(torch, dtype))
 
 
 def moments(x: np.ndarray, axes: tuple[int, ...], dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """Keras's batch mean and variance E[x²] − E[x]² per channel, computed in ``dtype``. Shape (C,) each."""
-    t = _tensor(x, DTYPES[dtype])
+    torch = _torch()
+    t = _tensor(x, dtype)
     if not axes:  # (C,) input: each channel is its own batch of one value
         return t.numpy(), (torch.square(t) - torch.square(t)).numpy()
     mean = torch.mean(t, dim=axes)
@@ -49,7 +57,7 @@ def batch_normalization(
     dtype: str = "float32",
 ) -> np.ndarray:
     """``keras.ops.batch_normalization`` on the torch backend; mean, var, gamma, beta have shape (C,)."""
-    dt = DTYPES[dtype]
+    torch, dt = _torch(), dtype
     t = _tensor(x, dt)
     shape = [1] * t.ndim
     shape[axis] = -1
@@ -61,7 +69,7 @@ def batch_normalization(
 
 def moving_average(moving: np.ndarray, value: np.ndarray, momentum: float, dtype: str = "float32") -> np.ndarray:
     """Keras's update of a moving statistic: momentum weighs the old value. Shape (C,)."""
-    dt = DTYPES[dtype]
+    dt = dtype
     return (_tensor(moving, dt) * momentum + _tensor(value, dt) * (1.0 - momentum)).numpy()
 
 

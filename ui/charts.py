@@ -152,9 +152,22 @@ def lines_figure(
     if legend_below:
         layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
         layout["height"] = height + 40
-    if log_y:  # ticks at 1, 2, 5 of each decade (Plotly's default labels every digit: "2, 1, 9, 8 …")
-        layout["yaxis"].update(type="log", dtick="D2")
+    if log_y:
+        layout["yaxis"].update(type="log", **log_ticks(np.concatenate([np.ravel(y) for _, y, _ in series])))
     return go.Figure(data=traces, layout=layout)
+
+
+def log_ticks(values: np.ndarray) -> dict:
+    """Tick values 1, 2, 5 × 10^k across the positive values, written in full (0.02, 0.05, 0.1):
+    Plotly's own log ticks label each digit of a decade alone ("2, 1, 9, 8 …") or only its mantissa."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return {}
+    low, high = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    ticks = [m * 10.0**k for k in np.arange(low, high + 1) for m in (1, 2, 5)]
+    ticks = [x for x in ticks if v.min() / 2.5 <= x <= v.max() * 2.5]
+    return dict(tickvals=ticks, ticktext=[f"{x:.3g}" for x in ticks])
 
 
 def binned(values: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> Histogram:

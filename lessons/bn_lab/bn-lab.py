@@ -6,10 +6,9 @@ import streamlit as st
 
 from bn_core import CONVENTIONS
 from bn_core.batches import BATCH_SIZES, SOURCES
-from bn_core.batchnorm import pytorch_to_keras_momentum
 from lessons.bn_lab import sections as parts
 from ui.frame import guarded, header
-from ui.i18n import num, t
+from ui.i18n import t
 from ui.state import Param, mirror, restore, show_notices
 
 PARAMS = (
@@ -33,28 +32,6 @@ PARAMS = (
     Param("k", "bnlab.k", 50, kind="int", lo=0, hi=500),
     Param("ch", "bnlab.ch", 0, kind="int", lo=0, hi=7),
 )
-SWITCH_NOTE = "bnlab.switch_note"  # what the last framework switch changed, shown once
-
-
-def convention_changed() -> None:
-    """Keep the running average the same curve (Keras momentum m is PyTorch's 1 - m); move ε
-    to the new framework's default only if it was the old one's; say what changed."""
-    s = st.session_state
-    new = s["bnlab.conv"]
-    old = "keras" if new == "pytorch" else "pytorch"
-    m_old = s["bnlab.momentum"]
-    s["bnlab.momentum"] = round(pytorch_to_keras_momentum(m_old), 4)
-    changes = [t("bn_lab.switch_momentum", old=num(m_old, "g"), new=num(s["bnlab.momentum"], "g"))]
-    eps = s["bnlab.eps"]
-    if eps == CONVENTIONS[old].eps:
-        s["bnlab.eps"] = CONVENTIONS[new].eps
-        changes.append(t("bn_lab.switch_eps", old=num(eps, "g"), new=num(CONVENTIONS[new].eps, "g")))
-    else:
-        changes.append(t("bn_lab.switch_eps_kept", eps=num(eps, "g"), default=num(CONVENTIONS[new].eps, "g")))
-    if s["bnlab.cma"]:
-        s["bnlab.cma"] = False
-        changes.append(t("bn_lab.switch_cma"))
-    s[SWITCH_NOTE] = t("bn_lab.switched", framework=t(f"bn_lab.conv_{new}"), changes="; ".join(changes))
 
 
 def lab_settings() -> parts.Lab:
@@ -67,27 +44,14 @@ def body() -> None:
     header("bn_lab")
     show_notices(restore(PARAMS))
     s = st.session_state
-    picker, framework = st.columns([3, 1.3], vertical_alignment="bottom")
-    picker.segmented_control(
+    st.segmented_control(
         t("bn_lab.section"),
         tuple(parts.SECTIONS),
         format_func=lambda v: t(f"bn_lab.section_{v}"),
         key="bnlab.section",
         required=True,
     )
-    section = s["bnlab.section"]
-    if section != "puzzle":  # the puzzle is about Keras alone
-        framework.radio(
-            t("bn_lab.conv"),
-            tuple(CONVENTIONS),
-            format_func=lambda v: t(f"bn_lab.conv_{v}"),
-            key="bnlab.conv",
-            horizontal=True,
-            on_change=convention_changed,
-        )
-    if note := s.pop(SWITCH_NOTE, None):
-        st.info(note, icon=":material/swap_horiz:")
-    parts.SECTIONS[section](lab_settings(), s)
+    parts.SECTIONS[s["bnlab.section"]](lab_settings(), s)
     mirror(PARAMS)
 
 

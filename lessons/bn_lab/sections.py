@@ -72,6 +72,42 @@ class Lab:
 
 # --- controls: one function per widget, so that each section lists the ones it needs ---
 
+SWITCH_NOTE = "bnlab.switch_note"  # what the last framework switch changed, shown once
+
+
+def convention_changed() -> None:
+    """Keep the running average the same curve (Keras momentum m is PyTorch's 1 - m); move ε
+    to the new framework's default only if it was the old one's; say what changed."""
+    s = st.session_state
+    new = s["bnlab.conv"]
+    old = "keras" if new == "pytorch" else "pytorch"
+    m_old = s["bnlab.momentum"]
+    s["bnlab.momentum"] = round(pytorch_to_keras_momentum(m_old), 4)
+    changes = [t("bn_lab.switch_momentum", old=num(m_old, "g"), new=num(s["bnlab.momentum"], "g"))]
+    eps = s["bnlab.eps"]
+    if eps == CONVENTIONS[old].eps:
+        s["bnlab.eps"] = CONVENTIONS[new].eps
+        changes.append(t("bn_lab.switch_eps", old=num(eps, "g"), new=num(CONVENTIONS[new].eps, "g")))
+    else:
+        changes.append(t("bn_lab.switch_eps_kept", eps=num(eps, "g"), default=num(CONVENTIONS[new].eps, "g")))
+    if s["bnlab.cma"]:
+        s["bnlab.cma"] = False
+        changes.append(t("bn_lab.switch_cma"))
+    s[SWITCH_NOTE] = t("bn_lab.switched", framework=t(f"bn_lab.conv_{new}"), changes="; ".join(changes))
+
+
+def control_framework(s) -> None:
+    st.radio(
+        t("bn_lab.conv"),
+        tuple(CONVENTIONS),
+        format_func=lambda v: t(f"bn_lab.conv_{v}"),
+        key="bnlab.conv",
+        horizontal=True,
+        on_change=convention_changed,
+    )
+    if note := s.pop(SWITCH_NOTE, None):
+        st.info(note, icon=":material/swap_horiz:")
+
 
 def control_n(s) -> None:
     st.select_slider(t("bn_lab.n"), BATCH_SIZES, key="bnlab.n", format_func=lambda v: num(v, ","))
@@ -187,7 +223,9 @@ def refusal(message: str, shape: tuple[int, ...]) -> None:
 # --- the pieces of a section's view ---
 
 
-def before_after(x: np.ndarray, y: np.ndarray | None, layer: BatchNorm | None, training: bool, ch: int) -> None:
+def before_after(
+    x: np.ndarray, y: np.ndarray | None, layer: BatchNorm | None, training: bool, ch: int, nan_note: bool = True
+) -> None:
     """Histograms of channel ch before and after; the output is binned with the input's
     edges mapped through the layer's per-channel map (the identity without a layer), so
     both show the same shape."""
@@ -224,7 +262,7 @@ def before_after(x: np.ndarray, y: np.ndarray | None, layer: BatchNorm | None, t
         ),
         key="bnlab.chart_after",
     )
-    if not np.isfinite(y).all():
+    if nan_note and not np.isfinite(y).all():
         st.warning(t("bn_lab.nan"), icon=":material/warning:")
 
 
@@ -334,7 +372,11 @@ def running_charts(fed: Fed, lab: Lab) -> None:
 
 
 def two_columns():
-    return st.columns([1, 2.6], gap="large")
+    """The section's controls (the framework first) on the left, what they show on the right."""
+    panel, view = st.columns([1, 2.6], gap="large")
+    with panel:
+        control_framework(st.session_state)
+    return panel, view
 
 
 def section_stats(lab: Lab, s) -> None:
@@ -458,13 +500,15 @@ def section_eps(lab: Lab, s) -> None:
         y, refused = run_layer(layer, x, training)
         mean, var = (np.asarray(v, np.float64) for v in layer.statistics(x, training))
         v, e, ch = float(var[lab.ch]), layer.eps, lab.ch
-        share = e / (v + e) if v + e > 0 else float("nan")
-        st.markdown(t("bn_lab.eps_now", ch=ch, var=num(v, ".3g"), eps=num(e, "g"), share=pct(share)))
+        if v + e > 0:
+            st.markdown(t("bn_lab.eps_now", ch=ch, var=num(v, ".3g"), eps=num(e, "g"), share=pct(e / (v + e))))
+        else:
+            st.markdown(t("bn_lab.eps_now_none", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
         if refused:
             refusal(refused, x.shape)
         else:
             eps_outcome(x, y, mean, var, layer, ch)
-        before_after(x, y, layer, training, ch)
+        before_after(x, y, layer, training, ch, nan_note=False)  # eps_outcome says why
 
 
 def eps_outcome(x: np.ndarray, y: np.ndarray, mean: np.ndarray, var: np.ndarray, layer: BatchNorm, ch: int) -> None:
