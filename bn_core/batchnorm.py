@@ -18,7 +18,8 @@ statistics, like ``torch.nn.BatchNorm*d`` around ``torch.nn.functional.batch_nor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -312,7 +313,9 @@ class BatchNorm:
             self.running_mean = keras.moving_average(self.running_mean, mean, m, dt).astype(np.float64)
             self.running_var = keras.moving_average(self.running_var, var, m, dt).astype(np.float64)
         y = keras.batch_normalization(x, mean, var, self.gamma, self.beta, self.eps, self.axis, dt)
-        _, x_hat = normalize(x, mean, var, None, None, self.eps, self.axis)  # float64, for backward()
+        # backward() works in float64 from x_hat; it is computed there, when asked for (the
+        # running-statistics history calls the layer many times and never asks)
+        x_hat = lambda: normalize(x, mean, var, None, None, self.eps, self.axis)[1]  # noqa: E731
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=y.dtype)
         return y
 
@@ -327,6 +330,8 @@ class BatchNorm:
         if self._cache is None:
             raise RuntimeError("backward() needs a forward call first")
         c = self._cache
+        if callable(c.x_hat):
+            c = self._cache = replace(c, x_hat=c.x_hat())
         dy64 = np.asarray(dy, dtype=np.float64)
         if dy64.shape != c.x_hat.shape:
             raise ValueError(f"dy has shape {dy64.shape}, the last output had {c.x_hat.shape}")
@@ -377,7 +382,7 @@ class BatchNorm:
 
 @dataclass(frozen=True)
 class _Cache:
-    x_hat: np.ndarray
+    x_hat: np.ndarray | Callable[[], np.ndarray]  # (x's shape), or how to compute it
     var: np.ndarray
     batch_mode: bool
     dtype: np.dtype

@@ -7,6 +7,8 @@ import streamlit as st
 from bn_core import CONVENTIONS
 from bn_core.batches import BATCH_SIZES, SOURCES
 from lessons.bn_lab import sections as parts
+from lessons.bn_lab.controls import EPS_OPTIONS
+from lessons.bn_lab.lab import Lab
 from ui.frame import guarded, header
 from ui.i18n import t
 from ui.state import Param, mirror, restore, show_notices
@@ -26,7 +28,7 @@ PARAMS = (
     Param("conv", "bnlab.conv", "pytorch", kind="choice", choices=tuple(CONVENTIONS)),
     Param("momentum", "bnlab.momentum", 0.1, lo=0.0, hi=1.0),
     Param("cma", "bnlab.cma", False, kind="bool"),
-    Param("eps", "bnlab.eps", 1e-5, lo=0.0, hi=1.0, options=parts.EPS_OPTIONS),
+    Param("eps", "bnlab.eps", 1e-5, lo=0.0, hi=1.0, options=EPS_OPTIONS),
     Param("gamma", "bnlab.gamma", 1.0, lo=-3.0, hi=3.0),
     Param("beta", "bnlab.beta", 0.0, lo=-3.0, hi=3.0),
     Param("k", "bnlab.k", 50, kind="int", lo=0, hi=500),
@@ -34,10 +36,10 @@ PARAMS = (
 )
 
 
-def lab_settings() -> parts.Lab:
+def lab_settings() -> Lab:
     s = st.session_state
     s["bnlab.ch"] = min(s["bnlab.ch"], s["bnlab.c"] - 1)  # fewer channels than the one on show
-    return parts.Lab(**{p.key.removeprefix("bnlab."): s[p.key] for p in PARAMS if p.name != "section"})
+    return Lab(**{p.key.removeprefix("bnlab."): s[p.key] for p in PARAMS if p.name != "section"})
 
 
 def body() -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bn_core.batches import BATCH_SIZES, population_stats, sample_batch
-from lessons.bn_lab import sections
+from lessons.bn_lab import lab, sections
 from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
 from ui.i18n import LANGUAGES, catalog, num
 
@@ -92,9 +92,9 @@ def test_a_deep_link_opens_its_section_and_the_picker_writes_the_link():
 
 def test_only_the_chosen_section_feeds_training_batches(monkeypatch):
     calls = []
-    real = sections.trace_running_stats
-    monkeypatch.setattr(sections, "trace_running_stats", lambda *a: calls.append(1) or real(*a))
-    sections.history.clear()
+    real = lab.trace_running_stats
+    monkeypatch.setattr(lab, "trace_running_stats", lambda *a: calls.append(1) or real(*a))
+    lab.history.clear()
     bn_lab(section="stats")
     bn_lab(section="puzzle")
     bn_lab(section="eps")  # train mode: the running statistics are not used
@@ -203,6 +203,7 @@ def test_running_chart_draws_where_each_convention_settles_at_batch_size_two(con
     assert targets == pytest.approx(sorted([2.0, target]))
     assert "approach" not in layout["title"]["text"]
     assert layout["legend"]["y"] < 0  # the legend sits below the plot, not over the title
+    assert {note["xanchor"] for note in layout["annotations"]} == {"left", "right"}  # close targets do not overprint
     assert num(target, ".3g", "en") in text_of(at)
 
 

@@ -162,3 +162,22 @@ def test_eps_zero_on_every_constant_channel_is_refused_by_pytorch_in_training_an
         module.eval()
         ours_eval = BatchNorm(len(values), eps=0.0)(x, training=False)
         np.testing.assert_allclose(ours_eval, module(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+
+
+def test_backward_of_a_float64_keras_layer_matches_autograd():
+    rng = np.random.default_rng(9)
+    x = rng.normal(1.0, 2.0, size=(6, 3))
+    dy = rng.normal(size=(6, 3))
+    bn = BatchNorm(3, convention="keras", dtype="float64")
+    bn.gamma = np.array([0.5, 1.5, -1.0])
+    bn(x, training=True)
+    dx, dgamma, dbeta = bn.backward(dy)
+    t = torch.tensor(x, requires_grad=True)
+    g = torch.tensor(bn.gamma, requires_grad=True)
+    b = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    mean = t.mean(0)
+    var = (t * t).mean(0) - mean * mean
+    ((t - mean) * torch.rsqrt(var + 1e-3) * g + b).backward(torch.tensor(dy))
+    np.testing.assert_allclose(dx, t.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(dgamma, g.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(dbeta, b.grad.numpy(), atol=1e-10)
