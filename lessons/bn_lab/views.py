@@ -10,11 +10,13 @@ import streamlit as st
 from bn_core import BatchNorm
 from bn_core.batches import population_stats
 from bn_core.batchnorm import pytorch_to_keras_momentum, single_value_message, values_per_channel
-from bn_core.histogram import mapped_histogram
+from bn_core.histogram import bins_for, histogram, mapped_histogram
 from bn_core.running import settles_at
 from lessons.bn_lab.lab import Fed, Lab
 from ui import charts
 from ui.i18n import num, t
+
+AXIS = (-4.0, 4.0)  # the histograms' axis unless the data reach beyond it
 
 
 def refusal(message: str, shape: tuple[int, ...]) -> None:
@@ -27,11 +29,12 @@ def refusal(message: str, shape: tuple[int, ...]) -> None:
 def before_after(
     x: np.ndarray, y: np.ndarray | None, layer: BatchNorm | None, training: bool, ch: int, nan_note: bool = True
 ) -> None:
-    """Histograms of channel ch before and after; the output is binned with the input's
-    edges mapped through the layer's per-channel map (the identity without a layer), so
-    both show the same shape."""
+    """Histograms of channel ch before and after. The input's bins span its values; the output
+    is binned with those edges mapped through the layer's per-channel map (the identity without
+    a layer), so both show the same shape. Each axis is a stable (-4, 4), widened to its data."""
     left, right = st.columns(2)
-    before = charts.binned(x[:, ch], base=(-4.0, 4.0))
+    values = x[:, ch]
+    before = histogram(values, bins_for(values.size), (float(values.min()), float(values.max())))
     left.plotly_chart(
         charts.histogram_figure(
             before,
@@ -40,7 +43,7 @@ def before_after(
             y_title=t("common.share"),
             name="x",
             color=charts.PALETTE["ghost"],
-            x_range=(before.edges[0], before.edges[-1]),
+            x_range=charts.display_range(before.edges, base=AXIS),
         ),
         key="bnlab.chart_before",
     )
@@ -49,9 +52,9 @@ def before_after(
         return
     scale, shift = layer.affine_map(x, training) if layer else (np.ones(x.shape[1]), np.zeros(x.shape[1]))
     after = None
-    if np.ptp(x[:, ch]) > 0:  # one repeated value is a spike either way; its bins need no mapping
+    if np.ptp(values) > 0:  # one repeated value is a spike either way; its bins need no mapping
         after = mapped_histogram(y[:, ch], before, scale[ch], shift[ch])
-    after = after or charts.binned(y[:, ch], base=(-4.0, 4.0))
+    after = after or charts.binned(y[:, ch], base=AXIS)
     right.plotly_chart(
         charts.histogram_figure(
             after,
@@ -59,7 +62,7 @@ def before_after(
             x_title="y",
             y_title=t("common.share"),
             name="y",
-            x_range=(after.edges[0], after.edges[-1]),
+            x_range=charts.display_range(after.edges, base=AXIS),
         ),
         key="bnlab.chart_after",
     )

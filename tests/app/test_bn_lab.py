@@ -148,10 +148,22 @@ def test_output_histogram_has_the_inputs_shape_and_both_axes_cover_the_data(gamm
     np.testing.assert_array_equal(after, before if gamma > 0 else before[::-1])
     x = page_batch()[:, 0]
     assert before_edges[0] <= x.min() and x.max() <= before_edges[-1]
-    assert chart(at, "bnlab.chart_before")["layout"]["xaxis"]["range"] == [before_edges[0], before_edges[-1]]
     y = (x - x.mean()) / np.sqrt(x.var() + 1e-5) * gamma + 0.5
     assert after_edges[0] <= y.min() + 1e-4 and y.max() - 1e-4 <= after_edges[-1]
+    for key, edges in (("bnlab.chart_before", before_edges), ("bnlab.chart_after", after_edges)):
+        low, high = chart(at, key)["layout"]["xaxis"]["range"]
+        assert low <= min(edges[0], -4) and max(edges[-1], 4) <= high  # the axis shows every bin
     assert before.max() < 0.5  # no pile-up of values beyond the axis in one tall bar
+
+
+def test_two_values_come_out_as_minus_and_plus_one():
+    at = bn_lab(section="running", n=2)
+    edges, shares = histogram_of(at, "bnlab.chart_after")
+    assert shares[0] == shares[-1] == 0.5  # x's two values sit at the ends of its bins, and so do -1 and +1
+    x = page_batch(n=2)[:, 0].astype(np.float64)
+    var = x.var()
+    y = np.sqrt(var / (var + 1e-5))  # ±1 shrunk by ε, which matters at this tiny variance
+    assert edges[0] == pytest.approx(-y, abs=1e-5) and edges[-1] == pytest.approx(y, abs=1e-5)
 
 
 def test_bn_off_has_no_running_statistics_caption():

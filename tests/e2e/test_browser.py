@@ -82,6 +82,7 @@ CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"] pre, [d
 def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
     lesson = next(x for x in LESSONS if x.name == "bn_lab")
     query, charts = BN_LAB_SECTIONS[section]
+    page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
     open_and_check(page, server, lesson, lang, query, charts=charts)
     assert page.evaluate(CLIPPED) == []
     page.screenshot(path=str(shots / f"bn_lab-{section}-{lang}.png"), full_page=True)
@@ -91,14 +92,14 @@ def test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard(page, server, s
     lesson = next(x for x in LESSONS if x.name == "bn_lab")
     text = catalog("en")
     open_and_check(page, server, lesson, "en")
-    page.get_by_role("button", name=text["bn_lab.section_one"]).click()
-    page.wait_for_url(lambda url: "section=one" in url, timeout=15_000)
+    page.get_by_role("radio", name=text["bn_lab.section_one"]).click()  # the picker's buttons are radios
+    page.wait_for_url(lambda url: "section=one" in url, timeout=30_000)
     slider = page.get_by_role("slider").first  # the batch size: 32 is the 11th option
     slider.focus()
     for _ in range(9):
         page.keyboard.press("ArrowLeft")
-    page.wait_for_url(lambda url: "n=2" in url, timeout=15_000)
-    page.get_by_text("**2**".strip("*")).first.wait_for()
+    page.wait_for_url(lambda url: "n=2" in url, timeout=30_000)
+    page.get_by_text("(2, 3)").first.wait_for(timeout=30_000)  # "input (2, 3) …, that is 2 values per channel"
     page.screenshot(path=str(shots / "bn_lab-one-n2-en.png"), full_page=True)
 
 
