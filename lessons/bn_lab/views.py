@@ -66,7 +66,7 @@ def before_after(
         ),
         key="bnlab.chart_after",
     )
-    if nan_note and not np.isfinite(y).all():
+    if nan_note and np.isnan(y).any():
         st.warning(t("bn_lab.nan"), icon=":material/warning:")
 
 
@@ -200,8 +200,8 @@ def eps_outcome(x: np.ndarray, y: np.ndarray, mean: np.ndarray, var: np.ndarray,
         case = "negative"
     elif denominator == 0:
         case = "zero_over_zero" if centered == 0 else "over_zero"
-    elif layer.eps == 0 and v < 1e-6 * max(m * m, 1e-30):
-        case = "rounding"
+    elif layer.eps == 0 and v < 1e-6 * max(m * m, 1e-30):  # a variance made of rounding alone
+        case = "rounding_zero" if centered == 0 else "rounding"
     else:
         return
     st.info(t(f"bn_lab.eps_case_{case}", y=num(y0, ".4g")), icon=":material/calculate:")

@@ -313,20 +313,34 @@ def keras_constant(value, n, eps=0.0):
     return mean.item(), var.item(), ((x - mean) * torch.rsqrt(var + eps))[0, 0].item()
 
 
-@pytest.mark.parametrize(("mu", "n"), [(0.1, 1024), (0.1, 3), (2.0, 32), (-4.7, 96), (0.3, 1000)])
-def test_eps_zero_constant_channel_shows_what_keras_returns_and_says_why(mu, n):
+# one setting for each thing Keras's float32 arithmetic gives (found over the slider grid, see tests/core)
+@pytest.mark.parametrize(
+    ("mu", "n", "case"),
+    [
+        (0.1, 1024, "negative"),  # E[x²] − E[x]² < 0: NaN
+        (-5.0, 1, "zero_over_zero"),
+        (-3.4, 8, "over_zero"),  # ±inf
+        (-2.6, 3, "rounding_zero"),  # 0
+        (-3.6, 3, "rounding"),  # a tiny number
+        (0.3, 1000, None),  # a link's 1000 snaps to 1024; whatever comes out is named
+    ],
+)
+def test_eps_zero_constant_channel_shows_what_keras_returns_and_says_why(mu, n, case):
     at = bn_lab(section="eps", conv="keras", dist="constant", eps=0, n=n, mu=mu, momentum=0.9)
     assert_clean(at)
     n = at.select_slider(key="bnlab.n").value
     _, var, y = keras_constant(np.float32(mu), n)
     text = text_of(at)
-    assert f"**{num(y, '.4g', 'en')}**" in text  # the number Keras gives, nan included
-    if var < 0:
-        assert EN["bn_lab.eps_case_negative"] in text
-    elif np.isnan(y):
-        assert EN["bn_lab.eps_case_zero_over_zero"] in text
-    else:
-        assert EN["bn_lab.eps_case_rounding"].format(y=num(y, ".4g", "en")) in text
+    assert f"**{num(y, '.4g', 'en')}**" in text  # the number Keras gives, nan and inf included
+    expected = {
+        var < 0: "negative",
+        var == 0 and np.isnan(y): "zero_over_zero",
+        bool(np.isinf(y)): "over_zero",
+        var > 0 and y == 0: "rounding_zero",
+        var > 0 and y != 0: "rounding",
+    }[True]
+    assert case in (None, expected)
+    assert EN[f"bn_lab.eps_case_{expected}"].format(y=num(y, ".4g", "en")) in text
     assert EN["bn_lab.nan"] not in text  # the case above says why; no second, vaguer notice
     if np.isnan(y):  # the batch statistics section, which does not explain, points here
         stats = bn_lab(conv="keras", dist="constant", eps=0, n=n, mu=mu, momentum=0.9)

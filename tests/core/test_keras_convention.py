@@ -130,21 +130,34 @@ def constant_grid():
 
 
 def test_eps_zero_on_every_constant_channel_matches_kerass_float32_arithmetic():
-    from bn_core.batches import BATCH_SIZES
+    from bn_core.batches import BATCH_SIZES, sample_batch
 
-    values = constant_grid()
     seen = set()
     for n in BATCH_SIZES:
-        x = np.repeat(values[None, :], n, axis=0)  # (N, C): one constant channel per value
-        bn = BatchNorm(len(values), convention="keras", eps=0.0)
-        y = bn(x, training=True)
-        t = torch.from_numpy(x)
-        mean = t.mean(0)
-        var = (t * t).mean(0) - mean * mean
-        want = ((t - mean) * torch.rsqrt(var)).numpy()
-        np.testing.assert_array_equal(y, want)  # NaN where torch gives NaN, the same ±value elsewhere
-        seen.update(np.unique(np.where(np.isnan(want[0]), "nan", np.sign(want[0]).astype(str))))
-    assert {"nan", "1.0", "-1.0"} <= seen  # the float32 arithmetic really gives all three outcomes
+        for mean in np.round(np.arange(-50, 51) / 10, 1):
+            x = sample_batch((n, 8), "constant", float(mean), 1.5, None).astype(np.float32)  # as the page draws it
+            y = BatchNorm(8, convention="keras", eps=0.0, axis=1)(x, training=True)
+            t = torch.from_numpy(x)
+            mu = t.mean(0)
+            var = (t * t).mean(0) - mu * mu
+            want = ((t - mu) * torch.rsqrt(var)).numpy()
+            np.testing.assert_array_equal(y, want)  # NaN where Keras gives NaN, the same value elsewhere
+            for v, out in zip(var.numpy(), want[0], strict=True):
+                seen.add(outcome(v, out))
+    # the lesson's sentence: "NaN, ±∞, 0 or a tiny number made of rounding errors", and each of them happens
+    assert seen == {"negative variance", "0/0", "inf", "zero", "tiny"}
+
+
+def outcome(var: float, y: float) -> str:
+    if var < 0:
+        assert np.isnan(y)
+        return "negative variance"
+    if np.isnan(y):
+        return "0/0"
+    if np.isinf(y):
+        return "inf"
+    assert abs(y) < 1e-2, y
+    return "zero" if y == 0 else "tiny"
 
 
 def test_eps_zero_on_every_constant_channel_is_refused_by_pytorch_in_training_and_finite_in_eval():
