@@ -43,6 +43,7 @@ def section_stats(lab: Lab, s) -> None:
         y, refused = run_layer(layer, x, training=True) if lab.bn else (x, None)
         if refused:
             views.refusal(refused, x.shape)
+            st.caption(t("bn_lab.ways_elsewhere"))  # this section has no mode or ε control
         views.before_after(x, y, layer if lab.bn else None, True, lab.ch)
         views.stats_table(layer.statistics(x, True))
         st.caption(t("bn_lab.table_note"))

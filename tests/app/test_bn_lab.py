@@ -166,6 +166,12 @@ def test_two_values_come_out_as_minus_and_plus_one():
     assert edges[0] == pytest.approx(-y, abs=1e-5) and edges[-1] == pytest.approx(y, abs=1e-5)
 
 
+def test_a_refusal_in_the_batch_statistics_section_points_to_the_controls_of_its_ways_out():
+    at = bn_lab(n=1)
+    assert at.code and EN["bn_lab.ways_elsewhere"] in text_of(at)
+    assert EN["bn_lab.ways_elsewhere"] not in text_of(bn_lab(section="one", n=1))  # that section has them
+
+
 def test_bn_off_has_no_running_statistics_caption():
     at = bn_lab(bn=0)
     assert_clean(at)
