@@ -17,6 +17,8 @@ from bn_core.neuron import relu_moments
 
 Source = Literal["normal", "relu", "lognormal", "bimodal", "constant"]
 SOURCES: tuple[Source, ...] = ("normal", "relu", "lognormal", "bimodal", "constant")
+# Batch sizes a lesson offers: every small one (where BatchNorm's trouble lives), then about x1.5 steps.
+BATCH_SIZES = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 _LOGNORMAL_SIGMA = 0.75  # skewness about 2.9
 _BIMODAL_SHIFT = 0.9  # modes at +-0.9 with spread sqrt(1 - 0.81): unit variance
 

@@ -18,10 +18,13 @@ statistics, like ``torch.nn.BatchNorm*d`` around ``torch.nn.functional.batch_nor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+
+from bn_core import keras
 
 ConventionName = Literal["pytorch", "keras"]
 
@@ -141,35 +144,6 @@ def normalize(
     return y, x_hat
 
 
-def keras_normalize(
-    x: np.ndarray,
-    mean: np.ndarray,
-    var: np.ndarray,
-    gamma: np.ndarray | None,
-    beta: np.ndarray | None,
-    eps: float,
-    axis: int,
-) -> np.ndarray:
-    """The output as Keras 3 on TensorFlow computes it, in x's own dtype.
-
-    ``tf.nn.batch_normalization``: inv = rsqrt(var + eps) * gamma,
-    y = x * inv + (beta - mean * inv), every step rounded to x's dtype and
-    rsqrt correctly rounded. In float32 this differs from the exact result by
-    an ulp at times, and users compare printed digits: the reported
-    -0.22630838 -> -0.22619529 is one ulp from the exact x / sqrt(1.001).
-    """
-    dt = x.dtype.type
-    var_eps = (np.asarray(var).astype(dt) + dt(eps)).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = (1.0 / np.sqrt(var_eps)).astype(dt)
-        if gamma is not None:
-            inv = inv * np.asarray(gamma).astype(dt)
-        shift = -np.asarray(mean).astype(dt) * inv
-        if beta is not None:
-            shift = shift + np.asarray(beta).astype(dt)
-        return x * channel_view(inv, x.ndim, axis).astype(dt) + channel_view(shift, x.ndim, axis).astype(dt)
-
-
 def momentum_update(
     running: np.ndarray, batch_value: np.ndarray, momentum: float, weighs: Literal["new", "old"]
 ) -> np.ndarray:
@@ -215,11 +189,16 @@ class BatchNorm:
         (N, C, D, H, W), channels-last through ``axis=-1``, or (C,) under keras.
         Output: same shape and dtype as the input (float32 or float64).
 
+        dtype: keras only: the compute dtype of Keras's dtype policy, ``"float32"``
+            (Keras's default: a float64 input is computed in float32, as Keras
+            casts it) or ``"float64"`` (a layer built with ``dtype="float64"``).
+
     Parameters and running statistics are float64 arrays of shape (C,) that can
-    be read and assigned. Statistics are computed in float64; the output is
-    computed in float64 and cast to the input's dtype (pytorch), or in the
-    input's dtype with TensorFlow's order of operations (keras), so printed
-    float32 digits match what Keras users see.
+    be read and assigned. pytorch: statistics in float64 (PyTorch's CPU kernel
+    accumulates float32 input in double), the output computed in float64 and cast
+    to the input's dtype. keras: every step in ``dtype`` with the torch ops of
+    Keras 3's torch backend (``bn_core.keras``), the variance as E[x²] − E[x]²; the
+    output and the moving statistics are rounded to ``dtype`` as Keras's are.
     """
 
     def __init__(
@@ -232,6 +211,7 @@ class BatchNorm:
         axis: int | None = None,
         affine: bool = True,
         track_running_stats: bool = True,
+        dtype: str | None = None,
     ) -> None:
         if convention not in CONVENTIONS:
             raise ValueError(f"convention must be 'pytorch' or 'keras', got {convention!r}")
@@ -249,6 +229,11 @@ class BatchNorm:
             raise ValueError("Keras has no cumulative-average momentum: give a number in [0, 1]")
         if self.momentum is not None and not 0.0 <= float(self.momentum) <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+        if convention == "pytorch" and dtype is not None:
+            raise ValueError("dtype is a Keras setting: a PyTorch layer computes in its input's dtype")
+        self.dtype = dtype or "float32"
+        if self.dtype not in keras.DTYPES:
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.axis = spec.axis if axis is None else int(axis)
         self.affine = affine
         self.track_running_stats = track_running_stats
@@ -288,17 +273,51 @@ class BatchNorm:
             if self.eps <= 0.0:
                 raise ValueError(f"batch_norm eps must be positive during training, but got {self.eps}")
 
-        if batch_mode:
-            mean, var = batch_stats(x, self.axis)
-            if training and self.running_mean is not None:
-                self._update_running(mean, var, values_per_channel(x.shape, self.axis))
-        else:
-            mean, var = self.running_mean, self.running_var
-        y, x_hat = normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
         if self.convention == "keras":
-            y = keras_normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
+            return self._keras_call(x, training, batch_mode)
+        mean, var = self.statistics(x, training)
+        if batch_mode and training and self.running_mean is not None:
+            self._update_running(mean, var, values_per_channel(x.shape, self.axis))
+        y, x_hat = normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
         return y.astype(x.dtype)
+
+    def statistics(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The mean and variance this layer normalizes ``x`` with, as its framework computes
+        them (keras: in ``self.dtype``, the variance as E[x²] − E[x]²), without updating
+        anything. Shape (C,) each."""
+        if not self.uses_batch_stats(training):
+            return self.running_mean, self.running_var
+        if self.convention == "keras":
+            return keras.moments(np.asarray(x), reduced_axes(np.ndim(x), self.axis), self.dtype)
+        return batch_stats(x, self.axis)
+
+    def affine_map(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, shift)``, each (C,), in float64: per channel the layer is y = x * scale + shift,
+        scale = gamma / sqrt(var + eps) and shift = beta - mean * scale. Non-finite where the
+        variance gives no finite scale (var + eps <= 0)."""
+        mean, var = (np.asarray(v, np.float64) for v in self.statistics(x, training))
+        gamma = np.ones(self.num_features) if self.gamma is None else self.gamma
+        beta = np.zeros(self.num_features) if self.beta is None else self.beta
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = gamma / np.sqrt(var + self.eps)
+            return scale, beta - mean * scale
+
+    def _keras_call(self, x: np.ndarray, training: bool, batch_mode: bool) -> np.ndarray:
+        """Keras 3's ``BatchNormalization.call`` on its torch backend, in ``self.dtype``."""
+        dt = self.dtype
+        mean, var = self.statistics(x, training)
+        if batch_mode and training and self.running_mean is not None:
+            self.num_batches_tracked += 1
+            m = float(self.momentum)
+            self.running_mean = keras.moving_average(self.running_mean, mean, m, dt).astype(np.float64)
+            self.running_var = keras.moving_average(self.running_var, var, m, dt).astype(np.float64)
+        y = keras.batch_normalization(x, mean, var, self.gamma, self.beta, self.eps, self.axis, dt)
+        # backward() works in float64 from x_hat; it is computed there, when asked for (the
+        # running-statistics history calls the layer many times and never asks)
+        x_hat = lambda: normalize(x, mean, var, None, None, self.eps, self.axis)[1]  # noqa: E731
+        self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=y.dtype)
+        return y
 
     def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Gradients of the last call's output.
@@ -311,6 +330,8 @@ class BatchNorm:
         if self._cache is None:
             raise RuntimeError("backward() needs a forward call first")
         c = self._cache
+        if callable(c.x_hat):
+            c = self._cache = replace(c, x_hat=c.x_hat())
         dy64 = np.asarray(dy, dtype=np.float64)
         if dy64.shape != c.x_hat.shape:
             raise ValueError(f"dy has shape {dy64.shape}, the last output had {c.x_hat.shape}")
@@ -361,7 +382,7 @@ class BatchNorm:
 
 @dataclass(frozen=True)
 class _Cache:
-    x_hat: np.ndarray
+    x_hat: np.ndarray | Callable[[], np.ndarray]  # (x's shape), or how to compute it
     var: np.ndarray
     batch_mode: bool
     dtype: np.dtype

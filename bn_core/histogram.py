@@ -72,3 +72,25 @@ def histogram(values: np.ndarray, bins: int = 60, value_range: tuple[float, floa
 def bins_for(count: int, most: int = 80) -> int:
     """A bin count that keeps small samples from looking like a comb: about 2 sqrt(count)."""
     return int(np.clip(round(2 * np.sqrt(max(count, 1))), 8, most))
+
+
+def mapped_histogram(values: np.ndarray, like: Histogram, scale: float, shift: float) -> Histogram | None:
+    """Bin ``values``, the image of a sample under y = x * scale + shift, with ``like``'s
+    edges (that sample's histogram) mapped through the same map.
+
+    BatchNorm is such a map per channel, so the two histograms then have the same shape
+    bin for bin (mirrored when scale < 0); separate binning would draw different shapes
+    for the same data. None when the map gives no bins (scale 0 or not finite).
+    """
+    if not (np.isfinite(scale) and np.isfinite(shift)) or scale == 0:
+        return None
+    edges = like.edges * scale + shift
+    if scale < 0:
+        edges = edges[::-1]
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    # the output was rounded (float32): let the outer edges take values a hair beyond them
+    slack = 1e-6 * (edges[-1] - edges[0])
+    edges = np.concatenate([[edges[0] - slack], edges[1:-1], [edges[-1] + slack]])
+    counts, _ = np.histogram(v, bins=edges)
+    return Histogram(counts=counts / max(v.size, 1), edges=edges)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core.batchnorm import BatchNorm
+from bn_core.batchnorm import CONVENTIONS, BatchNorm
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,9 @@ def trace_running_stats(layer: BatchNorm, batches: Iterable[np.ndarray]) -> Runn
 
     After each step the same batch is also passed in eval mode; the gap between
     the two outputs is what a model sees change between training and inference.
-    It shrinks as the running statistics approach the population's and stops at
-    the batch-to-batch noise. The layer is updated in place.
+    It shrinks as the running statistics approach where they settle (``settles_at``)
+    and stops at the batch-to-batch noise; with one value per channel (Keras) it grows
+    instead, as the running variance decays to 0. The layer is updated in place.
     """
     if layer.running_mean is None:
         raise ValueError("the layer keeps no running statistics (track_running_stats=False)")
@@ -35,3 +36,17 @@ def trace_running_stats(layer: BatchNorm, batches: Iterable[np.ndarray]) -> Runn
         variances.append(layer.running_var.copy())
         gaps.append(float(np.mean(np.abs(y_train - y_eval))))
     return RunningTrace(np.array(means), np.array(variances), np.array(gaps))
+
+
+def settles_at(pop_mean: np.ndarray, pop_var: np.ndarray, n: int, convention: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where the running statistics settle, on average, after many batches of n values per channel.
+
+    A moving average of batch statistics settles at their expectation. The batch mean is
+    unbiased, so the running mean settles at the population mean. The biased batch
+    variance has expectation (n - 1) / n of the population variance: Keras stores it as
+    it is, so its running variance settles there (half the population's at n = 2, and 0
+    at n = 1); PyTorch stores it times n / (n - 1), which settles at the population's.
+    """
+    pop_mean, pop_var = np.asarray(pop_mean, np.float64), np.asarray(pop_var, np.float64)
+    factor = 1.0 if CONVENTIONS[convention].unbiased_running_var else (n - 1) / n
+    return pop_mean, pop_var * factor

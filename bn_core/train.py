@@ -89,8 +89,12 @@ def group_count(width: int) -> int:
 class BatchRenorm(nn.Module):
     """Batch Renormalization (Ioffe 2017) for (N, C) inputs, with fixed r_max and d_max.
 
-    Same formulas as ``bn_core.renorm.batch_renorm``; running statistics follow
-    PyTorch's momentum (the weight of the new batch)."""
+    Same formulas as ``bn_core.renorm.batch_renorm``: Algorithm 1 keeps moving averages of
+    the mean and of the standard deviation, mu += momentum * (mu_B - mu) and
+    sigma += momentum * (sigma_B - sigma) with sigma_B = sqrt(var_B + eps) (momentum is the
+    weight of the new batch, as in PyTorch), and infers with y = gamma * (x - mu) / sigma + beta.
+    The buffers are ``running_mean`` and ``running_std``; ``running_var`` is the variance
+    that sigma stands for (sigma² − eps), for code that reads BatchNorm's buffers."""
 
     def __init__(self, width: int, r_max: float = 3.0, d_max: float = 5.0, momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()
@@ -98,24 +102,26 @@ class BatchRenorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(width))
         self.bias = nn.Parameter(torch.zeros(width))
         self.register_buffer("running_mean", torch.zeros(width))
-        self.register_buffer("running_var", torch.ones(width))
+        self.register_buffer("running_std", torch.ones(width))
+
+    @property
+    def running_var(self) -> torch.Tensor:
+        return self.running_std.square() - self.eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
-            x_hat = (x - self.running_mean) / torch.sqrt(self.running_var + self.eps)
-            return x_hat * self.weight + self.bias
+            return (x - self.running_mean) / self.running_std * self.weight + self.bias
         if x.shape[0] < 2:
             raise ValueError(single_value_message(tuple(x.shape)))
         mean = x.mean(0)
-        var = x.var(0, unbiased=False)
-        sigma_b = torch.sqrt(var + self.eps)
-        sigma = torch.sqrt(self.running_var + self.eps)
+        sigma_b = torch.sqrt(x.var(0, unbiased=False) + self.eps)
+        sigma = self.running_std
         r = (sigma_b.detach() / sigma).clamp(1.0 / self.r_max, self.r_max)
         d = ((mean.detach() - self.running_mean) / sigma).clamp(-self.d_max, self.d_max)
         x_hat = (x - mean) / sigma_b * r + d
         with torch.no_grad():
             self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(var, self.momentum)
+            self.running_std.lerp_(sigma_b, self.momentum)
         return x_hat * self.weight + self.bias
 
 

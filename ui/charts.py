@@ -50,10 +50,18 @@ def _vline(x: float, label: str) -> tuple[dict, dict]:
     return line, note
 
 
-def _hline(y: float, label: str) -> tuple[dict, dict]:
-    line = dict(type="line", x0=0, x1=1, xref="paper", y0=y, y1=y, line=dict(color=PALETTE["ghost"], dash="dot"))
+def _hline(y: float, label: str, color: str = PALETTE["ghost"], side: str = "right") -> tuple[dict, dict]:
+    line = dict(type="line", x0=0, x1=1, xref="paper", y0=y, y1=y, line=dict(color=color, dash="dot", width=1.5))
     note = dict(
-        x=1, xref="paper", y=y, text=label, showarrow=False, xanchor="right", yanchor="bottom", font=dict(size=12)
+        x=1 if side == "right" else 0,
+        xref="paper",
+        y=y,
+        text=label,
+        showarrow=False,
+        xanchor=side,
+        yanchor="bottom",
+        font=dict(size=12, color=color),
+        bgcolor="rgba(255,255,255,0.7)",
     )
     return line, note
 
@@ -125,19 +133,41 @@ def lines_figure(
     hlines: Sequence[tuple[float, str]] = (),
     height: int = 320,
     log_y: bool = False,
+    legend_below: bool = False,
 ) -> go.Figure:
-    """Lines ``(name, y, dash)`` over a shared x; ``hlines`` are labelled targets."""
+    """Lines ``(name, y, dash)`` over a shared x; ``hlines`` are labelled targets, the i-th in the
+    i-th line's colour, their labels on alternate sides so that two close targets do not overprint.
+    ``legend_below`` keeps the legend off a long title."""
     traces = [
         dict(
             type="scatter", x=x, y=y, mode="lines", name=name, line=dict(color=LINE_COLORS[i % 4], dash=dash, width=2.5)
         )
         for i, (name, y, dash) in enumerate(series)
     ]
-    pairs = [_hline(value, label) for value, label in hlines]
+    pairs = [
+        _hline(value, label, LINE_COLORS[i % 4], "left" if i % 2 else "right")
+        for i, (value, label) in enumerate(hlines)
+    ]
     layout = _layout(title, x_title, y_title, height, shapes=[p[0] for p in pairs], annotations=[p[1] for p in pairs])
+    if legend_below:
+        layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
+        layout["height"] = height + 40
     if log_y:
-        layout["yaxis"]["type"] = "log"
+        layout["yaxis"].update(type="log", **log_ticks(np.concatenate([np.ravel(y) for _, y, _ in series])))
     return go.Figure(data=traces, layout=layout)
+
+
+def log_ticks(values: np.ndarray) -> dict:
+    """Tick values 1, 2, 5 × 10^k across the positive values, written in full (0.02, 0.05, 0.1):
+    Plotly's own log ticks label each digit of a decade alone ("2, 1, 9, 8 …") or only its mantissa."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return {}
+    low, high = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    ticks = [m * 10.0**k for k in np.arange(low, high + 1) for m in (1, 2, 5)]
+    ticks = [x for x in ticks if v.min() / 2.5 <= x <= v.max() * 2.5]
+    return dict(tickvals=ticks, ticktext=[f"{x:.3g}" for x in ticks])
 
 
 def binned(values: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> Histogram:

@@ -1,4 +1,8 @@
-"""The sections of the `bn-lab` lesson. Numbers come from bn_core; this module only lays them out."""
+"""The sections of the `bn-lab` lesson, one question each: its controls and what it shows.
+
+Every section reads the shared settings (``Lab``) and draws only its own controls, so the
+values of the others stay as the student left them. Only the chosen section runs.
+"""
 
 from __future__ import annotations
 
@@ -6,183 +10,155 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bn_core import BatchNorm, reduced_axes
-from bn_core.batches import population_stats
-from bn_core.batchnorm import pytorch_to_keras_momentum, values_per_channel
-from bn_core.running import RunningTrace
-from ui import charts
-from ui.i18n import t
+from bn_core import CONVENTIONS, BatchNorm, reduced_axes
+from bn_core.batchnorm import values_per_channel
+from bn_core.keras import tf_batch_normalization
+from lessons.bn_lab import controls, views
+from lessons.bn_lab.lab import Lab, feed, run_layer
+from ui.i18n import num, pct, t
 
 PUZZLE_X = np.float32(-0.22630838)  # the value from a user's question about tf.keras
 
 
-def run_layer(layer: BatchNorm, x: np.ndarray, training: bool) -> tuple[np.ndarray | None, str | None]:
-    """The layer's output, or None and the framework's refusal (PyTorch raises ValueError)."""
-    try:
-        return layer(x, training=training), None
-    except ValueError as refusal:
-        return None, str(refusal)
+def two_columns():
+    """The section's controls (the framework first) on the left, what they show on the right."""
+    panel, view = st.columns([1, 2.6], gap="large")
+    with panel:
+        controls.control_framework(st.session_state)
+    return panel, view
 
 
-def refusal(message: str) -> None:
-    st.warning(t("bn_lab.refused"), icon=":material/block:")
-    st.code(f"ValueError: {message}", language=None)
-    st.markdown(t("bn_lab.ways_out"))
+def section_stats(lab: Lab, s) -> None:
+    panel, view = two_columns()
+    with panel:
+        st.toggle(t("bn_lab.bn"), key="bnlab.bn")
+        controls.control_n(s)
+        controls.control_dist(s)
+        controls.control_shape(s, folded=True)
+        controls.control_affine(s)
+        controls.control_channel(s)
+    with view:
+        st.markdown(t("bn_lab.stats_intro"))
+        x, layer = lab.batch(), lab.layer()
+        y, refused = run_layer(layer, x, training=True) if lab.bn else (x, None)
+        if refused:
+            views.refusal(refused, x.shape)
+            st.caption(t("bn_lab.ways_elsewhere"))  # this section has no mode or ε control
+        views.before_after(x, y, layer if lab.bn else None, True, lab.ch)
+        views.stats_table(layer.statistics(x, True))
+        st.caption(t("bn_lab.table_note"))
+        if y is not None and lab.bn:
+            views.formula(x, y, layer, True, lab.ch)
 
 
-def before_after(x: np.ndarray, y: np.ndarray | None, ch: int) -> None:
-    left, right = st.columns(2)
-    left.plotly_chart(
-        charts.histogram_figure(
-            charts.binned(x[:, ch], base=(-4.0, 4.0)),
-            title=t("bn_lab.before", ch=ch),
-            x_title="x",
-            y_title=t("common.share"),
-            name="x",
-            color=charts.PALETTE["ghost"],
-        ),
-        key="bnlab.chart_before",
-    )
-    if y is None:
-        right.info(t("bn_lab.no_output"), icon=":material/block:")
-        return
-    right.plotly_chart(
-        charts.histogram_figure(
-            charts.binned(y[:, ch], base=(-4.0, 4.0)),
-            title=t("bn_lab.after", ch=ch),
-            x_title="y",
-            y_title=t("common.share"),
-            name="y",
-        ),
-        key="bnlab.chart_after",
-    )
-    if not np.isfinite(y).all():
-        st.warning(t("bn_lab.nan"), icon=":material/warning:")
+def section_running(lab: Lab, s) -> None:
+    panel, view = two_columns()
+    with panel:
+        controls.control_mode(s)
+        controls.control_n(s)
+        controls.control_running(s)
+        controls.control_dist(s, population=False)
+        controls.control_channel(s)
+    with view:
+        st.markdown(t("bn_lab.running_intro"))
+        x, layer = lab.batch(), lab.layer()
+        fed = feed(lab, layer)
+        training = lab.mode == "train"
+        y, refused = run_layer(layer, x, training)
+        if refused:
+            views.refusal(refused, x.shape)
+        views.before_after(x, y, layer, training, lab.ch)
+        views.stats_table(layer.statistics(x, True), layer)
+        st.caption(t(views.table_note(training, refused is not None)))
+        if y is not None:
+            views.formula(x, y, layer, training, lab.ch)
+        st.subheader(t("bn_lab.running_title"))
+        views.running_charts(fed, lab)
 
 
-def stats_table(stats: tuple[np.ndarray, np.ndarray], layer: BatchNorm, updated: bool) -> None:
-    mean, var = stats
-    table = pd.DataFrame(
-        {
-            t("bn_lab.col_channel"): range(len(mean)),
-            t("bn_lab.col_batch_mean"): mean,
-            t("bn_lab.col_batch_var"): var,
-            t("bn_lab.col_running_mean"): layer.running_mean,
-            t("bn_lab.col_running_var"): layer.running_var,
-        }
-    )
-    st.markdown(f"**{t('bn_lab.table')}**")
-    st.dataframe(table, hide_index=True, width="stretch", key="bnlab.table")
-    st.caption(t("bn_lab.table_note_updated" if updated else "bn_lab.table_note"))
-
-
-def formula(
-    x: np.ndarray, y: np.ndarray, stats: tuple[np.ndarray, np.ndarray], layer: BatchNorm, training: bool, ch: int
-) -> None:
-    """The layer's formula with this batch's numbers, for the channel's first value; y is the layer's output."""
-    mean, var = stats if training else (layer.running_mean, layer.running_var)
-    first = (0, ch) + (0,) * (x.ndim - 2)
-    x0, y0 = float(x[first]), float(y[first])
-    g, b, m, v, e = float(layer.gamma[ch]), float(layer.beta[ch]), float(mean[ch]), float(var[ch]), layer.eps
-    mu, s2 = (r"\mu_B", r"\sigma_B^2") if training else (r"\mu_{run}", r"\sigma_{run}^2")
-    st.markdown(f"**{t('bn_lab.formula', ch=ch)}**")
-    st.latex(
-        rf"y = \gamma\,\frac{{x - {mu}}}{{\sqrt{{{s2} + \varepsilon}}}} + \beta"
-        rf" = {tex(g)}\cdot\frac{{{tex(x0)} - ({tex(m)})}}{{\sqrt{{{tex(v)} + {tex(e)}}}}} + ({tex(b)}) = {tex(y0)}"
-    )
-
-
-def tex(value: float) -> str:
-    """A number for LaTeX: 4 significant digits, powers of ten written as such."""
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        power = rf"10^{{{int(exponent)}}}"
-        return power if mantissa == "1" else rf"{mantissa}\cdot {power}"
-    return text
-
-
-def running_section(trace: RunningTrace, shape, dist, mu, sd, conv, momentum, cma, ch) -> None:
-    st.subheader(t("bn_lab.running_title"))
-    steps = np.arange(trace.running_mean.shape[0])
-    if steps.size < 2:
-        st.info(t("bn_lab.running_none"), icon=":material/info:")
-        return
-    pop_mean, pop_var = population_stats(shape[1], dist, mu, sd)
-    n = values_per_channel(shape, 1)
-    left, right = st.columns(2)
-    left.plotly_chart(
-        charts.lines_figure(
-            steps,
-            [
-                (t("bn_lab.running_mean"), trace.running_mean[:, ch], "solid"),
-                (t("bn_lab.running_var"), trace.running_var[:, ch], "dash"),
-            ],
-            title=t("bn_lab.running_chart", ch=ch),
-            x_title=t("bn_lab.batches"),
-            y_title="",
-            hlines=[(pop_mean[ch], t("bn_lab.pop_mean")), (pop_var[ch], t("bn_lab.pop_var"))],
-        ),
-        key="bnlab.chart_running",
-    )
-    right.plotly_chart(
-        charts.lines_figure(
-            steps[1:],
-            [(t("bn_lab.gap"), trace.gap, "solid")],
-            title=t("bn_lab.gap_chart"),
-            x_title=t("bn_lab.batches"),
-            y_title="",
-            log_y=bool(np.all(trace.gap > 0)),
-        ),
-        key="bnlab.chart_gap",
-    )
-    if cma:
-        st.caption(t("bn_lab.cma_note"))
-    else:
-        pytorch_m = momentum if conv == "pytorch" else pytorch_to_keras_momentum(momentum)  # the map is its own inverse
-        st.caption(t("bn_lab.translator", pt=f"{pytorch_m:.2f}", keras=f"{pytorch_to_keras_momentum(pytorch_m):.2f}"))
-    if n > 1:
-        st.caption(t("bn_lab.unbiased_note", n=n, factor=f"{n / (n - 1):.4f}"))
-
-
-def batch_of_one(shape: tuple[int, ...], axis: int) -> None:
-    with st.expander(t("bn_lab.one_title"), expanded=shape[0] == 1):
-        axes = reduced_axes(len(shape), axis)
-        count = values_per_channel(shape, axis)
-        st.markdown(t("bn_lab.one_now", shape=str(shape), axes=str(axes), count=count))
+def section_one(lab: Lab, s) -> None:
+    panel, view = two_columns()
+    with panel:
+        controls.control_n(s)
+        controls.control_shape(s)
+        controls.control_mode(s)
+    with view:
         st.markdown(t("bn_lab.one_text"))
+        axes = reduced_axes(len(lab.shape), 1)
+        count = values_per_channel(lab.shape, 1)
+        st.markdown(t("bn_lab.one_now", shape=str(lab.shape), axes=str(axes), count=num(count, ",")))
+        x, layer = lab.batch(), lab.layer()
+        training = lab.mode == "train"
+        if not training:
+            feed(lab, layer)
+        y, refused = run_layer(layer, x, training)
+        if refused:
+            views.refusal(refused, x.shape)
+        elif count == 1 and training:
+            st.info(t("bn_lab.one_keras", beta=num(lab.beta, "g")), icon=":material/visibility_off:")
+        views.before_after(x, y, layer, training, lab.ch)
 
 
-def keras_puzzle() -> None:
+def section_puzzle(lab: Lab, s) -> None:
     """Every number here is computed by the engine under the keras convention."""
-    with st.expander(t("bn_lab.puzzle_title")):
-        st.markdown(t("bn_lab.puzzle_question", x=str(PUZZLE_X)))
+    st.markdown(t("bn_lab.puzzle_question", x=str(PUZZLE_X)))
 
-        def fresh(momentum: float = 0.99) -> BatchNorm:
-            return BatchNorm(1, convention="keras", momentum=momentum)
+    def fresh(momentum: float = 0.99) -> BatchNorm:
+        return BatchNorm(1, convention="keras", momentum=momentum)
 
-        x = np.array([PUZZLE_X], dtype=np.float32)
-        rows = [
-            (t("bn_lab.puzzle_direct"), fresh()(x)),
-            (t("bn_lab.puzzle_train"), fresh()(x, training=True)),
-        ]
-        for m in (0.0, 1.0):
-            layer = fresh(m)
-            layer(x, training=True)
-            rows.append((t("bn_lab.puzzle_after_train", m=f"{m:g}"), layer(x)))
-        st.dataframe(
-            pd.DataFrame({t("bn_lab.puzzle_call"): [r[0] for r in rows], "y": [str(r[1][0]) for r in rows]}),
-            hide_index=True,
-            width="stretch",
-            key="bnlab.puzzle_table",
-        )
-        st.markdown(t("bn_lab.puzzle_answer"))
+    x = np.array([PUZZLE_X], dtype=np.float32)
+    one, zero = np.ones(1), np.zeros(1)
+    rows = [
+        (t("bn_lab.puzzle_direct_tf"), tf_batch_normalization(x, zero, one, one, zero, CONVENTIONS["keras"].eps)),
+        (t("bn_lab.puzzle_direct"), fresh()(x)),
+        (t("bn_lab.puzzle_train"), fresh()(x, training=True)),
+    ]
+    for m in (0.0, 1.0):
+        layer = fresh(m)
+        layer(x, training=True)
+        rows.append((t("bn_lab.puzzle_after_train", m=f"{m:g}"), layer(x)))
+    st.dataframe(
+        pd.DataFrame({t("bn_lab.puzzle_call"): [r[0] for r in rows], "y": [str(r[1][0]) for r in rows]}),
+        hide_index=True,
+        width="stretch",
+        key="bnlab.puzzle_table",
+    )
+    st.markdown(t("bn_lab.puzzle_answer"))
 
 
-def epsilon(stats: tuple[np.ndarray, np.ndarray], layer: BatchNorm, ch: int) -> None:
-    with st.expander(t("bn_lab.eps_title")):
-        var = float(stats[1][ch])
-        denominator = var + layer.eps
-        share = layer.eps / denominator if denominator > 0 else float("nan")
-        st.markdown(t("bn_lab.eps_now", ch=ch, var=f"{var:.3g}", eps=f"{layer.eps:g}", share=f"{share:.1%}"))
+def section_eps(lab: Lab, s) -> None:
+    panel, view = two_columns()
+    with panel:
+        controls.control_eps(s)
+        controls.control_dist(s, population=False)
+        controls.control_mu(s)
+        controls.control_n(s)
+        controls.control_mode(s)
+        controls.control_channel(s)
+    with view:
         st.markdown(t("bn_lab.eps_text"))
+        x, layer = lab.batch(), lab.layer()
+        training = lab.mode == "train"
+        if not training:
+            feed(lab, layer)
+        y, refused = run_layer(layer, x, training)
+        mean, var = (np.asarray(v, np.float64) for v in layer.statistics(x, training))
+        v, e, ch = float(var[lab.ch]), layer.eps, lab.ch
+        if v + e > 0:
+            st.markdown(t("bn_lab.eps_now", ch=ch, var=num(v, ".3g"), eps=num(e, "g"), share=pct(e / (v + e))))
+        else:
+            st.markdown(t("bn_lab.eps_now_none", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
+        if refused:
+            views.refusal(refused, x.shape)
+        else:
+            views.eps_outcome(x, y, mean, var, layer, ch)
+        views.before_after(x, y, layer, training, ch, nan_note=False)  # eps_outcome says why
+
+
+SECTIONS = {
+    "stats": section_stats,
+    "running": section_running,
+    "one": section_one,
+    "puzzle": section_puzzle,
+    "eps": section_eps,
+}

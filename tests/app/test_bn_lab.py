@@ -4,110 +4,383 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
-from bn_core.batches import population_stats
+from bn_core.batches import BATCH_SIZES, population_stats, sample_batch
+from lessons.bn_lab import lab, sections
 from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
-from ui.i18n import catalog
+from ui.i18n import LANGUAGES, catalog, num
 
 PAGE = "lessons/bn_lab/bn-lab.py"
 EN = catalog("en")
 
 
-def bn_lab(**params):
-    return open_page(PAGE, "en", **{k: str(v) for k, v in params.items()})
+def bn_lab(lang="en", **params):
+    return open_page(PAGE, lang, **{k: str(v) for k, v in params.items()})
 
 
-def after_histogram(at):
-    """(centers, shares) of the 'after' histogram the page sends to the browser."""
-    chart = next(c for c in at.get("plotly_chart") if "after" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    step = json.loads(chart.proto.spec)["data"][-1]  # a step line: x the bin edges, y each bin's share + 1 repeat
+def chart(at, key):
+    return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
+
+
+def histogram_of(at, key):
+    """(edges, shares) of a histogram the page sends to the browser (a step line: x the bin
+    edges, y each bin's share and one repeat)."""
+    step = chart(at, key)["data"][-1]
     edges, shares = plotly_array(step["x"]), plotly_array(step["y"])
     assert len(shares) == len(edges)
-    return (edges[:-1] + edges[1:]) / 2, shares[:-1]
+    return edges, shares[:-1]
 
 
-def test_defaults_render_with_table_and_running_charts():
+def page_batch(n=32, c=3, dist="normal", mu=2.0, sd=1.5, seed=0):
+    """The batch the page shows at these settings, drawn here the way the lesson says it draws it."""
+    return sample_batch((n, c), dist, mu, sd, np.random.default_rng(seed)).astype(np.float32)
+
+
+# --- organisation: one question per section, deep links, only the chosen section runs ---
+
+
+def test_defaults_show_the_batch_statistics_section_only():
     at = bn_lab()
     assert_clean(at)
-    assert len(at.get("plotly_chart")) == 4  # before, after, running statistics, gap
-    table = at.dataframe[0].value
-    assert list(table[EN["bn_lab.col_channel"]]) == [0, 1, 2]
+    assert [c.key for c in at.get("plotly_chart")] == ["bnlab.chart_before", "bnlab.chart_after"]
+    assert list(at.dataframe[0].value[EN["bn_lab.col_channel"]]) == ["0", "1", "2"]
+    assert widget_keys(at) == {
+        *("bnlab.section", "bnlab.conv", "bnlab.bn", "bnlab.n", "bnlab.dist", "bnlab.gamma", "bnlab.beta", "bnlab.ch"),
+        *("bnlab.mu", "bnlab.sd", "bnlab.seed", "bnlab.c", "bnlab.layout", "bnlab.hw"),  # in two folded expanders
+    }
 
 
-def test_pytorch_batch_of_one_shows_torchs_own_error_and_the_ways_out():
+def widget_keys(at):
+    kinds = ("slider", "select_slider", "radio", "selectbox", "toggle", "checkbox", "number_input", "button_group")
+    return {w.key for kind in kinds for w in at.get(kind) if w.key and w.key.startswith("bnlab.")}
+
+
+@pytest.mark.parametrize(
+    ("section", "keys"),
+    [
+        ("running", {"bnlab.mode", "bnlab.n", "bnlab.momentum", "bnlab.cma", "bnlab.k", "bnlab.dist", "bnlab.ch"}),
+        ("one", {"bnlab.n", "bnlab.c", "bnlab.layout", "bnlab.hw", "bnlab.mode"}),
+        ("puzzle", set()),
+        ("eps", {"bnlab.eps", "bnlab.dist", "bnlab.mu", "bnlab.n", "bnlab.mode", "bnlab.ch"}),
+    ],
+)
+def test_each_section_shows_only_its_own_controls(section, keys):
+    at = bn_lab(section=section)
+    shared = {"bnlab.section"} | ({"bnlab.conv"} if section != "puzzle" else set())
+    assert widget_keys(at) == keys | shared
+
+
+@pytest.mark.parametrize("section", list(sections.SECTIONS))
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_section_renders_in_every_language(section, lang):
+    at = bn_lab(lang, section=section)
+    assert_clean(at)
+    assert at.query_params.get("section", "stats") == section
+
+
+def test_a_deep_link_opens_its_section_and_the_picker_writes_the_link():
+    at = bn_lab(section="eps", eps=0.01)
+    assert at.select_slider(key="bnlab.eps").value == 0.01
+    assert not at.get("plotly_chart") or "bnlab.chart_running" not in [c.key for c in at.get("plotly_chart")]
+    at.get("button_group")[0].set_value("running").run()
+    assert_clean(at)
+    assert at.query_params["section"] == "running"
+    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.1)
+    assert at.query_params["eps"] == "0.01"  # the eps section's value survives a section it does not show
+
+
+def test_only_the_chosen_section_feeds_training_batches(monkeypatch):
+    calls = []
+    real = lab.trace_running_stats
+    monkeypatch.setattr(lab, "trace_running_stats", lambda *a: calls.append(1) or real(*a))
+    lab.history.clear()
+    bn_lab(section="stats")
+    bn_lab(section="puzzle")
+    bn_lab(section="eps")  # train mode: the running statistics are not used
+    assert calls == []
+    bn_lab(section="running")
+    assert calls == [1]
+
+
+def test_batch_size_reaches_every_small_size_with_one_step():
+    at = bn_lab()
+    n = at.select_slider(key="bnlab.n")
+    assert [int(o.replace(",", "")) for o in n.options] == list(BATCH_SIZES)
+    assert {1, 2, 3, 4, 5, 8} <= set(BATCH_SIZES[:8])
+    n.set_value(3).run()
+    assert at.query_params["n"] == "3"
+    assert at.dataframe[0].value.shape[0] == 3
+
+
+def test_a_link_batch_size_between_options_snaps_to_the_nearest():
+    at = bn_lab(n=1000)
+    assert at.select_slider(key="bnlab.n").value == 1024
+
+
+# --- the framework switch ---
+
+
+def test_switching_framework_converts_default_eps_and_momentum_and_says_so():
+    at = bn_lab(section="running")
+    at.radio(key="bnlab.conv").set_value("keras").run()
+    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.9)
+    at.get("button_group")[0].set_value("eps").run()
+    assert at.select_slider(key="bnlab.eps").value == 0.001
+
+
+def test_switching_framework_keeps_an_eps_the_student_chose():
+    at = bn_lab(section="eps", eps=0.1)
+    at.radio(key="bnlab.conv").set_value("keras").run()
+    assert at.select_slider(key="bnlab.eps").value == 0.1
+    note = at.info[0].value
+    assert "0.1" in note and "0.001" in note and "Keras" in note
+
+
+# --- batch statistics: histograms binned through the layer's map ---
+
+
+@pytest.mark.parametrize("gamma", [1.0, -2.0])
+def test_output_histogram_has_the_inputs_shape_and_both_axes_cover_the_data(gamma):
+    at = bn_lab(gamma=gamma, beta=0.5)
+    before_edges, before = histogram_of(at, "bnlab.chart_before")
+    after_edges, after = histogram_of(at, "bnlab.chart_after")
+    np.testing.assert_array_equal(after, before if gamma > 0 else before[::-1])
+    x = page_batch()[:, 0]
+    assert before_edges[0] <= x.min() and x.max() <= before_edges[-1]
+    y = (x - x.mean()) / np.sqrt(x.var() + 1e-5) * gamma + 0.5
+    assert after_edges[0] <= y.min() + 1e-4 and y.max() - 1e-4 <= after_edges[-1]
+    for key, edges in (("bnlab.chart_before", before_edges), ("bnlab.chart_after", after_edges)):
+        low, high = chart(at, key)["layout"]["xaxis"]["range"]
+        assert low <= min(edges[0], -4) and max(edges[-1], 4) <= high  # the axis shows every bin
+    assert before.max() < 0.5  # no pile-up of values beyond the axis in one tall bar
+
+
+def test_two_values_come_out_as_minus_and_plus_one():
+    at = bn_lab(section="running", n=2)
+    edges, shares = histogram_of(at, "bnlab.chart_after")
+    assert shares[0] == shares[-1] == 0.5  # x's two values sit at the ends of its bins, and so do -1 and +1
+    x = page_batch(n=2)[:, 0].astype(np.float64)
+    var = x.var()
+    y = np.sqrt(var / (var + 1e-5))  # ±1 shrunk by ε, which matters at this tiny variance
+    assert edges[0] == pytest.approx(-y, abs=1e-5) and edges[-1] == pytest.approx(y, abs=1e-5)
+
+
+def test_a_refusal_in_the_batch_statistics_section_points_to_the_controls_of_its_ways_out():
     at = bn_lab(n=1)
+    assert at.code and EN["bn_lab.ways_elsewhere"] in text_of(at)
+    assert EN["bn_lab.ways_elsewhere"] not in text_of(bn_lab(section="one", n=1))  # that section has them
+
+
+def test_bn_off_has_no_running_statistics_caption():
+    at = bn_lab(bn=0)
     assert_clean(at)
-    assert at.warning[0].value == EN["bn_lab.refused"]
-    assert at.code[0].value == (
-        "ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 3])"
-    )
-    assert EN["bn_lab.ways_out"].strip()[:20] in text_of(at)
-    assert EN["bn_lab.running_refused"] in text_of(at)
-    assert EN["bn_lab.k_capped"].split("{")[0] not in text_of(at)
-
-
-def test_keras_batch_of_one_silently_returns_beta():
-    at = bn_lab(n=1, conv="keras", beta=0.5, eps=0.001, momentum=0.9)
-    assert_clean(at)
-    assert not at.code  # no refusal
-    centers, shares = after_histogram(at)
-    assert shares.max() == 1.0 and abs(centers[shares.argmax()] - 0.5) < 0.1
-
-
-def test_image_batch_of_one_works_in_pytorch_and_shows_the_reduced_axes():
-    at = bn_lab(n=1, layout="nchw", hw=4)
-    assert_clean(at)
-    assert not at.code
-    assert "(0, 2, 3)" in text_of(at) and "**16**" in text_of(at)
-
-
-def test_keras_puzzle_number_comes_out_of_the_engine():
-    at = bn_lab()
-    puzzle = next(d.value for d in at.dataframe if "y" in d.value.columns)
-    assert list(puzzle["y"]) == ["-0.22619529", "0.0", "0.0", "-0.22619529"]
-
-
-def test_running_statistics_converge_to_the_population():
-    at = bn_lab(k=400, n=64)
-    table = at.dataframe[0].value
-    mean, var = population_stats(3, "normal", 2.0, 1.5)
-    np.testing.assert_allclose(table[EN["bn_lab.col_running_mean"]], mean, rtol=0.05)
-    np.testing.assert_allclose(table[EN["bn_lab.col_running_var"]], var, rtol=0.2)
-
-
-def test_eval_mode_of_a_fresh_layer_divides_by_sqrt_one_plus_eps():
-    at = bn_lab(k=0, mode="eval", conv="keras", momentum=0.9, eps=0.001)
-    assert EN["bn_lab.running_none"] in text_of(at)
-    latex = at.latex[-1].value
-    assert r"\sqrt{1 + 0.001}" in latex
+    assert EN["bn_lab.table_note_updated"] not in text_of(at)
+    _, before = histogram_of(at, "bnlab.chart_before")
+    _, after = histogram_of(at, "bnlab.chart_after")
+    np.testing.assert_array_equal(after, before)
 
 
 def test_formula_writes_small_eps_as_a_power_of_ten():
     assert r"+ 10^{-5}}}" in bn_lab().latex[-1].value
 
 
-def test_switching_framework_translates_momentum_and_eps():
-    at = bn_lab()
-    at.radio(key="bnlab.conv").set_value("keras").run()
-    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.9)
-    assert at.select_slider(key="bnlab.eps").value == 0.001
-    assert "Keras momentum = 0.90" in text_of(at)
+def test_russian_page_writes_decimal_commas():
+    at = bn_lab("ru", section="running", momentum=0.123)
+    text = text_of(at)
+    assert "0,123" in text and "0,877" in text
+    table = at.dataframe[0].value
+    assert all("," in v or "." not in v for v in table.iloc[:, 1])
 
 
-def test_eps_zero_constant_channel_keras_gives_nan_explained():
-    at = bn_lab(dist="constant", eps=0, conv="keras", momentum=0.9)
+# --- train vs eval, running statistics ---
+
+
+def test_train_mode_table_says_the_running_statistics_include_this_batch():
+    at = bn_lab(section="running")
+    assert EN["bn_lab.table_note_updated"] in text_of(at)
+    assert [c.key for c in at.get("plotly_chart")][-2:] == ["bnlab.chart_running", "bnlab.chart_gap"]
+
+
+def test_running_statistics_settle_at_the_population_with_pytorch():
+    at = bn_lab(section="running", k=400, n=64)
+    table = at.dataframe[0].value
+    mean, var = population_stats(3, "normal", 2.0, 1.5)
+    running_mean = [float(v) for v in table[EN["bn_lab.col_running_mean"]]]
+    running_var = [float(v) for v in table[EN["bn_lab.col_running_var"]]]
+    np.testing.assert_allclose(running_mean, mean, rtol=0.05)
+    np.testing.assert_allclose(running_var, var, rtol=0.2)
+
+
+@pytest.mark.parametrize(("conv", "momentum", "target"), [("pytorch", 0.1, 2.25), ("keras", 0.9, 2.25 / 2)])
+def test_running_chart_draws_where_each_convention_settles_at_batch_size_two(conv, momentum, target):
+    at = bn_lab(section="running", conv=conv, momentum=momentum, n=2, eps=1e-3 if conv == "keras" else 1e-5)
     assert_clean(at)
-    assert EN["bn_lab.nan"] in [w.value for w in at.warning]
+    layout = chart(at, "bnlab.chart_running")["layout"]
+    targets = sorted(shape["y0"] for shape in layout["shapes"])
+    assert targets == pytest.approx(sorted([2.0, target]))
+    assert "approach" not in layout["title"]["text"]
+    assert layout["legend"]["y"] < 0  # the legend sits below the plot, not over the title
+    assert {note["xanchor"] for note in layout["annotations"]} == {"left", "right"}  # close targets do not overprint
+    assert num(target, ".3g", "en") in text_of(at)
 
 
-def test_eps_zero_pytorch_training_is_refused_with_torchs_message():
-    at = bn_lab(dist="constant", eps=0)
-    assert at.code[0].value == "ValueError: batch_norm eps must be positive during training, but got 0.0"
+def test_gap_chart_has_an_axis_title_and_readable_log_ticks():
+    yaxis = chart(bn_lab(section="running"), "bnlab.chart_gap")["layout"]["yaxis"]
+    assert yaxis["title"]["text"] == EN["bn_lab.gap"]
+    assert yaxis["type"] == "log"
+    ticks = plotly_array(yaxis["tickvals"])
+    mantissas = {round(v / 10 ** np.floor(np.log10(v)), 6) for v in ticks}
+    assert mantissas <= {1.0, 2.0, 5.0} and len(ticks) >= 2
+    assert yaxis["ticktext"] == [f"{v:.3g}" for v in ticks]  # each written in full, not a lone digit
+
+
+def test_eval_mode_of_a_fresh_layer_divides_by_sqrt_one_plus_eps():
+    at = bn_lab(section="running", k=0, mode="eval", conv="keras", momentum=0.9, eps=0.001)
+    assert EN["bn_lab.running_none"] in text_of(at)
+    assert EN["bn_lab.table_note_eval"] in text_of(at)
+    assert r"\sqrt{1 + 0.001}" in at.latex[-1].value
+
+
+def test_pytorch_batch_of_one_in_the_running_section_does_not_ask_to_move_the_slider():
+    at = bn_lab(section="running", n=1)
+    text = text_of(at)
+    assert EN["bn_lab.running_refused"] in text
+    assert EN["bn_lab.running_none"] not in text
+    assert EN["bn_lab.table_note_refused"] in text
+    assert EN["bn_lab.table_note"] not in text and EN["bn_lab.table_note_eval"] not in text
+
+
+def test_momentum_from_a_link_is_captioned_with_its_own_digits():
+    text = text_of(bn_lab(section="running", momentum=0.123))
+    assert "PyTorch momentum = 0.123" in text and "Keras momentum = 0.877" in text
 
 
 def test_extreme_url_values_are_clamped_with_a_notice_and_stay_fast():
-    at = bn_lab(n="1e9", c="-4", hw="99", k="100000", layout="nchw")
+    at = bn_lab(section="running", n="1e9", c="-4", hw="99", k="100000", layout="nchw")
     assert_clean(at)
     assert len(at.warning) >= 4
-    assert at.slider(key="bnlab.n").value == 1024 and at.slider(key="bnlab.c").value == 1
+    assert at.select_slider(key="bnlab.n").value == 1024
     assert EN["bn_lab.k_capped"].split("{")[0] in text_of(at)
+
+
+# --- batch size 1 ---
+
+
+def test_pytorch_batch_of_one_shows_torchs_own_error_in_a_wrapping_box_and_the_ways_out():
+    at = bn_lab(section="one", n=1)
+    assert_clean(at)
+    assert at.warning[0].value == EN["bn_lab.refused"]
+    with pytest.raises(ValueError) as theirs:
+        torch.nn.BatchNorm1d(3)(torch.zeros(1, 3))
+    assert at.code[0].value == f"ValueError: {theirs.value}"
+    assert at.code[0].proto.wrap_lines
+    assert EN["bn_lab.ways_out"].strip()[:20] in text_of(at)
+
+
+def test_keras_batch_of_one_silently_returns_beta():
+    at = bn_lab(section="one", n=1, conv="keras", beta=0.5, eps=0.001, momentum=0.9)
+    assert_clean(at)
+    assert not at.code  # no refusal
+    edges, shares = histogram_of(at, "bnlab.chart_after")
+    top = shares.argmax()
+    assert shares.max() == 1.0 and edges[top] <= 0.5 <= edges[top + 1] and edges[top + 1] - edges[top] <= 1.0
+
+
+def test_image_batch_of_one_works_in_pytorch_and_shows_the_reduced_axes():
+    at = bn_lab(section="one", n=1, layout="nchw", hw=4)
+    assert_clean(at)
+    assert not at.code
+    assert "(0, 2, 3)" in text_of(at) and "**16**" in text_of(at)
+
+
+# --- the Keras puzzle ---
+
+
+def test_keras_puzzle_names_the_backend_of_each_number():
+    at = bn_lab(section="puzzle")
+    assert_clean(at)
+    puzzle = at.dataframe[0].value
+    assert list(puzzle["y"]) == ["-0.22619529", "-0.2261953", "0.0", "0.0", "-0.2261953"]
+    assert "TensorFlow" in puzzle.iloc[0, 0] and "torch" in puzzle.iloc[1, 0]
+    # the torch backend's digits, from torch itself: (x - 0) * (rsqrt(1 + 0.001) * 1) + 0 in float32
+    x = torch.tensor([-0.22630838])
+    assert str((x - 0.0).mul(torch.tensor([1.0]).add(1e-3).rsqrt()).add(0.0).numpy()[0]) == "-0.2261953"
+
+
+# --- epsilon ---
+
+
+def keras_constant(value, n, eps=0.0):
+    """What Keras 3 (torch backend, float32) computes for a constant channel, with torch ops."""
+    x = torch.full((n, 1), value, dtype=torch.float32)
+    mean = x.mean(0)
+    var = (x * x).mean(0) - mean * mean
+    return mean.item(), var.item(), ((x - mean) * torch.rsqrt(var + eps))[0, 0].item()
+
+
+# one setting for each thing Keras's float32 arithmetic gives (found over the slider grid, see tests/core)
+@pytest.mark.parametrize(
+    ("mu", "n", "case"),
+    [
+        (0.1, 1024, "negative"),  # E[x²] − E[x]² < 0: NaN
+        (-5.0, 1, "zero_over_zero"),
+        (-3.4, 8, "over_zero"),  # ±inf
+        (-2.6, 3, "rounding_zero"),  # 0
+        (-3.6, 3, "rounding"),  # a tiny number
+        (0.3, 1000, None),  # a link's 1000 snaps to 1024; whatever comes out is named
+    ],
+)
+def test_eps_zero_constant_channel_shows_what_keras_returns_and_says_why(mu, n, case):
+    at = bn_lab(section="eps", conv="keras", dist="constant", eps=0, n=n, mu=mu, momentum=0.9)
+    assert_clean(at)
+    n = at.select_slider(key="bnlab.n").value
+    _, var, y = keras_constant(np.float32(mu), n)
+    text = text_of(at)
+    assert f"**{num(y, '.4g', 'en')}**" in text  # the number Keras gives, nan and inf included
+    expected = {
+        var < 0: "negative",
+        var == 0 and np.isnan(y): "zero_over_zero",
+        bool(np.isinf(y)): "over_zero",
+        var > 0 and y == 0: "rounding_zero",
+        var > 0 and y != 0: "rounding",
+    }[True]
+    assert case in (None, expected)
+    assert EN[f"bn_lab.eps_case_{expected}"].format(y=num(y, ".4g", "en")) in text
+    assert EN["bn_lab.nan"] not in text  # the case above says why; no second, vaguer notice
+    if np.isnan(y):  # the batch statistics section, which does not explain, points here
+        stats = bn_lab(conv="keras", dist="constant", eps=0, n=n, mu=mu, momentum=0.9)
+        assert EN["bn_lab.nan"] in text_of(stats)
+
+
+def test_eps_zero_pytorch_training_is_refused_with_torchs_message_and_its_own_way_out():
+    at = bn_lab(section="eps", dist="constant", eps=0)
+    with pytest.raises(ValueError) as theirs:
+        torch.nn.BatchNorm1d(3, eps=0.0)(torch.ones(4, 3))
+    assert at.code[0].value == f"ValueError: {theirs.value}"
+    text = text_of(at)
+    assert EN["bn_lab.eps_way_out"] in text
+    assert EN["bn_lab.ways_out"].strip()[:20] not in text  # the batch-size-1 advice does not fit
+
+
+def test_eps_zero_pytorch_eval_mode_is_accepted_as_the_way_out_says():
+    at = bn_lab(section="eps", dist="constant", eps=0, mode="eval")
+    assert_clean(at)
+    assert not at.code
+
+
+# --- words: one term per concept, one register ---
+
+
+def test_catalogs_use_one_term_per_concept():
+    ru, zh = catalog("ru"), catalog("zh")
+    bn_ru = {k: v for k, v in ru.items() if k.startswith("bn_lab.")}
+    bn_zh = {k: v for k, v in zh.items() if k.startswith("bn_lab.")}
+    assert "размер батча" in ru["bn_lab.n"].lower() and ru["bn_lab.seed"] == "Зерно генератора"
+    assert "ε защищает от деления на ноль" in ru["bn_lab.eps_text"]
+    assert "批大小" in zh["bn_lab.n"] and zh["bn_lab.seed"] == "随机种子"
+    assert zh["bn_lab.k"] == "此前已输入的训练批次数"
+    assert not [k for k, v in bn_zh.items() if "您" in v or "批量大小" in v]
+    assert not [k for k, v in bn_ru.items() if "Начальное значение" in v]
+    for lang in LANGUAGES:
+        assert catalog(lang)["bn_lab.gamma"] != "γ (gamma)" or lang == "en"

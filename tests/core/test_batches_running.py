@@ -4,7 +4,7 @@ import torch
 
 from bn_core import BatchNorm
 from bn_core.batches import SOURCES, population_stats, sample_batch
-from bn_core.running import trace_running_stats
+from bn_core.running import settles_at, trace_running_stats
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -45,3 +45,21 @@ def test_running_stats_converge_and_the_gap_shrinks():
     np.testing.assert_allclose(trace.running_mean[-1], mean, rtol=0.1)
     np.testing.assert_allclose(trace.running_var[-1], var, rtol=0.25)
     assert trace.gap[-20:].mean() < 0.2 * trace.gap[0]
+
+
+@pytest.mark.parametrize("n", [2, 3, 8])
+@pytest.mark.parametrize("convention", ["pytorch", "keras"])
+def test_running_variance_settles_where_settles_at_says(convention, n):
+    # Over many batches the running variance wanders around its expectation: the population's for
+    # PyTorch (unbiased), (n - 1) / n of it for Keras (biased): 1.125, not 2.25, at n = 2.
+    rng = np.random.default_rng(n)
+    momentum = 0.05 if convention == "pytorch" else 0.95
+    layer = BatchNorm(1, convention=convention, momentum=momentum, axis=1)
+    trace = trace_running_stats(layer, (sample_batch((n, 1), "normal", 1.0, 1.5, rng) for _ in range(6000)))
+    pop_mean, pop_var = population_stats(1, "normal", 1.0, 1.5)
+    mean, var = settles_at(pop_mean, pop_var, n, convention)
+    settled = trace.running_var[1000:, 0].mean()  # after the start-up from 1
+    assert settled == pytest.approx(var[0], rel=0.06)
+    assert trace.running_mean[1000:, 0].mean() == pytest.approx(mean[0], abs=0.08)
+    if convention == "keras":
+        assert abs(settled - pop_var[0]) > 0.1 * pop_var[0]  # not the population's

@@ -77,21 +77,22 @@ def test_batch_renorm_module_matches_the_numpy_engine():
     with torch.no_grad():
         module.weight.copy_(torch.tensor([1.5, 0.5, 1.0]))
         module.bias.copy_(torch.tensor([0.1, -0.2, 0.0]))
-    mean, var = np.zeros(3), np.ones(3)
-    for step in range(4):  # the running statistics drift away from the batches: r and d are clipped
-        x = torch.randn(8, 3, generator=gen, dtype=torch.float64) * (1 + step) + 3 * step
+    mean, std = np.zeros(3), np.ones(3)
+    for step in range(60):  # the running statistics drift away from the batches: r and d are clipped
+        x = torch.randn(8, 3, generator=gen, dtype=torch.float64) * (1 + step % 4) + 3 * (step % 5)
         want = batch_renorm(
-            x.numpy(), mean, var, module.weight.detach().numpy(), module.bias.detach().numpy(), training=True
+            x.numpy(), mean, std, module.weight.detach().numpy(), module.bias.detach().numpy(), training=True
         )
         got = module(x)
         np.testing.assert_allclose(got.detach().numpy(), want.y, rtol=1e-12, atol=1e-12)
-        mean, var = want.running_mean, want.running_var
+        mean, std = want.running_mean, want.running_std
         np.testing.assert_allclose(module.running_mean.numpy(), mean, rtol=1e-12)
-        np.testing.assert_allclose(module.running_var.numpy(), var, rtol=1e-12)
+        np.testing.assert_allclose(module.running_std.numpy(), std, rtol=1e-12)
+    np.testing.assert_allclose(module.running_var.numpy(), std**2 - 1e-5, rtol=1e-12)  # what the probe reads
     module.eval()
     x = torch.randn(5, 3, generator=gen, dtype=torch.float64)
     want = batch_renorm(
-        x.numpy(), mean, var, module.weight.detach().numpy(), module.bias.detach().numpy(), training=False
+        x.numpy(), mean, std, module.weight.detach().numpy(), module.bias.detach().numpy(), training=False
     )
     np.testing.assert_allclose(module(x).detach().numpy(), want.y, rtol=1e-12)
 

@@ -10,19 +10,17 @@ pytestmark = pytest.mark.e2e
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
-CHARTS = {
-    "bn_lab": 4
-}  # Plotly charts each page draws at its defaults (neuron draws its own)  # charts each page draws at its defaults
+CHARTS = {"bn_lab": 2}  # Plotly charts each page draws at its defaults (neuron draws its own)
 
 
-def open_and_check(page, server, lesson, lang, query="", errors_allowed=0):
+def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
     page.goto(f"{server}/{lesson.url_path}?lang={lang}{query}")
     title = catalog(lang)[f"{lesson.name}.title"]
     page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
     page.wait_for_function(
         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n",
-        arg=CHARTS.get(lesson.name, 0),
+        arg=CHARTS.get(lesson.name, 0) if charts is None else charts,
         timeout=30_000,
     )
     assert page.locator(ERRORS).count() == errors_allowed, page.locator(ERRORS).all_inner_texts()
@@ -47,6 +45,44 @@ def chart_data(page, index, differs_from=None):
         arg=[index, differs_from],
         timeout=15_000,
     ).json_value()
+
+
+# bn-lab: each question's section at a telling state, and how many charts it draws there
+BN_LAB_SECTIONS = {
+    "stats": ("", 2),
+    "running": ("&section=running&n=2&conv=keras&momentum=0.9&eps=0.001", 4),
+    "one": ("&section=one&n=1", 1),
+    "puzzle": ("&section=puzzle", 0),
+    "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2),
+}
+CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"] pre, [data-testid="stWidgetLabel"] p')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", list(BN_LAB_SECTIONS))
+def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
+    lesson = next(x for x in LESSONS if x.name == "bn_lab")
+    query, charts = BN_LAB_SECTIONS[section]
+    page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
+    open_and_check(page, server, lesson, lang, query, charts=charts)
+    assert page.evaluate(CLIPPED) == []
+    page.screenshot(path=str(shots / f"bn_lab-{section}-{lang}.png"), full_page=True)
+
+
+def test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "bn_lab")
+    text = catalog("en")
+    open_and_check(page, server, lesson, "en")
+    page.get_by_role("radio", name=text["bn_lab.section_one"]).click()  # the picker's buttons are radios
+    page.wait_for_url(lambda url: "section=one" in url, timeout=30_000)
+    slider = page.get_by_role("slider").first  # the batch size: 32 is the 11th option
+    slider.focus()
+    for _ in range(9):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_url(lambda url: "n=2" in url, timeout=30_000)
+    page.get_by_text("(2, 3)").first.wait_for(timeout=30_000)  # "input (2, 3) …, that is 2 values per channel"
+    page.screenshot(path=str(shots / "bn_lab-one-n2-en.png"), full_page=True)
 
 
 def test_language_is_kept_when_navigating(page, server):
