@@ -1,0 +1,13 @@
+"""What the sections of the `inside` lesson share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ui.i18n import t
+
+
+def labels(prefix: str, options: Iterable[str]) -> dict[str, str]:
+    """Each option's text in the page's language, looked up now: a widget's ``format_func``
+    is also called outside the page run (by AppTest), where the language is unknown."""
+    return {v: t(f"{prefix}{v}") for v in options}

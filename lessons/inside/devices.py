@@ -1,0 +1,11 @@
+"""Section `devices`: not built yet."""
+
+import streamlit as st
+
+from ui.i18n import t
+
+PARAMS = ()
+
+
+def show() -> None:
+    st.info(t("common.not_built"), icon=":material/construction:")

@@ -1,0 +1,157 @@
+"""inside: every section in every language, and interactions by widget key."""
+
+import re
+
+import numpy as np
+import pytest
+
+from tests.app.helpers import assert_clean, open_page, text_of
+from ui.i18n import LANGUAGES, catalog
+
+PAGE = "lessons/inside/inside.py"
+SECTIONS = ("step", "axes", "stats", "place", "devices", "noise")
+EN = catalog("en")
+
+
+def inside(lang="en", **params):
+    return open_page(PAGE, lang, **{k: str(v) for k, v in params.items()})
+
+
+def edit(at, **cells):
+    """Type into the batch editor: cells given as r<row>c<channel>="text"."""
+    rows = {}
+    for name, text in cells.items():
+        row, ch = map(int, re.fullmatch(r"r(\d+)c(\d+)", name).groups())
+        rows.setdefault(row, {})[f"c{ch}"] = text
+    at.session_state["inside.cells"] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+def latex_numbers(line: str) -> list[float]:
+    line = re.sub(r"\\cdot 10\^\{(-?\d+)\}", r"e\1", line)  # 1.5\cdot 10^{-3} -> 1.5e-3
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", line)]
+
+
+def batch_in_editor(at) -> np.ndarray:
+    return at.data_editor(key="inside.cells").value.to_numpy(dtype=float)
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_section_renders_in_every_language(section, lang):
+    at = inside(lang, sec=section)
+    assert_clean(at)
+    assert at.segmented_control(key="inside.section").value == section
+
+
+def test_section_picker_changes_the_link_and_only_that_section_runs():
+    at = inside()
+    assert at.data_editor(key="inside.cells")  # the step section's editor
+    at.segmented_control(key="inside.section").set_value("axes").run()
+    assert_clean(at)
+    assert at.query_params["sec"] in ("axes", ["axes"])
+    assert len(at.data_editor) == 0 and not at.latex  # the step section did not run
+
+
+def test_step_mean_is_the_mean_of_the_batch_on_show():
+    at = inside(n=5, c=3, seed=7, ch=2)
+    assert_clean(at)
+    x = batch_in_editor(at)
+    assert x.shape == (5, 3)
+    *_, shown = latex_numbers(at.latex[0].value)
+    assert shown == pytest.approx(x[:, 2].mean(), rel=1e-3, abs=1e-3)
+
+
+def test_next_and_previous_walk_the_steps_and_the_link_follows():
+    at = inside(n=4, c=2, seed=3)
+    for k in range(1, 6):
+        at.button(key="inside.next").click().run()
+        assert at.query_params["step"] in (str(k), [str(k)])
+    assert at.button(key="inside.next").disabled
+    x = batch_in_editor(at)
+    assert "dx_" in at.latex[1].value
+    at.button(key="inside.prev").click().run()
+    at.button(key="inside.prev").click().run()
+    at.button(key="inside.prev").click().run()
+    at.button(key="inside.prev").click().run()  # step 2: the variance
+    *_, var = latex_numbers(at.latex[0].value)
+    assert var == pytest.approx(x[:, 0].var(), rel=1e-3)
+
+
+def test_an_edited_cell_is_used():
+    at = edit(inside(n=3, c=1, seed=0), r0c0="10", r1c0="1,5", r2c0="-2")
+    assert_clean(at)
+    *_, mean = latex_numbers(at.latex[0].value)
+    assert mean == pytest.approx((10 + 1.5 - 2) / 3, rel=1e-3)
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("raw", ["abc", "", "nan", "inf", "-inf"])
+def test_bad_cells_get_a_message_not_a_traceback(raw, lang):
+    at = edit(inside(lang, n=3, c=2), r1c1=raw)
+    assert_clean(at)
+    text = catalog(lang)
+    assert at.warning[0].value.startswith(text["inside.bad_cells"])
+    assert text["inside.bad_cell"].format(row=1, ch=1, raw=raw or "∅") in at.warning[0].value
+    assert not at.latex
+
+
+def test_random_draws_a_new_batch_and_keeps_it_in_the_link():
+    at = inside(n=4, c=2, seed=11)
+    before = batch_in_editor(at)
+    at.button(key="inside.random").click().run()
+    assert_clean(at)
+    assert at.query_params["seed"] in ("12", ["12"])
+    assert not np.array_equal(batch_in_editor(at), before)
+
+
+def test_random_discards_edits():
+    at = edit(inside(n=2, c=1), r0c0="abc")
+    assert at.warning
+    at.button(key="inside.random").click().run()
+    assert_clean(at)
+    assert not at.warning
+
+
+@pytest.mark.parametrize("eps", ["0", "1e-05", "1"])
+def test_closed_form_agrees_with_torch_autograd_on_the_page(eps):
+    at = inside(n=6, c=3, seed=2, eps=eps, gamma=1.7, beta=-0.4)
+    assert_clean(at)
+    metric = at.metric[0]
+    assert metric.label == EN["inside.torch_diff"]
+    assert float(metric.value) < 1e-12
+
+
+def test_sum_of_dx_is_zero_and_orthogonality_depends_on_eps():
+    at = inside(n=6, c=2, seed=4, eps=0)
+    table = at.dataframe[-1].value
+    assert np.abs(table["Σ dx"].astype(float)).max() < 1e-12
+    assert np.abs(table["⟨dx, x̂⟩"].astype(float)).max() < 1e-12
+    assert EN["inside.orthogonal_eps0"][:30] in text_of(at)
+    at = inside(n=6, c=2, seed=4, eps=1)
+    table = at.dataframe[-1].value
+    dot, predicted = table["⟨dx, x̂⟩"].astype(float), table[EN["inside.col_predicted"]].astype(float)
+    assert np.abs(dot).min() > 1e-4  # visibly not zero
+    np.testing.assert_allclose(dot, predicted, rtol=1e-3)
+
+
+def test_stretching_gradient_vanishes_at_eps_zero():
+    at = inside(n=5, c=1, seed=1, eps=0, dy="x_hat", step=5)
+    assert_clean(at)
+    assert EN["inside.why_not_rescale"].format(ch=0, shift="0.0%", scale="100.0%") in text_of(at)
+    *_, dx = latex_numbers(at.latex[1].value)
+    assert abs(dx) < 1e-9
+
+
+def test_batch_of_one_torch_refuses_and_eps_zero_is_explained():
+    at = inside(n=1, c=2)
+    assert_clean(at)
+    assert "Expected more than 1 value per channel" in at.info[0].value
+    at = inside(n=1, c=2, eps=0)
+    assert_clean(at)
+    assert at.warning[0].value == EN["inside.zero_var"]
+
+
+def test_russian_numbers_use_a_decimal_comma_in_formulas():
+    at = inside("ru", n=3, c=1, seed=0)
+    assert "{,}" in at.latex[0].value
