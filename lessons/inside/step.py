@@ -70,7 +70,7 @@ def move(delta: int) -> None:
 def controls() -> None:
     st.slider(t("inside.n"), 1, N_MAX, key="inside.n", on_change=reset_cells)
     st.slider(t("inside.c"), 1, C_MAX, key="inside.c", on_change=reset_cells)
-    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    left, right = st.columns([1, 1], vertical_alignment="bottom")
     left.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.seed", on_change=reset_cells)
     right.button(t("inside.random"), on_click=new_batch, icon=":material/casino:", key="inside.random")
     st.select_slider("ε (eps)", EPS_OPTIONS, format_func=lambda v: f"{v:g}", key="inside.eps")
@@ -201,8 +201,9 @@ def formula_lines(name: str, fwd: steps.Forward, back: steps.Backward, ch: int, 
     return [
         r"dx_i = \frac{\gamma}{N\sqrt{\sigma_B^2+\varepsilon}}"
         r"\Big(N\,dy_i - \frac{\partial L}{\partial \beta} - \hat{x}_i\,\frac{\partial L}{\partial \gamma}\Big)",
-        rf"dx_{{{row}}} = \frac{{{tex(g)}}}{{{n}\cdot{root}}}\Big({n}\cdot{term(dy[row])} - {term(back.dbeta[ch])}"
-        rf" - {term(xh[row])}\cdot{term(back.dgamma[ch])}\Big) = {tex(back.dx[row, ch])}",
+        rf"\begin{{aligned}} dx_{{{row}}} &= \frac{{{tex(g)}}}{{{n}\cdot{root}}}\Big({n}\cdot{term(dy[row])}"
+        rf" - {term(back.dbeta[ch])} - {term(xh[row])}\cdot{term(back.dgamma[ch])}\Big) \\ &= {tex(back.dx[row, ch])}"
+        r"\end{aligned}",
     ]
 
 

@@ -1,5 +1,6 @@
 """inside: every section in every language, and interactions by widget key."""
 
+import json
 import re
 
 import numpy as np
@@ -155,3 +156,44 @@ def test_batch_of_one_torch_refuses_and_eps_zero_is_explained():
 def test_russian_numbers_use_a_decimal_comma_in_formulas():
     at = inside("ru", n=3, c=1, seed=0)
     assert "{,}" in at.latex[0].value
+
+
+def chart_sets(at, kind):
+    """The names of the shared sets drawn in one chart (one name per set, several faces each)."""
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        if spec["layout"]["title"]["text"].startswith(EN[f"inside.norm_{kind}"].split(",")[0]):
+            return {t["name"] for t in spec["data"]}
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nc"])
+def test_axes_draws_one_colour_per_shared_set_and_counts_them(layout):
+    n, c, hw, g = 3, 6, 2, 3
+    at = inside(sec="axes", layout=layout, an=n, ac=c, ahw=hw, g=g)
+    assert_clean(at)
+    spatial = hw if layout == "nchw" else 1
+    expected = {"batch": (c, n * spatial), "layer": (n, c * spatial), "instance": (n * c, spatial)}
+    expected["group"] = (n * g, c // g * spatial)
+    captions = [cap.value for cap in at.caption]
+    for kind, (sets, values) in expected.items():
+        assert len(chart_sets(at, kind)) == sets
+        note = "inside.sets_one" if values == 1 else "inside.sets"
+        assert EN[note].format(sets=sets, values=values) in captions
+
+
+def test_groups_snap_to_a_divisor_of_the_channels():
+    at = inside(sec="axes", ac=4, g=3)
+    assert_clean(at)
+    assert at.select_slider(key="inside.groups").value == 2
+
+
+def test_batch_of_one_table_marks_what_fails():
+    at = inside(sec="axes")
+    table = at.dataframe[-1].value
+    vector = table.iloc[1]
+    assert vector[EN["inside.norm_batch"]] == EN["inside.one_fails"]
+    assert vector[EN["inside.norm_instance"]] == EN["inside.one_fails"]
+    assert vector[EN["inside.norm_layer"]] == "64"
+    image = table.iloc[0]
+    assert image[EN["inside.norm_batch"]] == "1,024" and image[EN["inside.norm_instance"]] == "1,024"
