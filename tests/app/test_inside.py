@@ -197,3 +197,47 @@ def test_batch_of_one_table_marks_what_fails():
     assert vector[EN["inside.norm_layer"]] == "64"
     image = table.iloc[0]
     assert image[EN["inside.norm_batch"]] == "1,024" and image[EN["inside.norm_instance"]] == "1,024"
+
+
+def percent(text: str) -> float:
+    return float(text.replace("%", "").replace(",", ".").strip()) / 100
+
+
+@pytest.mark.parametrize("zmu", [-1.0, 0.0, 2.5])
+def test_bn_before_relu_passes_half_zeros_and_relu_before_bn_none(zmu):
+    at = inside(sec="place", zmu=zmu, zsd=1.0)
+    assert_clean(at)
+    table = at.dataframe[0].value.set_index(EN["inside.col_order"])
+    zeros = table[EN["inside.col_zeros"]].map(percent)
+    assert zeros[EN["inside.order_bn_act"]] == pytest.approx(0.5, abs=0.04)
+    assert zeros[EN["inside.order_act_bn"]] == 0.0
+    assert table.loc[EN["inside.order_act_bn"], EN["inside.col_mean"]] == "0.000"
+    if zmu == 0.0:  # ReLU cuts half: one-sided
+        assert float(table.loc[EN["inside.order_act_bn"], EN["inside.col_skew"]]) > 0.5
+
+
+def test_far_below_zero_relu_passes_zeros_and_bn_cannot_revive_an_empty_unit():
+    at = inside(sec="place", zmu=-3.0, zsd=1.0)
+    table = at.dataframe[0].value.set_index(EN["inside.col_order"])
+    zeros = table[EN["inside.col_zeros"]].map(percent)
+    assert zeros[EN["inside.order_plain"]] > 0.99
+    assert zeros[EN["inside.order_bn_act"]] == pytest.approx(0.5, abs=0.04)
+    assert zeros[EN["inside.order_act_bn"]] > 0.0  # units with no positive value stay 0
+
+
+def test_saturation_with_bn_is_a_unit_normal_tail_whatever_the_drift():
+    at = inside(sec="place", zmu=3.0, zsd=5.0, squash="tanh")
+    assert_clean(at)
+    without, with_bn = (percent(m.value) for m in at.metric)
+    assert without > 0.5
+    assert with_bn == pytest.approx(0.069, abs=0.015)  # P(|N(0, 1)| > 1.82)
+    at = inside(sec="place", zmu=0.0, zsd=0.1, squash="sigmoid")
+    without, with_bn = (percent(m.value) for m in at.metric)
+    assert without == 0.0 and with_bn < 0.005
+
+
+def test_orders_are_drawn_and_the_bias_changes_nothing():
+    at = inside(sec="place")
+    assert len(at.get("graphviz_chart")) == 3
+    change = re.search(r"at most (\S+)\. ", text_of(at)).group(1)
+    assert float(change) < 1e-12
