@@ -112,3 +112,65 @@ def cube_axis_labels(n: int, c: int, hw: int) -> list[tuple[float, float, str]]:
 
 def grid_axis_labels(n: int, c: int) -> list[tuple[float, float, str]]:
     return [(c / 2, 0.45, "C"), (-0.45, -n / 2, "N")]
+
+
+def devices_figure(
+    means: np.ndarray,
+    variances: np.ndarray,
+    *,
+    synced: tuple[float, float],
+    naive_var: float,
+    names: dict[str, str],
+    title: str,
+    x_title: str,
+    height: int = 320,
+) -> go.Figure:
+    """Each device's mean and variance as points; the synchronized values and the naive
+    average of variances as horizontal lines across the devices."""
+    devices = np.arange(means.size)
+    span = (-0.5, means.size - 0.5)
+    blue, red, grey = "#2563eb", "#dc2626", "#6b7280"
+    traces = [
+        dict(type="scatter", x=devices, y=means, mode="markers", name=names["mean"], marker=dict(color=blue, size=11)),
+        dict(
+            type="scatter",
+            x=devices,
+            y=variances,
+            mode="markers",
+            name=names["var"],
+            marker=dict(color=red, size=11, symbol="diamond"),
+        ),  # noqa: E501
+        dict(
+            type="scatter",
+            x=span,
+            y=[synced[0]] * 2,
+            mode="lines",
+            name=names["sync_mean"],
+            line=dict(color=blue, width=2),
+        ),  # noqa: E501
+        dict(
+            type="scatter",
+            x=span,
+            y=[synced[1]] * 2,
+            mode="lines",
+            name=names["sync_var"],
+            line=dict(color=red, width=2),
+        ),  # noqa: E501
+        dict(
+            type="scatter",
+            x=span,
+            y=[naive_var] * 2,
+            mode="lines",
+            name=names["naive"],
+            line=dict(color=grey, width=2, dash="dot"),
+        ),  # noqa: E501
+    ]
+    layout = dict(
+        title=dict(text=title, font=dict(size=17)),
+        xaxis=dict(title=dict(text=x_title), tickmode="array", tickvals=devices, range=span),
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=10),
+        font=dict(size=15),
+        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0.0),
+    )
+    return go.Figure(data=traces, layout=layout)

@@ -241,3 +241,36 @@ def test_orders_are_drawn_and_the_bias_changes_nothing():
     assert len(at.get("graphviz_chart")) == 3
     change = re.search(r"at most (\S+)\. ", text_of(at)).group(1)
     assert float(change) < 1e-12
+
+
+def test_devices_synchronized_statistics_are_the_whole_batch_as_torch_computes_it():
+    import torch
+
+    from bn_core.sync import device_batches
+
+    at = inside(sec="devices", k=3, b=5, shift=1.5, dseed=9)
+    assert_clean(at)
+    table = at.dataframe[0].value.set_index(EN["inside.col_stats"])
+    whole = torch.from_numpy(np.concatenate(device_batches(3, 5, 1, 1.5, seed=9)))
+    var, mean = torch.var_mean(whole, dim=0, correction=0)
+    synced = table.loc[EN["inside.row_sync"]]
+    assert float(synced[EN["inside.col_mean"]]) == pytest.approx(mean.item(), abs=1e-4)
+    assert float(synced[EN["inside.col_var"]]) == pytest.approx(var.item(), abs=1e-4)
+    assert synced[EN["inside.col_count"]] == 15
+    naive = table.loc[EN["inside.row_naive"]]
+    assert float(naive[EN["inside.col_var"]]) < var.item() - 0.5  # shards 1.5 apart: the naive variance misses
+
+
+def test_one_sample_per_device_is_explained():
+    at = inside(sec="devices", k=5, b=1)
+    assert_clean(at)
+    assert at.info[0].value == EN["inside.one_per_device"].format(k=5)
+    table = at.dataframe[0].value
+    assert set(table[EN["inside.col_var"]][:5]) == {"0.0000"}
+
+
+@pytest.mark.parametrize("b", [1, 4, 64])
+def test_spread_of_one_device_follows_one_over_root_b(b):
+    at = inside(sec="devices", k=2, b=b)
+    match = re.search(r"mean scatters by ([\d.]+) around", text_of(at))
+    assert float(match.group(1)) == pytest.approx(1 / np.sqrt(b), rel=0.06)
