@@ -274,3 +274,29 @@ def test_spread_of_one_device_follows_one_over_root_b(b):
     at = inside(sec="devices", k=2, b=b)
     match = re.search(r"mean scatters by ([\d.]+) around", text_of(at))
     assert float(match.group(1)) == pytest.approx(1 / np.sqrt(b), rel=0.06)
+
+
+def test_same_sample_noise_shrinks_when_the_batch_grows():
+    at = inside(sec="noise", x0=1.0)
+    assert_clean(at)
+
+    def spread():
+        return float(re.search(r"standard deviation of ([\d.]+)\.", text_of(at)).group(1))
+
+    small = spread()
+    at.slider(key="inside.noise_b").set_value(128).run()
+    assert at.query_params["nb"] in ("128", ["128"])
+    large = spread()
+    assert large < small / 3
+    assert large == pytest.approx(np.sqrt(1.5 / 128), rel=0.1)
+
+
+def test_dropout_before_bn_squeezes_the_outputs_at_inference():
+    at = inside(sec="noise", dmu=1.0)
+    assert_clean(at)
+    table = at.dataframe[0].value
+    theory = table[EN["inside.drop_theory"]].astype(float)
+    spread = table[EN["inside.drop_out_std"]].astype(float)
+    np.testing.assert_allclose(theory, (1 + 1) / (1 - np.array([0.0, 0.1, 0.2, 0.3, 0.5])) - 1, atol=1e-3)
+    np.testing.assert_allclose(spread, np.sqrt(1 / theory), rtol=0.05)
+    assert spread.iloc[0] == pytest.approx(1.0, abs=0.03) and spread.iloc[-1] < 0.65
