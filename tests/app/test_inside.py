@@ -300,3 +300,20 @@ def test_dropout_before_bn_squeezes_the_outputs_at_inference():
     np.testing.assert_allclose(theory, (1 + 1) / (1 - np.array([0.0, 0.1, 0.2, 0.3, 0.5])) - 1, atol=1e-3)
     np.testing.assert_allclose(spread, np.sqrt(1 / theory), rtol=0.05)
     assert spread.iloc[0] == pytest.approx(1.0, abs=0.03) and spread.iloc[-1] < 0.65
+
+
+def test_running_statistics_in_training_let_the_parameters_run_away():
+    at = inside(sec="stats", steps=300)
+    assert_clean(at)
+    match = re.search(r"w = ([\d.]+) and b = ([\d.]+), and they grow", text_of(at))
+    assert float(match.group(1)) > 5 and float(match.group(2)) > 5
+    assert "with batch statistics w = 0.5" in text_of(at) and "b = 0." in text_of(at)
+    at.slider(key="inside.steps").set_value(600).run()
+    later = re.search(r"w = ([\d.]+) and b = ([\d.]+), and they grow", text_of(at))
+    assert float(later.group(2)) > float(match.group(2)) + 3  # still drifting
+
+
+def test_train_eval_gap_is_large_for_small_batches():
+    at = inside(sec="stats")
+    gap = re.search(r"The gap is ([\d.]+) on average for batches of 2 and ([\d.]+) for batches of 256", text_of(at))
+    assert float(gap.group(1)) > 0.5 > 0.1 > float(gap.group(2))
