@@ -13,17 +13,18 @@ pytestmark = pytest.mark.e2e
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
-CHARTS = {"neuron": 2, "bn_lab": 4}  # charts each page draws at its defaults
+CHARTS = {"neuron": 2, "bn_lab": 4, "inside": 0}  # charts each page draws at its defaults
+INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 3, "place": 3, "devices": 2, "noise": 2}  # per section (?sec=)
 
 
-def open_and_check(page, server, lesson, lang, query="", errors_allowed=0):
+def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
     page.goto(f"{server}/{lesson.url_path}?lang={lang}{query}")
     title = catalog(lang)[f"{lesson.name}.title"]
     page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
     page.wait_for_function(
         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n",
-        arg=CHARTS.get(lesson.name, 0),
+        arg=CHARTS.get(lesson.name, 0) if charts is None else charts,
         timeout=30_000,
     )
     assert page.locator(ERRORS).count() == errors_allowed, page.locator(ERRORS).all_inner_texts()
@@ -63,6 +64,35 @@ def test_neuron_slider_move_redraws_the_chart(page, server, shots):
     w1 = float(parse_qs(urlparse(page.url).query)["w1"][0])
     assert 0.5 < w1 <= 0.7  # the new state is in the link
     page.screenshot(path=str(shots / "neuron-after-slider.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", INSIDE_CHARTS)
+def test_inside_section_renders(page, server, shots, section, lang):
+    lesson = next(x for x in LESSONS if x.name == "inside")
+    open_and_check(page, server, lesson, lang, f"&sec={section}", charts=INSIDE_CHARTS[section])
+    page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
+
+
+def test_inside_step_through_and_section_picker(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "inside")
+    text = catalog("en")
+    open_and_check(page, server, lesson, "en", "&n=5&c=3")
+    first = text["inside.step_of"].format(k=1, n=6, name=text["inside.step_mean"])
+    page.get_by_text(first).wait_for(timeout=30_000)
+    page.get_by_role("button", name=text["inside.next"]).click()
+    second = text["inside.step_of"].format(k=2, n=6, name=text["inside.step_var"])
+    page.get_by_text(second).wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: "step=1" in url, timeout=15_000)
+    assert page.locator(ERRORS).count() == 0
+    page.get_by_text(text["inside.sec_devices"], exact=True).click()
+    page.wait_for_url(lambda url: "sec=devices" in url, timeout=15_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2", timeout=30_000
+    )
+    assert page.locator(ERRORS).count() == 0
 
 
 def test_language_is_kept_when_navigating(page, server):
