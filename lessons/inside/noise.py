@@ -82,7 +82,7 @@ def same_sample() -> None:
                 (t("inside.noise_theory"), np.sqrt((1 + x0**2 / 2) / sizes), "dot"),
             ],
             title=t("inside.noise_by_b"),
-            x_title=t("inside.n"),
+            x_title=t("inside.noise_b"),
             y_title=t("inside.spread_y"),
             log_y=True,
         ),

@@ -32,63 +32,62 @@ def gaps() -> np.ndarray:
 
 
 def controls() -> None:
-    st.slider(t("inside.steps"), 50, 1000, step=50, key="inside.steps")
-    st.select_slider(t("inside.lr"), LR_OPTIONS, key="inside.lr")
-    st.slider(t("inside.n"), 2, 128, key="inside.stats_b")
-    st.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.stats_seed")
+    """In one row: this section's charts need the page's full width."""
+    steps, lr, size, seed = st.columns(4)
+    steps.slider(t("inside.steps"), 50, 1000, step=50, key="inside.steps")
+    lr.select_slider(t("inside.lr"), LR_OPTIONS, key="inside.lr")
+    size.slider(t("inside.n"), 2, 128, key="inside.stats_b")
+    seed.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.stats_seed")
 
 
 def show() -> None:
     s = st.session_state
     st.markdown(t("inside.stats_intro"))
-    panel, view = st.columns([1, 2.6], gap="large")
-    with panel:
-        controls()
+    controls()
     result = runs(s["inside.steps"], s["inside.lr"], s["inside.stats_b"], s["inside.stats_seed"])
     batch, running = result["batch"], result["running"]
-    with view:
-        steps = np.arange(batch.w.size)
-        left, right = st.columns(2)
-        left.plotly_chart(
-            charts.lines_figure(
-                steps,
-                [
-                    (t("inside.w_batch"), batch.w, "solid"),
-                    (t("inside.b_batch"), batch.b, "dash"),
-                    (t("inside.w_running"), running.w, "solid"),
-                    (t("inside.b_running"), running.b, "dash"),
-                ],
-                title=t("inside.params_chart"),
-                x_title=t("inside.step_axis"),
-                y_title="",
-            ),
-            key="inside.chart_params",
+    steps = np.arange(batch.w.size)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.lines_figure(
+            steps,
+            [
+                (t("inside.w_batch"), batch.w, "solid"),
+                (t("inside.b_batch"), batch.b, "dash"),
+                (t("inside.w_running"), running.w, "solid"),
+                (t("inside.b_running"), running.b, "dash"),
+            ],
+            title=t("inside.params_chart"),
+            x_title=t("inside.step_axis"),
+            y_title="",
+        ),
+        key="inside.chart_params",
+    )
+    right.plotly_chart(
+        charts.lines_figure(
+            np.arange(WINDOW, batch.loss.size + 1),
+            [
+                (t("inside.mode_batch"), drift.moving_average(batch.loss, WINDOW), "solid"),
+                (t("inside.mode_running"), drift.moving_average(running.loss, WINDOW), "solid"),
+            ],
+            title=t("inside.loss_chart", window=WINDOW),
+            x_title=t("inside.step_axis"),
+            y_title=t("inside.loss"),
+        ),
+        key="inside.chart_loss",
+    )
+    tail = max(1, batch.loss.size // 3)
+    st.markdown(
+        t(
+            "inside.stats_result",
+            w=num(running.w[-1], ".2f"),
+            b=num(running.b[-1], ".2f"),
+            w0=num(batch.w[-1], ".2f"),
+            b0=num(abs(batch.b[-1]), ".0f"),
+            loss_batch=num(batch.loss[-tail:].mean(), ".2f"),
+            loss_running=num(running.loss[-tail:].mean(), ".2f"),
         )
-        right.plotly_chart(
-            charts.lines_figure(
-                np.arange(WINDOW, batch.loss.size + 1),
-                [
-                    (t("inside.mode_batch"), drift.moving_average(batch.loss, WINDOW), "solid"),
-                    (t("inside.mode_running"), drift.moving_average(running.loss, WINDOW), "solid"),
-                ],
-                title=t("inside.loss_chart", window=WINDOW),
-                x_title=t("inside.step_axis"),
-                y_title=t("inside.loss"),
-            ),
-            key="inside.chart_loss",
-        )
-        tail = max(1, batch.loss.size // 3)
-        st.markdown(
-            t(
-                "inside.stats_result",
-                w=num(running.w[-1], ".2f"),
-                b=num(running.b[-1], ".2f"),
-                w0=num(batch.w[-1], ".2f"),
-                b0=num(abs(batch.b[-1]), ".0f"),
-                loss_batch=num(batch.loss[-tail:].mean(), ".2f"),
-                loss_running=num(running.loss[-tail:].mean(), ".2f"),
-            )
-        )
+    )
     st.subheader(t("inside.gap_title"))
     left, right = st.columns([1.4, 1])
     left.plotly_chart(

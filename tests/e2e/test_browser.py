@@ -72,6 +72,8 @@ def test_inside_section_renders(page, server, shots, section, lang):
     lesson = next(x for x in LESSONS if x.name == "inside")
     open_and_check(page, server, lesson, lang, f"&sec={section}", charts=INSIDE_CHARTS[section])
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
+    no_skeleton = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"  # widgets still loading
+    page.wait_for_function(no_skeleton, timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
 
