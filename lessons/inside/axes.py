@@ -10,7 +10,7 @@ from bn_core import reduced_axes, shared_statistics
 from bn_core.batchnorm import values_per_channel
 from bn_core.norms import NORM_KINDS, values_per_statistic
 from lessons.inside import figures
-from lessons.inside.common import labels
+from lessons.inside.common import beside_controls, labels
 from ui.i18n import num, t
 from ui.state import Param
 
@@ -49,9 +49,7 @@ def controls() -> None:
 
 def show() -> None:
     s = st.session_state
-    panel, view = st.columns([1, 2.6], gap="large")
-    with panel:
-        controls()
+    view = beside_controls(controls)
     n, c, groups = s["inside.axes_n"], s["inside.axes_c"], s["inside.groups"]
     image = s["inside.layout"] == "nchw"
     hw = s["inside.axes_hw"] if image else 1

@@ -9,6 +9,7 @@ import streamlit as st
 from bn_core import sync
 from bn_core.batchnorm import batch_stats
 from lessons.inside import figures
+from lessons.inside.common import beside_controls
 from ui import charts
 from ui.i18n import num, t
 from ui.state import Param
@@ -37,9 +38,7 @@ def controls() -> None:
 
 def show() -> None:
     s = st.session_state
-    panel, view = st.columns([1, 2.6], gap="large")
-    with panel:
-        controls()
+    view = beside_controls(controls)
     k, b = s["inside.devices"], s["inside.per_device"]
     shards = sync.device_batches(k, b, 1, s["inside.shift"], s["inside.devices_seed"])
     parts = [sync.moments(x) for x in shards]

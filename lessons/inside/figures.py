@@ -131,39 +131,11 @@ def devices_figure(
     span = (-0.5, means.size - 0.5)
     blue, red, grey = "#2563eb", "#dc2626", "#6b7280"
     traces = [
-        dict(type="scatter", x=devices, y=means, mode="markers", name=names["mean"], marker=dict(color=blue, size=11)),
-        dict(
-            type="scatter",
-            x=devices,
-            y=variances,
-            mode="markers",
-            name=names["var"],
-            marker=dict(color=red, size=11, symbol="diamond"),
-        ),  # noqa: E501
-        dict(
-            type="scatter",
-            x=span,
-            y=[synced[0]] * 2,
-            mode="lines",
-            name=names["sync_mean"],
-            line=dict(color=blue, width=2),
-        ),  # noqa: E501
-        dict(
-            type="scatter",
-            x=span,
-            y=[synced[1]] * 2,
-            mode="lines",
-            name=names["sync_var"],
-            line=dict(color=red, width=2),
-        ),  # noqa: E501
-        dict(
-            type="scatter",
-            x=span,
-            y=[naive_var] * 2,
-            mode="lines",
-            name=names["naive"],
-            line=dict(color=grey, width=2, dash="dot"),
-        ),  # noqa: E501
+        _points(devices, means, names["mean"], dict(color=blue, size=11)),
+        _points(devices, variances, names["var"], dict(color=red, size=11, symbol="diamond")),
+        _level(span, synced[0], names["sync_mean"], dict(color=blue, width=2)),
+        _level(span, synced[1], names["sync_var"], dict(color=red, width=2)),
+        _level(span, naive_var, names["naive"], dict(color=grey, width=2, dash="dot")),
     ]
     layout = dict(
         title=dict(text=title, font=dict(size=17)),
@@ -174,3 +146,12 @@ def devices_figure(
         legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0.0),
     )
     return go.Figure(data=traces, layout=layout)
+
+
+def _points(x: np.ndarray, y: np.ndarray, name: str, marker: dict) -> dict:
+    return dict(type="scatter", x=x, y=y, mode="markers", name=name, marker=marker)
+
+
+def _level(span: tuple[float, float], y: float, name: str, line: dict) -> dict:
+    """A horizontal line across the devices."""
+    return dict(type="scatter", x=span, y=[y, y], mode="lines", name=name, line=line)

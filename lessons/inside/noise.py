@@ -8,6 +8,7 @@ import streamlit as st
 
 from bn_core import noise
 from bn_core.histogram import histogram
+from lessons.inside.common import beside_controls
 from ui import charts
 from ui.i18n import num, t
 from ui.state import Param
@@ -44,9 +45,7 @@ def controls() -> None:
 
 
 def show() -> None:
-    panel, view = st.columns([1, 2.6], gap="large")
-    with panel:
-        controls()
+    view = beside_controls(controls)
     with view:
         same_sample()
         dropout_shift()

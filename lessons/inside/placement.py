@@ -8,7 +8,7 @@ import streamlit as st
 
 from bn_core import placement as pl
 from bn_core.histogram import histogram
-from lessons.inside.common import labels
+from lessons.inside.common import beside_controls, labels
 from ui import charts
 from ui.i18n import num, pct, t
 from ui.state import Param
@@ -36,9 +36,7 @@ def controls() -> None:
 
 def show() -> None:
     s = st.session_state
-    panel, view = st.columns([1, 2.6], gap="large")
-    with panel:
-        controls()
+    view = beside_controls(controls)
     z = pl.pre_activations(N, C, s["inside.z_mean"], s["inside.z_std"], s["inside.place_seed"])
     with view:
         relu_orders(z)

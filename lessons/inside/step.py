@@ -91,7 +91,7 @@ def show() -> None:
     s = st.session_state
     n, c = s["inside.n"], s["inside.c"]
     s["inside.ch"], s["inside.row"] = min(s["inside.ch"], c - 1), min(s["inside.row"], n - 1)
-    panel, view = st.columns([1, 2.2], gap="large")
+    panel, view = st.columns([1, 2.2], gap="large")  # wider panel than the other sections: the editor
     with panel:
         controls()
         x, bad = parse_cells(editor(n, c, s["inside.seed"]))
