@@ -100,7 +100,11 @@ def show() -> None:
             bad_cells(bad)
             return
         gamma, beta = np.full(c, s["inside.gamma"]), np.full(c, s["inside.beta"])
-        fwd = steps.forward(x, gamma, beta, s["inside.eps"])
+        with np.errstate(over="ignore", invalid="ignore"):
+            fwd = steps.forward(x, gamma, beta, s["inside.eps"])
+        if not np.isfinite(fwd.var).all():  # e.g. 1e300: its square overflows
+            st.warning(t("inside.too_large"), icon=":material/warning:")
+            return
         if not np.isfinite(fwd.y).all():
             st.warning(t("inside.zero_var"), icon=":material/warning:")
             return

@@ -97,6 +97,12 @@ def test_bad_cells_get_a_message_not_a_traceback(raw, lang):
     assert not at.latex
 
 
+def test_huge_values_get_a_message():
+    at = edit(inside(n=3, c=1), r0c0="1e300")
+    assert_clean(at)
+    assert at.warning[0].value == EN["inside.too_large"]
+
+
 def test_random_draws_a_new_batch_and_keeps_it_in_the_link():
     at = inside(n=4, c=2, seed=11)
     before = batch_in_editor(at)
