@@ -16,6 +16,7 @@ from ui.state import Param
 N_MAX, C_MAX = 8, 4
 EPS_OPTIONS = (0.0, 1e-5, 1e-3, 0.1, 1.0)
 CELLS = "inside.cells"  # the data editor's edits on top of the seeded batch
+KEPT = "inside.cells_kept"  # the edited table: Streamlit drops a widget's state while its section is not shown
 PARAMS = (
     Param("n", "inside.n", 4, kind="int", lo=1, hi=N_MAX),
     Param("c", "inside.c", 2, kind="int", lo=1, hi=C_MAX),
@@ -54,6 +55,7 @@ def parse_cells(table: pd.DataFrame) -> tuple[np.ndarray | None, list[tuple[int,
 
 def reset_cells() -> None:
     st.session_state.pop(CELLS, None)
+    st.session_state.pop(KEPT, None)
 
 
 def new_batch() -> None:
@@ -78,10 +80,17 @@ def controls() -> None:
 
 
 def editor(n: int, c: int, seed: int) -> pd.DataFrame:
-    base = pd.DataFrame(seeded_batch(n, c, seed), columns=[f"c{j}" for j in range(c)]).map(lambda v: num(v, "g"))
+    """The batch editor over the seeded batch, or over the last edited table: an edit is an
+    absolute cell value, so applying it again changes nothing, and edits made before a visit
+    to another section come back."""
+    s = st.session_state
+    kept = s.get(KEPT)
+    if kept is None or kept.shape != (n, c):
+        kept = pd.DataFrame(seeded_batch(n, c, seed), columns=[f"c{j}" for j in range(c)]).map(lambda v: num(v, "g"))
     config = {f"c{j}": st.column_config.TextColumn(t("inside.channel", c=j)) for j in range(c)}
     st.markdown(f"**{t('inside.batch')}**")
-    edited = st.data_editor(base, column_config=config, key=CELLS, width="stretch")
+    edited = st.data_editor(kept, column_config=config, key=CELLS, width="stretch")
+    s[KEPT] = edited
     st.caption(t("inside.batch_note"))
     return edited
 

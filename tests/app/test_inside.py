@@ -112,6 +112,15 @@ def test_random_draws_a_new_batch_and_keeps_it_in_the_link():
     assert not np.array_equal(batch_in_editor(at), before)
 
 
+def test_edits_survive_a_visit_to_another_section():
+    at = edit(inside(n=3, c=1, seed=0), r0c0="10", r1c0="20", r2c0="30")
+    at.segmented_control(key="inside.section").set_value("axes").run()
+    at.segmented_control(key="inside.section").set_value("step").run()
+    assert_clean(at)
+    *_, mean = latex_numbers(at.latex[0].value)
+    assert mean == pytest.approx(20.0)
+
+
 def test_random_discards_edits():
     at = edit(inside(n=2, c=1), r0c0="abc")
     assert at.warning
