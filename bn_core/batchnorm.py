@@ -330,25 +330,10 @@ class BatchNorm:
         if self._cache is None:
             raise RuntimeError("backward() needs a forward call first")
         c = self._cache
-        if callable(c.x_hat):
+        if callable(c.x_hat):  # the Keras layer computes x_hat only when a backward pass asks
             c = self._cache = replace(c, x_hat=c.x_hat())
-        dy64 = np.asarray(dy, dtype=np.float64)
-        if dy64.shape != c.x_hat.shape:
-            raise ValueError(f"dy has shape {dy64.shape}, the last output had {c.x_hat.shape}")
-        ndim, axis = dy64.ndim, self.axis
-        axes = reduced_axes(ndim, axis)
-        dbeta = dy64.sum(axis=axes) if axes else dy64.copy()
-        dgamma = (dy64 * c.x_hat).sum(axis=axes) if axes else dy64 * c.x_hat
         gamma = self.gamma if self.gamma is not None else np.ones(self.num_features)
-        dx_hat = dy64 * channel_view(gamma, ndim, axis)
-        inv_std = channel_view(1.0 / np.sqrt(c.var + self.eps), ndim, axis)
-        if c.batch_mode:
-            m = values_per_channel(dy64.shape, axis)
-            sum_dx_hat = channel_view(dx_hat.sum(axis=axes) if axes else dx_hat, ndim, axis)
-            sum_dx_hat_x_hat = channel_view((dx_hat * c.x_hat).sum(axis=axes) if axes else dx_hat * c.x_hat, ndim, axis)
-            dx = inv_std / m * (m * dx_hat - sum_dx_hat - c.x_hat * sum_dx_hat_x_hat)
-        else:
-            dx = dx_hat * inv_std
+        dx, dgamma, dbeta = batch_norm_backward(dy, c.x_hat, c.var, gamma, self.eps, self.axis, c.batch_mode)
         if not self.affine:
             dgamma = dbeta = None
         out = c.dtype
@@ -378,6 +363,47 @@ class BatchNorm:
             raise ValueError(f"expected {self.num_features} channels on axis {self.axis}, got input of shape {shape}")
         if 0 in shape:
             raise ValueError(f"the batch is empty: input shape {shape}")
+
+
+def batch_norm_backward(
+    dy: np.ndarray,
+    x_hat: np.ndarray,
+    var: np.ndarray,
+    gamma: np.ndarray,
+    eps: float,
+    axis: int,
+    batch_mode: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The closed-form gradients of ``y = gamma * x_hat + beta``, in float64.
+
+    Args:
+        dy: upstream gradient, x's shape.
+        x_hat, var: the forward pass's normalized input (x's shape) and the variance it used (C,).
+        batch_mode: the forward pass used the batch's own statistics, so dx includes the
+            paths through the batch mean and variance (Ioffe and Szegedy, 2015, section 3):
+            ``dx = inv_std / m * (m * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat))``.
+            Otherwise the statistics are constants and ``dx = dx_hat * inv_std``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``: dx of dy's shape, the others (C,).
+    """
+    dy64 = np.asarray(dy, dtype=np.float64)
+    if dy64.shape != x_hat.shape:
+        raise ValueError(f"dy has shape {dy64.shape}, the last output had {x_hat.shape}")
+    ndim = dy64.ndim
+    axes = reduced_axes(ndim, axis)
+    dbeta = dy64.sum(axis=axes) if axes else dy64.copy()
+    dgamma = (dy64 * x_hat).sum(axis=axes) if axes else dy64 * x_hat
+    dx_hat = dy64 * channel_view(gamma, ndim, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_std = channel_view(1.0 / np.sqrt(np.asarray(var, np.float64) + eps), ndim, axis)
+        if not batch_mode:
+            return dx_hat * inv_std, dgamma, dbeta
+        m = values_per_channel(dy64.shape, axis)
+        sum_dx_hat = channel_view(dx_hat.sum(axis=axes) if axes else dx_hat, ndim, axis)
+        sum_dx_hat_x_hat = channel_view((dx_hat * x_hat).sum(axis=axes) if axes else dx_hat * x_hat, ndim, axis)
+        dx = inv_std / m * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+    return dx, dgamma, dbeta
 
 
 @dataclass(frozen=True)

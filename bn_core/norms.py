@@ -17,6 +17,7 @@ running statistics).
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -126,3 +127,23 @@ def _affine_per_channel(
     if beta is not None:
         out = out + np.asarray(beta, np.float64).reshape(shape)
     return out.astype(dtype)
+
+
+def values_per_statistic(kind: NormKind, shape: tuple[int, ...], num_groups: int = 1) -> int:
+    """How many values one mean and variance are computed from, for an input (N, C, *spatial).
+
+    One value means the statistic is that value itself: the output is 0 (then beta) whatever
+    the input, and PyTorch refuses BatchNorm and InstanceNorm in training for it.
+    """
+    if len(shape) < 2:
+        raise ValueError(f"expected an input (N, C, ...), got shape {shape}")
+    n, c = shape[:2]
+    spatial = math.prod(shape[2:])
+    if kind == "group" and (num_groups < 1 or c % num_groups):
+        raise ValueError(f"num_groups={num_groups} must divide the {c} channels")
+    return {
+        "batch": n * spatial,
+        "layer": c * spatial,
+        "instance": spatial,
+        "group": c // max(num_groups, 1) * spatial,
+    }[kind]

@@ -16,6 +16,6 @@ LESSONS = (
     Lesson("neuron", "lessons/neuron/neuron.py", "neuron", ":material/psychology:"),
     Lesson("bn_lab", "lessons/bn_lab/bn-lab.py", "bn-lab", ":material/tune:"),
     Lesson("train", "lessons/train/train.py", "train", ":material/monitoring:"),
-    Lesson("inside", "lessons/inside.py", "inside", ":material/biotech:"),
+    Lesson("inside", "lessons/inside/inside.py", "inside", ":material/biotech:"),
     Lesson("experiments", "lessons/experiments.py", "experiments", ":material/science:"),
 )

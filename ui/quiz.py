@@ -33,7 +33,7 @@ QUESTIONS: dict[str, tuple[Question, ...]] = {
         Question("bias_before_bn", "b", "bn-lab?section=stats&beta=1"),
     ),
     "inside": (
-        Question("preact_resnet", "b", "inside?section=placement"),
+        Question("preact_resnet", "b", "inside?section=place"),
         Question("sync_stats", "a", "inside?section=devices"),
     ),
 }

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.e2e
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
-CHARTS = {"bn_lab": 2}  # Plotly charts each page draws at its defaults (neuron draws its own)
+CHARTS = {"bn_lab": 2, "inside": 0}  # Plotly charts each page draws at its defaults (neuron draws its own)
+INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 3, "place": 3, "devices": 2, "noise": 2}  # per section
 
 
 def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
@@ -83,6 +84,37 @@ def test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard(page, server, s
     page.wait_for_url(lambda url: "n=2" in url, timeout=30_000)
     page.get_by_text("(2, 3)").first.wait_for(timeout=30_000)  # "input (2, 3) …, that is 2 values per channel"
     page.screenshot(path=str(shots / "bn_lab-one-n2-en.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", INSIDE_CHARTS)
+def test_inside_section_renders(page, server, shots, section, lang):
+    lesson = next(x for x in LESSONS if x.name == "inside")
+    open_and_check(page, server, lesson, lang, f"&section={section}", charts=INSIDE_CHARTS[section])
+    page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
+    no_skeleton = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"  # widgets still loading
+    page.wait_for_function(no_skeleton, timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
+
+
+def test_inside_step_through_and_section_picker(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "inside")
+    text = catalog("en")
+    open_and_check(page, server, lesson, "en", "&n=5&c=3")
+    first = text["inside.step_of"].format(k=1, n=6, name=text["inside.step_mean"])
+    page.get_by_text(first).wait_for(timeout=30_000)
+    page.get_by_role("button", name=text["inside.next"]).click()
+    second = text["inside.step_of"].format(k=2, n=6, name=text["inside.step_var"])
+    page.get_by_text(second).wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: "step=1" in url, timeout=15_000)
+    assert page.locator(ERRORS).count() == 0
+    page.get_by_text(text["inside.sec_devices"], exact=True).click()
+    page.wait_for_url(lambda url: "section=devices" in url, timeout=15_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2", timeout=30_000
+    )
+    assert page.locator(ERRORS).count() == 0
 
 
 def test_language_is_kept_when_navigating(page, server):

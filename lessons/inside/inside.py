@@ -1,0 +1,45 @@
+"""Lesson `inside`: BatchNorm's forward and backward pass on one batch, the axes each
+normalization shares, where BN goes, BN across devices, and BN as noise.
+
+Each section is a module of this folder with its own ``PARAMS`` and ``show()``; the chosen
+section is in the link (``?section=``), and only that section computes.
+"""
+
+import streamlit as st
+
+from lessons.inside import axes, devices, noise, placement, step, train_eval
+from lessons.inside.common import labels
+from ui.frame import guarded, header
+from ui.i18n import t
+from ui.state import Param, mirror, restore, show_notices
+
+SECTIONS = {
+    "step": step,
+    "axes": axes,
+    "stats": train_eval,
+    "place": placement,
+    "devices": devices,
+    "noise": noise,
+}
+PARAMS = (
+    Param("section", "inside.section", "step", kind="choice", choices=tuple(SECTIONS)),
+    *(p for section in SECTIONS.values() for p in section.PARAMS),
+)
+
+
+def body() -> None:
+    header("inside")
+    show_notices(restore(PARAMS))
+    chosen = st.segmented_control(
+        t("inside.section"),
+        tuple(SECTIONS),
+        format_func=labels("inside.sec_", SECTIONS).get,
+        required=True,
+        key="inside.section",
+    )
+    st.divider()
+    SECTIONS[chosen].show()
+    mirror(PARAMS)
+
+
+guarded(body, "inside")

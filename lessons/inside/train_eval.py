@@ -1,0 +1,104 @@
+"""Section `stats`: training normalizes with the batch's statistics, inference with running ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from bn_core import drift
+from ui import charts
+from ui.i18n import num, t
+from ui.state import Param
+
+LR_OPTIONS = (0.01, 0.03, 0.1, 0.3)
+GAP_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
+PARAMS = (
+    Param("steps", "inside.steps", 300, kind="int", lo=50, hi=1000),
+    Param("lr", "inside.lr", 0.1, lo=0.01, hi=0.3, options=LR_OPTIONS),
+    Param("sb", "inside.stats_b", 32, kind="int", lo=2, hi=128),
+    Param("sseed", "inside.stats_seed", 0, kind="int", lo=0, hi=2**31 - 1),
+)
+WINDOW = 20  # steps per point of the loss curve
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def runs(steps: int, lr: float, batch_size: int, seed: int) -> dict[str, drift.Drift]:
+    return {mode: drift.train_unit(mode, steps, lr, batch_size, seed=seed) for mode in drift.MODES}
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def gaps() -> np.ndarray:
+    return drift.train_eval_gap(GAP_SIZES, trials=2000, seed=0)
+
+
+def controls() -> None:
+    """In one row: this section's charts need the page's full width."""
+    steps, lr, size, seed = st.columns(4)
+    steps.slider(t("inside.steps"), 50, 1000, step=50, key="inside.steps")
+    lr.select_slider(t("inside.lr"), LR_OPTIONS, key="inside.lr")
+    size.slider(t("inside.n"), 2, 128, key="inside.stats_b")
+    seed.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.stats_seed")
+
+
+def show() -> None:
+    s = st.session_state
+    st.markdown(t("inside.stats_intro"))
+    controls()
+    result = runs(s["inside.steps"], s["inside.lr"], s["inside.stats_b"], s["inside.stats_seed"])
+    batch, running = result["batch"], result["running"]
+    steps = np.arange(batch.w.size)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.lines_figure(
+            steps,
+            [
+                (t("inside.w_batch"), batch.w, "solid"),
+                (t("inside.b_batch"), batch.b, "dash"),
+                (t("inside.w_running"), running.w, "solid"),
+                (t("inside.b_running"), running.b, "dash"),
+            ],
+            title=t("inside.params_chart"),
+            x_title=t("inside.step_axis"),
+            y_title="",
+        ),
+        key="inside.chart_params",
+    )
+    right.plotly_chart(
+        charts.lines_figure(
+            np.arange(WINDOW, batch.loss.size + 1),
+            [
+                (t("inside.mode_batch"), drift.moving_average(batch.loss, WINDOW), "solid"),
+                (t("inside.mode_running"), drift.moving_average(running.loss, WINDOW), "solid"),
+            ],
+            title=t("inside.loss_chart", window=WINDOW),
+            x_title=t("inside.step_axis"),
+            y_title=t("inside.loss"),
+        ),
+        key="inside.chart_loss",
+    )
+    tail = max(1, batch.loss.size // 3)
+    st.markdown(
+        t(
+            "inside.stats_result",
+            w=num(running.w[-1], ".2f"),
+            b=num(running.b[-1], ".2f"),
+            w0=num(batch.w[-1], ".2f"),
+            b0=num(abs(batch.b[-1]), ".0f"),
+            loss_batch=num(batch.loss[-tail:].mean(), ".2f"),
+            loss_running=num(running.loss[-tail:].mean(), ".2f"),
+        )
+    )
+    st.subheader(t("inside.gap_title"))
+    left, right = st.columns([1.4, 1])
+    left.plotly_chart(
+        charts.lines_figure(
+            np.array(GAP_SIZES),
+            [(t("inside.gap_series"), gaps(), "solid")],
+            title=t("inside.gap_chart"),
+            x_title=t("inside.n"),
+            y_title="",
+            log_y=True,
+        ),
+        key="inside.chart_gap",
+    )
+    right.markdown(t("inside.gap_text", small=num(gaps()[0], ".2f"), large=num(gaps()[-1], ".3f")))
