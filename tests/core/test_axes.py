@@ -71,5 +71,5 @@ def test_keras_axis_last_on_channels_first_data_takes_width_for_channels():
     with pytest.raises(ValueError, match="expected 3 channels"):
         BatchNorm(3, convention="keras")(x, training=True)
     y = BatchNorm(6, convention="keras")(x, training=True)  # what a layer built on this input learns
-    np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0.0, atol=1e-12)  # one mean per column of W
+    np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0.0, atol=1e-6)  # one mean per column of W (Keras: float32)
     assert np.abs(y.mean(axis=(0, 2, 3))).max() > 1e-3  # not per channel
