@@ -30,9 +30,10 @@ QUESTIONS: dict[str, tuple[Question, ...]] = {
     "bn_lab": (
         Question("keras_momentum", "c", "bn-lab?section=running&conv=keras&momentum=0.9"),
         Question("batch_of_one", "a", "bn-lab?section=one&n=1"),
-        Question("bias_before_bn", "b", "bn-lab?section=stats&beta=1"),
+        Question("eps_role", "a", "bn-lab?section=eps"),
     ),
     "inside": (
+        Question("bias_before_bn", "b", "inside?section=place"),
         Question("preact_resnet", "b", "inside?section=place"),
         Question("sync_stats", "a", "inside?section=devices"),
     ),

@@ -11,6 +11,7 @@ from lessons.bn_lab.controls import EPS_OPTIONS
 from lessons.bn_lab.lab import Lab
 from ui.frame import guarded, header
 from ui.i18n import t
+from ui.quiz import check_yourself
 from ui.state import Param, mirror, restore, show_notices
 
 PARAMS = (
@@ -54,6 +55,7 @@ def body() -> None:
         required=True,
     )
     parts.SECTIONS[s["bnlab.section"]](lab_settings(), s)
+    check_yourself("bn_lab")
     mirror(PARAMS)
 
 

@@ -11,6 +11,7 @@ from lessons.inside import axes, devices, noise, placement, step, train_eval
 from lessons.inside.common import labels
 from ui.frame import guarded, header
 from ui.i18n import t
+from ui.quiz import check_yourself
 from ui.state import Param, mirror, restore, show_notices
 
 SECTIONS = {
@@ -39,6 +40,7 @@ def body() -> None:
     )
     st.divider()
     SECTIONS[chosen].show()
+    check_yourself("inside")
     mirror(PARAMS)
 
 

@@ -92,3 +92,20 @@ def test_merging_device_statistics_needs_counts_and_means_not_an_average_of_vari
     merged = (counts * (variances + (means - mean) ** 2)).sum() / counts.sum()
     assert merged == pytest.approx(torch.from_numpy(whole).var(unbiased=False).item(), rel=1e-12)
     assert abs(variances.mean() - whole.var()) > 0.5  # the naive average misses the spread of the means
+
+
+def test_epsilon_shrinks_a_nearly_constant_channel_instead_of_blowing_it_up():
+    x = 3.0 + 1e-4 * np.random.default_rng(5).standard_normal((64, 1))  # batch variance about 1e-8
+    x_hat = BatchNorm(1, eps=1e-3, momentum=0.1)(x, training=True)
+    var = x.var()
+    assert np.abs(x_hat).max() <= np.sqrt(var / 1e-3) * np.abs((x - x.mean()) / np.sqrt(var)).max() + 1e-12
+    assert np.abs(x_hat).max() < 0.02  # without eps these would be standard scores, up to about 2.5
+
+
+@pytest.mark.parametrize("lesson", list(QUESTIONS))
+def test_each_lesson_with_questions_shows_them(lesson):
+    page = next(x for x in LESSONS if x.name == lesson)
+    at = open_page(page.path, "zh")
+    assert_clean(at)
+    for q in QUESTIONS[lesson]:
+        assert at.radio(key=f"quiz.{lesson}.{q.id}").index is None  # unanswered until the student picks
