@@ -74,7 +74,7 @@ def num(value: float, spec: str = ".3f", lang: str | None = None) -> str:
 
 
 def pct(value: float, digits: int = 1, lang: str | None = None) -> str:
-    """A share as a percentage: 0.123 -> "12.3%" (ru "12,3 %": a space before the sign, as Russian typography has it)."""
+    """A share as a percentage: 0.123 -> "12.3%" (ru "12,3 %": Russian typography puts a space before the sign)."""
     lang = lang or current_lang()
     text = num(value * 100, f".{digits}f", lang)
     return f"{text}\u00a0%" if lang == "ru" else f"{text}%"
