@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ui.frame import freeze_imports
+from ui.frame import freeze_imports, missing_page
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
 from ui.lessons import HOME, LESSONS
+from ui.state import forget_notice
 
 freeze_imports("streamlit")
 
@@ -13,6 +14,7 @@ st.set_page_config(page_title="BN Lab", page_icon=":material/tune:", layout="wid
 if LANG_KEY not in st.session_state:  # a plain key, so it survives every page change
     st.session_state[LANG_KEY] = lang_from_url(st.query_params.get("lang"))
 st.session_state[LANG_WIDGET] = st.session_state[LANG_KEY]
+forget_notice()  # a link notice lasts one run (fragment reruns do not run this file)
 
 
 def _language_changed() -> None:
@@ -30,7 +32,8 @@ with st.sidebar:
 
 home = st.Page(HOME.path, title=t("nav.home"), icon=HOME.icon, default=True)
 lessons = [st.Page(x.path, title=t(f"nav.{x.name}"), icon=x.icon, url_path=x.url_path) for x in LESSONS]
-page = st.navigation({t("nav.start"): [home], t("nav.lessons"): lessons})
+start = [home, lost] if (lost := missing_page()) else [home]
+page = st.navigation({t("nav.start"): start, t("nav.lessons"): lessons})
 
 with st.sidebar:
     st.caption(t("app.sidebar_note"))

@@ -1,18 +1,23 @@
 """What every page shares: its header, the guard that keeps tracebacks out
-of the page, and the notice for lessons not built yet."""
+of the page, the notice for lessons not built yet, and the page for an
+address that names no page."""
 
 from __future__ import annotations
 
 import gc
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pandas  # noqa: F401 - see below
 import streamlit as st
 
 from ui.i18n import t
+from ui.lessons import HOME, LESSONS
+from ui.state import mirror
 
 # pandas is imported above, once, before any session runs, rather than lazily by the first page
 # that needs it: Plotly peeks at sys.modules for pandas, and a session that found it half
@@ -61,3 +66,22 @@ def not_built_yet(page: str) -> None:
     header(page)
     st.info(t("common.not_built"), icon=":material/construction:")
     st.markdown(t(f"{page}.plan"))
+    mirror(())  # a placeholder keeps no link parameter but the language
+
+
+def missing_page() -> st.Page | None:
+    """A hidden page for the address the browser asked for, when it names no page of the
+    app: Streamlit would otherwise run the home page under an English "Page not found"
+    dialog. This page says so in the student's language instead. Only a single path
+    segment can be a page's URL path, so a nested wrong path still gets Streamlit's dialog."""
+    name = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    if name in {lesson.url_path for lesson in (HOME, *LESSONS)} or not re.fullmatch(r"[\w.-]{1,80}", name):
+        return None
+    return st.Page(page_not_found, title=t("error.not_found_title"), url_path=name, visibility="hidden")
+
+
+def page_not_found() -> None:
+    st.title(t("error.not_found_title"))
+    st.info(t("error.not_found"), icon=":material/explore_off:")
+    st.page_link(HOME.path, label=t("nav.home"), icon=HOME.icon)
+    mirror(())

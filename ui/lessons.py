@@ -1,4 +1,4 @@
-"""The lesson map: one place for each page's name, file, URL path and icon."""
+"""The lesson map: one place for each page's name, file, URL path, icon and readiness."""
 
 from typing import NamedTuple
 
@@ -9,6 +9,7 @@ class Lesson(NamedTuple):
     # multipage folder, and a direct link as the first request after a start would skip app.py.
     url_path: str
     icon: str  # a Material icon: bundled with Streamlit, so it renders without emoji fonts
+    ready: bool = True  # False: a placeholder; the home page lists it as planned, not as a lesson card
 
 
 HOME = Lesson("home", "lessons/home.py", "", ":material/home:")
@@ -17,5 +18,5 @@ LESSONS = (
     Lesson("bn_lab", "lessons/bn_lab/bn-lab.py", "bn-lab", ":material/tune:"),
     Lesson("train", "lessons/train/train.py", "train", ":material/monitoring:"),
     Lesson("inside", "lessons/inside/inside.py", "inside", ":material/biotech:"),
-    Lesson("experiments", "lessons/experiments.py", "experiments", ":material/science:"),
+    Lesson("experiments", "lessons/experiments.py", "experiments", ":material/science:", ready=False),
 )

@@ -1,21 +1,30 @@
 """Page state declared once, restored from the URL, and mirrored back to it.
 
-A lesson lists its ``Param``s; ``restore`` fills session state from the URL
-(untrusted input: clamped or ignored with a notice) the first time a widget
-key is seen, and ``mirror`` writes the current values back so that the address
-bar always holds a link that reproduces the page.
+A lesson lists its ``Param``s; ``restore`` fills session state when a widget
+key is missing: from the URL (untrusted input: clamped or ignored, with one
+notice), else from the copy ``mirror`` kept, else the default. ``mirror`` writes
+the current values back so that the address bar always holds a link that
+reproduces the page, and keeps a copy outside the widgets: Streamlit drops the
+widget keys of a page that is not shown, so without it a student who leaves a
+lesson and comes back would find it reset.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
-from ui.i18n import DEFAULT_LANG, LANG_KEY, t
+from ui.i18n import DEFAULT_LANG, LANG_KEY, num, t
+
+KEPT = "state.kept"  # {widget key: last value}: plain session state, which survives page changes
+NOTICE = "state.notice"  # "drawn" by show_notices, "mirrored" once mirror() ran after it in the same run
+SHOWN_CHANGES = 3  # a notice names at most this many changes, then "and N more"
+RAW_CHARS = 24  # a raw link value is shown cut to this many characters
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,9 @@ class Param:
 
     ``kind`` is ``"float"``, ``"int"``, ``"choice"`` or ``"bool"``; numbers are
     clamped to [lo, hi]; with ``options`` a number snaps to the nearest option.
+    ``label`` is the catalog key of the control's label and ``show`` turns a value
+    into what the page shows for it (a choice's translated name): the link notice
+    uses both, and falls back to the URL name and a plain rendering.
     """
 
     name: str
@@ -34,6 +46,8 @@ class Param:
     hi: float | None = None
     choices: tuple[str, ...] = ()
     options: tuple[float, ...] = ()
+    label: str = ""
+    show: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Notice:
     name: str
     raw: str
     used: Any
+    param: Param | None = None
 
 
 def parse(param: Param, raw: str) -> tuple[Any, bool]:
@@ -74,32 +89,96 @@ def parse(param: Param, raw: str) -> tuple[Any, bool]:
 
 
 def restore(params: Sequence[Param]) -> list[Notice]:
-    """Set each widget key not yet in session state from the URL or its default."""
+    """Set each widget key missing from session state: from the URL if it names the
+    parameter, else from the value ``mirror`` kept when the page was last shown,
+    else from the default. Returns a notice for each URL value that was not usable as is."""
+    kept = st.session_state.get(KEPT, {})
     notices = []
     for p in params:
         if p.key in st.session_state:
             continue
         raw = st.query_params.get(p.name)
-        if raw is None:
-            st.session_state[p.key] = p.default
-            continue
-        value, changed = parse(p, raw)
+        if raw is not None:
+            value, changed = parse(p, raw)
+            if changed:
+                notices.append(Notice(p.name, raw[:200], value, p))
+        else:
+            value = kept.get(p.key, p.default)
         st.session_state[p.key] = value
-        if changed:
-            notices.append(Notice(p.name, raw[:40], value))
     return notices
 
 
 def show_notices(notices: Sequence[Notice]) -> None:
-    for n in notices:
-        st.warning(t("url.adjusted", name=n.name, raw=n.raw, used=n.used), icon=":material/link:")
+    """One compact notice for every value the link could not use. It is gone on the next
+    run: restore() finds the keys set, and mirror() turns a fragment's rerun into a full one."""
+    if not notices:
+        st.session_state.pop(NOTICE, None)
+        return
+    changes = [change_text(n) for n in notices[:SHOWN_CHANGES]]
+    if len(notices) > SHOWN_CHANGES:
+        changes.append(t("url.more", n=len(notices) - SHOWN_CHANGES))
+    st.warning(t("url.adjusted", changes=t("url.separator").join(changes)), icon=":material/link:")
+    st.session_state[NOTICE] = "drawn"
+
+
+def change_text(notice: Notice) -> str:
+    p = notice.param
+    label = t(p.label) if p is not None and p.label else f"`{notice.name}`"
+    used = shown_value(p, notice.used) if p is not None else literal(str(notice.used))
+    return t("url.change", label=label, used=used, raw=literal(notice.raw))
+
+
+def shown_value(param: Param, value: Any) -> str:
+    """A value as a person reads it: the lesson's own rendering, on/off, or a number in the page's notation."""
+    if param.show is not None:
+        return param.show(value)
+    if isinstance(value, bool):
+        return t("common.on") if value else t("common.off")
+    if isinstance(value, int):
+        return num(value, ",d")
+    if isinstance(value, float):
+        return num(value, ".4g")
+    return literal(str(value))
+
+
+def literal(raw: str, limit: int = RAW_CHARS) -> str:
+    """``raw`` as Markdown that shows it character for character: control and
+    formatting characters (newlines, bidi overrides) become U+FFFD, a long value is
+    cut, and the rest goes into a code span, where no Markdown, HTML, link or image
+    is interpreted. The fence is one backtick longer than any run inside."""
+    if not raw.strip():
+        return t("url.empty")
+    clean = "".join(_visible(ch) for ch in raw)
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    longest = run = 0
+    for ch in clean:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    return f"{fence} {clean} {fence}"  # the spaces are stripped by Markdown; they let `clean` start with "`"
+
+
+def _visible(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category == "Zs":  # no-break, ideographic and other spaces
+        return " "
+    return "\ufffd" if category[0] == "C" or category in ("Zl", "Zp") else ch
+
+
+def forget_notice() -> None:
+    """Called by the frame at the start of every full run: a notice belongs to the run that drew it."""
+    st.session_state.pop(NOTICE, None)
 
 
 def mirror(params: Sequence[Param]) -> None:
-    """Write non-default values (and the language) to the URL; drop the rest."""
+    """Write non-default values (and the language) to the URL and drop every other
+    parameter; keep a copy of every value for when the page is shown again."""
+    kept = st.session_state.setdefault(KEPT, {})
     wanted: dict[str, str] = {LANG_KEY: st.session_state.get(LANG_KEY, DEFAULT_LANG)}
     for p in params:
         value = st.session_state.get(p.key, p.default)
+        kept[p.key] = value
         if value != p.default:
             wanted[p.name] = format_value(value)
     for name in list(st.query_params.keys()):
@@ -108,6 +187,12 @@ def mirror(params: Sequence[Param]) -> None:
     for name, value in wanted.items():
         if st.query_params.get(name) != value:
             st.query_params[name] = value
+    notice = st.session_state.get(NOTICE)
+    if notice == "drawn":
+        st.session_state[NOTICE] = "mirrored"
+    elif notice == "mirrored":  # a fragment reran without the page around it: redraw all, without the notice
+        del st.session_state[NOTICE]
+        st.rerun(scope="app")
 
 
 def format_value(value: Any) -> str:

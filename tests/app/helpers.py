@@ -8,16 +8,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_page(page: str | None, lang: str = "en", **params: str) -> AppTest:
-    """Run app.py (the frame) and switch to ``page``, with URL query parameters."""
+    """Run app.py (the frame) on ``page`` (None: home) with URL query parameters, as a
+    deep link does: the first run is that page's (home drops parameters it does not use)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["lang"] = lang
     for name, value in params.items():
         at.query_params[name] = value
-    at.run()
     if page:
         at.switch_page(page)
-        at.run()
-    return at
+    return at.run()
 
 
 def assert_clean(at: AppTest) -> None:

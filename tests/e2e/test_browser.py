@@ -17,12 +17,12 @@ INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 3, "place": 3, "devices": 2, "no
 def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
     page.goto(f"{server}/{lesson.url_path}?lang={lang}{query}")
     title = catalog(lang)[f"{lesson.name}.title"]
-    page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")
-    page.wait_for_function(
+    page.wait_for_function(  # generous: the machine running the suite may be busy
         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n",
         arg=CHARTS.get(lesson.name, 0) if charts is None else charts,
-        timeout=30_000,
+        timeout=60_000,
     )
     assert page.locator(ERRORS).count() == errors_allowed, page.locator(ERRORS).all_inner_texts()
     assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").all_inner_texts()
@@ -128,7 +128,7 @@ def test_deep_link_with_bad_values_shows_a_notice(page, server, shots):
     lesson = next(x for x in LESSONS if x.name == "neuron")
     open_and_check(page, server, lesson, "zh", "&w1=-0.5&w2=0.25&w0=1&n=1e12&act=<b>")
     notices = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
-    assert len(notices) == 2, notices
+    assert len(notices) == 1 and "1e12" in notices[0] and "<b>" in notices[0], notices
     page.screenshot(path=str(shots / "neuron-deep-link-zh.png"), full_page=True)
 
 
@@ -196,3 +196,133 @@ def test_a_deep_link_as_the_first_request_after_a_start_gets_the_frame(page, fre
     page.goto(f"{fresh_server}/neuron?lang=zh")
     page.get_by_role("heading", name=catalog("zh")["neuron.title"]).wait_for(timeout=30_000)
     assert page.get_by_role("link", name=catalog("zh")["nav.train"]).count() >= 1
+
+
+# ---- nothing clipped: every page, every language, desktop and phone widths -------------------------------
+
+VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
+# Text that must be read whole: widget labels (and a selectbox's chosen value), metric labels and values,
+# page links (in the page and in the sidebar), button, tab and option labels, code lines, headings.
+# Streamlit marks the containers it cuts with an ellipsis as .stMarkdownEllipsis.
+CLIPPABLE = [
+    ".stMarkdownEllipsis",
+    ".stMarkdownEllipsis p",
+    '[data-testid="stWidgetLabel"] p',
+    '[data-testid="stMetricLabel"] p',
+    '[data-testid="stMetricValue"] p',
+    '[data-testid="stPageLink-NavLink"] p',
+    '[data-testid="stSidebarNavLink"] p',
+    '[data-testid="stCode"] pre',
+    "h1, h2, h3, h4, h5, h6",
+    "button p",
+    '[role="tab"] p',
+    "label p",
+    "input",
+]
+CLIPPED = """selectors => {
+    const seen = new Set(), found = [];
+    for (const selector of selectors) for (const el of document.querySelectorAll(selector)) {
+        if (seen.has(el)) continue;
+        seen.add(el);
+        const box = el.getBoundingClientRect();  // not shown: hidden, or in the sidebar folded away on a phone
+        if (!el.getClientRects().length || el.clientWidth === 0 || box.right <= 0 || box.left >= innerWidth) continue;
+        if (el.scrollWidth > el.clientWidth + 1)
+            found.push(`${selector}: "${(el.value || el.innerText).trim().slice(0, 90)}" ` +
+                       `(${el.scrollWidth} px in ${el.clientWidth} px)`);
+    }
+    return found;
+}"""
+
+
+LESSON = {x.name: x for x in LESSONS}
+STATES = [(x, "", None) for x in (HOME, *LESSONS)] + [  # every page at its defaults, and states with more text
+    (LESSON["bn_lab"], "&n=1", 1),  # PyTorch's refusal in a code box; one chart
+    (LESSON["neuron"], "&act=sigmoid", 2),  # four metrics in a row
+]
+STATE_IDS = [x.name + q.replace("&", "-").replace("=", "") for x, q, _ in STATES]  # e.g. bn_lab-n1
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("lesson, query, charts", STATES, ids=STATE_IDS)
+def test_no_text_is_clipped(browser, server, shots, lesson, query, charts, lang, viewport):
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        open_and_check(page, server, lesson, lang, query, charts=charts)
+        closed = page.locator("details:not([open]) > summary")
+        for _ in range(closed.count()):  # the expanders' contents too
+            closed.first.click()
+        page.wait_for_timeout(500)
+        name = f"{lesson.name}{query.replace('&', '-').replace('=', '')}-{lang}-{width}"  # e.g. bn_lab-n1-ru-390
+        page.screenshot(path=str(shots / f"{name}.png"))
+        page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').last.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"{name}-end.png"))  # the page scrolls inside stMain, not the window
+        clipped = page.evaluate(CLIPPED, CLIPPABLE)
+        assert not clipped, f"/{lesson.url_path}?lang={lang}{query} at {width} px:\n" + "\n".join(clipped)
+    finally:
+        context.close()
+
+
+# ---- link notices, state across navigation, wrong addresses ----------------------------------------------
+
+HOSTILE_LINK = "&w1=%5Bclick%20me%5D(https%3A%2F%2Fexample.org%2F)&w2=!%5B%5D(http%3A%2F%2Fhost%2Ft.png)&act=%3Cb%3Ebold%3C%2Fb%3E&n=nan&sd=-inf"  # noqa: E501
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_hostile_link_gives_one_literal_notice_gone_after_a_slider_move(browser, server, shots, lang, viewport):
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url) if urlparse(r.url).hostname in ("host", "example.org") else None)
+    try:
+        lesson = next(x for x in LESSONS if x.name == "neuron")
+        open_and_check(page, server, lesson, lang, HOSTILE_LINK)
+        notices = page.locator('[data-testid="stAlertContentWarning"]')
+        assert notices.count() == 1
+        notice = notices.first
+        assert notice.locator("a, img, b").count() == 0  # nothing of the link is rendered
+        assert "[click me](https://exam" in notice.inner_text()
+        page.screenshot(path=str(shots / f"notice-{lang}-{width}.png"), full_page=True)
+        assert fetched == []
+        page.get_by_role("slider").first.focus()  # the neuron lesson reruns only its fragment on a move
+        page.keyboard.press("ArrowRight")
+        notices.first.wait_for(state="detached", timeout=15_000)
+        page.get_by_role("heading", name=catalog(lang)["neuron.title"]).wait_for()
+        assert notices.count() == 0
+    finally:
+        context.close()
+
+
+def test_a_lesson_is_as_the_student_left_it_after_visiting_another(page, server):
+    text = catalog("en")
+    neuron = next(x for x in LESSONS if x.name == "neuron")
+    open_and_check(page, server, neuron, "en")
+    page.get_by_role("slider").first.focus()
+    for _ in range(30):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_url(lambda url: "w1=0.2" in url, timeout=15_000)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=text["nav.bn_lab"]).click()
+    page.get_by_role("heading", name=text["bn_lab.title"]).wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert "w1=" not in page.url and page.locator('[data-testid="stAlertContentWarning"]').count() == 0
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=text["nav.neuron"]).click()
+    page.get_by_role("heading", name=text["neuron.title"]).wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: "w1=0.2" in url, timeout=15_000)
+    assert float(page.locator('[data-testid="stSliderThumbValue"]').first.inner_text()) == 0.2
+
+
+@pytest.mark.parametrize("lang", ["ru", "zh"])
+def test_a_wrong_address_gets_a_translated_page_and_a_long_link_is_dropped(page, server, lang):
+    page.goto(f"{server}/no-such-lesson?lang={lang}&junk={'x' * 10_000}")
+    page.get_by_role("heading", name=catalog(lang)["error.not_found_title"]).wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").all_inner_texts()
+    assert page.get_by_text(catalog(lang)["error.not_found"]).count() == 1
+    page.wait_for_url(lambda url: "junk" not in url, timeout=15_000)
+    page.goto(f"{server}/?lang={lang}&junk={'x' * 10_000}")
+    page.get_by_role("heading", name=catalog(lang)["home.title"]).wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: len(url) < 100, timeout=15_000)
