@@ -20,17 +20,33 @@ WEIGHT_RANGE, WEIGHT_STEP = (-3.0, 3.0), 0.01
 PRESETS = {"a": (0.5, 0.5, 1.0), "b": (-0.5, 0.25, 1.0)}
 WEIGHTS = ("neuron.w1", "neuron.w2", "neuron.w0")
 PARAMS = (
-    Param("w1", "neuron.w1", 0.5, lo=-3.0, hi=3.0),
-    Param("w2", "neuron.w2", 0.5, lo=-3.0, hi=3.0),
-    Param("w0", "neuron.w0", 1.0, lo=-3.0, hi=3.0),
-    Param("act", "neuron.act", "relu", kind="choice", choices=neuron.ACTIVATIONS),
-    Param("n", "neuron.n", 10_000, kind="int", lo=SIZES[0], hi=SIZES[-1], options=SIZES),
-    Param("seed", "neuron.seed", 0, kind="int", lo=0, hi=2**31 - 1),
-    Param("mu", "neuron.mu", 5.0, lo=-10.0, hi=10.0),
-    Param("sd", "neuron.sd", 1.0, lo=0.1, hi=5.0),
-    Param("bn", "neuron.bn", False, kind="bool"),
-    Param("place", "neuron.place", "before", kind="choice", choices=("before", "after")),
-    Param("plain", "neuron.plain", False, kind="bool"),
+    Param("w1", "neuron.w1", 0.5, lo=-3.0, hi=3.0, label="neuron.w1"),
+    Param("w2", "neuron.w2", 0.5, lo=-3.0, hi=3.0, label="neuron.w2"),
+    Param("w0", "neuron.w0", 1.0, lo=-3.0, hi=3.0, label="neuron.w0"),
+    Param(
+        "act",
+        "neuron.act",
+        "relu",
+        kind="choice",
+        choices=neuron.ACTIVATIONS,
+        label="neuron.activation",
+        show=lambda a: t(f"act.{a}"),
+    ),
+    Param("n", "neuron.n", 10_000, kind="int", lo=SIZES[0], hi=SIZES[-1], options=SIZES, label="neuron.n"),
+    Param("seed", "neuron.seed", 0, kind="int", lo=0, hi=2**31 - 1, label="neuron.seed"),
+    Param("mu", "neuron.mu", 5.0, lo=-10.0, hi=10.0, label="neuron.mu"),
+    Param("sd", "neuron.sd", 1.0, lo=0.1, hi=5.0, label="neuron.sd"),
+    Param("bn", "neuron.bn", False, kind="bool", label="neuron.add_bn"),
+    Param(
+        "place",
+        "neuron.place",
+        "before",
+        kind="choice",
+        choices=("before", "after"),
+        label="neuron.placement",
+        show=lambda p: t(f"neuron.place_{p}"),
+    ),
+    Param("plain", "neuron.plain", False, kind="bool", label="neuron.plain"),
 )
 PIN = "neuron.pin"  # the pinned output histogram (this session only)
 INPUTS = "neuron.inputs"  # this session's last input sample, its bytes for the browser, and its settings

@@ -145,7 +145,7 @@ def test_the_notice_shows_values_in_human_form_in_the_page_language(lang):
 def test_the_notice_is_gone_after_the_student_acts():
     at = bad_neuron_link()
     assert len(at.warning) == 1
-    at.slider(key="neuron.w0").set_value(-1.0).run()
+    at.selectbox(key="neuron.act").set_value("tanh").run()
     assert not at.warning
     at = open_page(BN_LAB, "en", momentum="abc")
     assert len(at.warning) == 1
@@ -158,14 +158,16 @@ def test_the_notice_is_gone_after_the_student_acts():
 
 def test_a_lesson_keeps_its_state_when_the_student_leaves_and_comes_back():
     at = open_page(NEURON, "en")
-    at.slider(key="neuron.w0").set_value(-1.0).run()
+    at.session_state["neuron.w0"] = -1.0  # what the live element's callback does on release
+    at.selectbox(key="neuron.act").set_value("tanh").run()
     at.toggle(key="neuron.bn").set_value(True).run()
     at.switch_page(BN_LAB).run()
     at.radio(key="bnlab.conv").set_value("keras").run()
     at.switch_page("lessons/home.py").run()
-    assert "neuron.w0" not in at.session_state  # Streamlit dropped the widget keys of the page not shown
+    assert "neuron.act" not in at.session_state  # Streamlit dropped the widget keys of the page not shown
     at.switch_page(NEURON).run()
-    assert at.slider(key="neuron.w0").value == -1.0 and at.toggle(key="neuron.bn").value is True
+    assert at.selectbox(key="neuron.act").value == "tanh" and at.toggle(key="neuron.bn").value is True
+    assert at.session_state["neuron.w0"] == -1.0
     assert at.query_params["w0"] in ("-1", ["-1"]) and at.query_params["bn"] in ("1", ["1"])
     assert "conv" not in at.query_params  # each page's link holds its own state only
     at.switch_page(BN_LAB).run()

@@ -1,5 +1,7 @@
 """Each page in each language in a real browser: title rendered, no error, screenshot saved."""
 
+from urllib.parse import urlparse
+
 import pytest
 
 from tests.e2e.conftest import streamlit_server
