@@ -4,12 +4,19 @@ import streamlit as st
 
 from ui.frame import freeze_imports, missing_page
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
+from ui import present
 from ui.lessons import HOME, LESSONS
 from ui.state import forget_notice
 
 freeze_imports("streamlit")
 
-st.set_page_config(page_title="BN Lab", page_icon=":material/tune:", layout="wide")
+present.restore_from_link()
+st.set_page_config(
+    page_title="BN Lab",
+    page_icon=":material/tune:",
+    layout="wide",
+    initial_sidebar_state="collapsed" if st.session_state[present.PRESENT] else "auto",
+)
 
 if LANG_KEY not in st.session_state:  # a plain key, so it survives every page change
     st.session_state[LANG_KEY] = lang_from_url(st.query_params.get("lang"))
@@ -19,6 +26,10 @@ forget_notice()  # a link notice lasts one run (fragment reruns do not run this 
 
 def _language_changed() -> None:
     st.session_state[LANG_KEY] = st.session_state[LANG_WIDGET]
+
+
+def _present_changed() -> None:
+    st.session_state[present.PRESENT] = st.session_state["present_toggle"]
 
 
 with st.sidebar:
@@ -36,6 +47,8 @@ start = [home, lost] if (lost := missing_page()) else [home]
 page = st.navigation({t("nav.start"): start, t("nav.lessons"): lessons})
 
 with st.sidebar:
+    st.session_state["present_toggle"] = st.session_state[present.PRESENT]
+    st.toggle(t("app.present"), key="present_toggle", on_change=_present_changed, help=t("app.present_help"))
     st.caption(t("app.sidebar_note"))
 
 st.query_params[LANG_KEY] = st.session_state[LANG_KEY]

@@ -19,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from ui import present
 from ui.i18n import DEFAULT_LANG, LANG_KEY, num, t
 
 KEPT = "state.kept"  # {widget key: last value}: plain session state, which survives page changes
@@ -175,7 +176,8 @@ def mirror(params: Sequence[Param]) -> None:
     """Write non-default values (and the language) to the URL and drop every other
     parameter; keep a copy of every value for when the page is shown again."""
     kept = st.session_state.setdefault(KEPT, {})
-    wanted: dict[str, str] = {LANG_KEY: st.session_state.get(LANG_KEY, DEFAULT_LANG)}
+    wanted: dict[str, str] = {LANG_KEY: st.session_state.get(LANG_KEY, DEFAULT_LANG), **present.link_params()}
+    present.apply(params)
     for p in params:
         value = st.session_state.get(p.key, p.default)
         kept[p.key] = value

@@ -190,3 +190,10 @@ def test_plain_sliders_are_the_fallback(page, server):
     page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2")
     assert page.locator(".bnl-live").count() == 0
     assert page.get_by_text(catalog("en")["neuron.plain_note"]).count() == 1
+
+
+def test_presenter_mode_for_a_projector_hides_the_named_controls(page, server, shots):
+    open_live(page, server, "&present=1&hide=act,place")
+    assert page.locator(".st-key-neuron-act").is_hidden()
+    assert page.locator(".st-key-neuron-bn").is_visible()
+    page.screenshot(path=str(shots / "neuron-present.png"))
