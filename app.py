@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from ui import present
 from ui.frame import freeze_imports, missing_page
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
-from ui import present
 from ui.lessons import HOME, LESSONS
 from ui.state import forget_notice
 
