@@ -277,3 +277,52 @@ def test_measures_follow_the_run_and_probe_what_training_computes(digits):
 def test_measure_at_sets_the_measuring_pace(digits):
     history = tr.train(tr.TrainConfig(epochs=1), data=small(digits, 100), measure_at=lambda step: True)
     assert [m.step for m in history.measures] == list(range(5))  # 100 images in batches of 32 (+ a merged 4)
+
+
+# --- what the lesson's text promises, run at the settings it names -------------------------------
+def pair_of(name, digits, **changes):
+    config = replace(tr.PRESETS[name], **changes)
+    return tr.train(config, data=digits), tr.train(config.twin(), data=digits)
+
+
+def test_claim_figure1_bn_passes_90_percent_within_50_steps_and_its_sigmoid_input_stays_steady(digits):
+    # about_figure1: "With BN the test accuracy passes 90 % within 50 steps, without it only after several
+    # hundred. [...] the input to one sigmoid of the last hidden layer: steady with BN, drifting without."
+    bn, none = pair_of("figure1", digits)
+    assert tr.steps_to(bn, 0.9, "test_accuracy") <= 50
+    assert 300 <= tr.steps_to(none, 0.9, "test_accuracy") <= none.measures[-1].step
+    assert tr.drift(none) >= 3 * tr.drift(bn)
+    assert tr.drift(bn) < 1.0  # its median moved less than its initial 15-85 spread
+
+
+def test_claim_classic_both_learn_bn_at_least_97_percent(digits):
+    # about_classic: "both learn well (with BN at least 97 % test accuracy, without at least 95 %)"
+    bn, none = pair_of("classic", digits)
+    assert bn.test_accuracy >= 0.97 and none.test_accuracy >= 0.95
+
+
+def test_claim_high_lr_only_bn_survives(digits):
+    # about_high_lr: "Without BN [...] its test accuracy stays at chance (about 10 %). With BN [...] over 95 %."
+    bn, none = pair_of("high_lr", digits)
+    assert bn.test_accuracy >= 0.95
+    assert none.test_accuracy is None or none.test_accuracy <= 0.15  # diverged, or at chance
+
+
+@pytest.mark.parametrize("placement", ["before", "after"])
+def test_claim_leaving_bn_each_unit_has_mean_beta_and_std_gamma(digits, placement):
+    # inside_intro: "leaving it, each unit's mean is its β and its standard deviation its γ [...]";
+    # "Without normalization both charts show the same values."
+    config = tr.TrainConfig(placement=placement, epochs=3, lr=0.3)
+    history = tr.train(config, data=digits)
+    norm = history.model.blocks[0].norm
+    gamma, beta = norm.weight.detach().numpy()[:4], norm.bias.detach().numpy()[:4]
+    assert np.abs(gamma - 1).max() > 0.01 and np.abs(beta).max() > 0.01  # they have been learned
+    entering, leaving = history.measures[-1].samples[0]  # (PROBE_SIZE, units) each
+    np.testing.assert_allclose(leaving.mean(0), beta, atol=1e-5)
+    # "... or 0 where a ReLU before it outputs 0 for every image" (BN after ReLU: dead units are constant)
+    constant = entering.std(0) == 0
+    assert placement == "before" or constant.any()  # the case the text names does happen here
+    np.testing.assert_allclose(leaving.std(0), np.where(constant, 0.0, np.abs(gamma)), rtol=1e-3, atol=1e-6)
+    none = tr.train(config.twin(), data=digits)
+    for m in none.measures:
+        np.testing.assert_array_equal(m.quantiles[:, 0], m.quantiles[:, 1])
