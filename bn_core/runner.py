@@ -53,6 +53,7 @@ PROGRESS_EVERY = 0.1  # seconds between progress messages from a worker
 STOP_CHECK_EVERY = 0.05  # seconds between looks at the stop event and the pipe while training flat out
 WAIT_SLICE = 0.25  # a waiting worker looks at the stop event this often (it wakes at once for a command)
 SPEEDS = (1, 5, 20, 100, None)  # steps per second a page offers; None: as fast as it can
+ESTIMATE_AFTER = 10  # steps timed before a run at full speed gets a time estimate
 MEASURE_EVERY_STEP = 20  # at this pace (steps per second) or slower, every step is measured
 # The lowest priority: training takes what the pages leave. A page's 20 ms of NumPy work took
 # 25 ms with four busy processes at nice 10 beside it, 20.6 ms with them at nice 19 (measured).
@@ -404,7 +405,8 @@ class Runner:
         if run.state == "running" and run.total and not run.paused:
             # the measured time per step, or the pace if that is slower; no guess before the first steps
             per_step = max(run.step_seconds or 0.0, 1.0 / run.speed if run.speed else 0.0)
-            left = per_step * (run.total - run.done) if per_step > 0 and run.done else None
+            known = run.done >= ESTIMATE_AFTER or run.speed is not None  # the first steps run cold
+            left = per_step * (run.total - run.done) if per_step > 0 and known else None
         return RunView(
             run.run_id,
             run.config,

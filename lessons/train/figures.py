@@ -37,8 +37,9 @@ class Series:
 def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:
     layout = charts._layout(title, x_title, y_title, height)
     # the legend under the plot, so that neither the title nor the axis titles are covered (ru/zh are longer)
-    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
     layout["margin"] = dict(l=10, r=10, t=50, b=10)
+    layout["xaxis"]["title"]["standoff"] = 4
     return layout
 
 

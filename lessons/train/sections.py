@@ -368,8 +368,9 @@ def live() -> None:
         s.pop(PAUSED, None)
         done = [v for v in views if v.state == "finished"]
         failed = [v for v in views if v.state != "finished"]
-        if failed:
-            s[NOTICE] = ("error", failure_text(failed[0]))
+        if failed:  # a pair's twin taken out of the queue by Stop is no error
+            level = "info" if failed[0].error == "stopped_in_queue" else "error"
+            s[NOTICE] = (level, failure_text(failed[0]))
         if done:
             keep(s.get("train.group_name", ""), done)
         for v in views:
