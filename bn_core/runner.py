@@ -25,13 +25,16 @@ No Streamlit here: the page keeps one Runner for the whole server.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerProcess, set_spawning_popen
 
 from bn_core.data import DataUnavailable, load
 from bn_core.train import (
@@ -59,10 +62,11 @@ MEASURE_EVERY_STEP = 20  # at this pace (steps per second) or slower, every step
 # 25 ms with four busy processes at nice 10 beside it, 20.6 ms with them at nice 19 (measured).
 WORKER_NICE = 19
 CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"
-# Imported once by the forkserver, so that a forked worker starts warm: "__main__" spares each
-# child re-running the main script, torch's optimizers import torch._dynamo (1.7 s) on first use,
-# the digits come through sklearn.datasets (1 s), and the warm-up trains once per optimizer.
-PRELOAD = ["__main__", "bn_core.runner", "torch._dynamo", "sklearn.datasets", "bn_core.forkserver_warmup"]
+# Imported once by the forkserver, so that a forked worker starts warm: torch's optimizers import
+# torch._dynamo (1.7 s) on first use, the digits come through sklearn.datasets (1 s), and the warm-up
+# trains once per optimizer. Not "__main__": under Streamlit that is whichever page script ran last,
+# and a worker needs nothing from it (see _BarePopen).
+PRELOAD = ["bn_core.runner", "torch._dynamo", "sklearn.datasets", "bn_core.forkserver_warmup"]
 
 
 def default_concurrency() -> int:
@@ -70,6 +74,32 @@ def default_concurrency() -> int:
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
     return os.cpu_count() or 1
+
+
+class _BarePopen(popen_forkserver.Popen):
+    """A forkserver child that does not run the parent's main script. multiprocessing tells every
+    child to run ``sys.modules["__main__"]`` first, and under Streamlit that is a page script: each
+    worker start ran the app in bare mode (about 38 "missing ScriptRunContext" warnings, a phantom
+    page run). A worker's target lives in this module, so its children need no main module.
+    ``_launch`` is CPython 3.11's, with the main module left out of the preparation data."""
+
+    def _launch(self, process_obj):
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)  # the child's sentinel of its parent, as in CPython
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
 
 
 @dataclass
@@ -282,8 +312,6 @@ class Runner:
         self.idle_timeout = idle_timeout
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            from multiprocessing import forkserver
-
             self._ctx.set_forkserver_preload(PRELOAD)
             # start the forkserver (a few seconds of imports) now, not on the first click
             threading.Thread(target=forkserver.ensure_running, name="bn-lab-forkserver", daemon=True).start()
@@ -459,6 +487,8 @@ class Runner:
         process = self._ctx.Process(
             target=_worker, args=(theirs, stop_event), name=f"bn-lab-worker-{uuid.uuid4().hex[:6]}", daemon=True
         )
+        if isinstance(process, ForkServerProcess):
+            process._Popen = _BarePopen  # start() calls self._Popen(self): no main script in the child
         try:
             process.start()
         finally:

@@ -70,32 +70,10 @@ def bands(series: Sequence[Series], *, title: str, x_title: str, y_title: str, h
     for s in series:
         color = NORM_COLORS[s.norm]
         low, median, high = s.values[:, 0], s.values[:, 1], s.values[:, 2]
-        traces.append(
-            dict(
-                type="scatter",
-                x=s.steps,
-                y=low,
-                mode="lines",
-                line=dict(width=0, color=color),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=s.name,
-            )
-        )
-        traces.append(
-            dict(
-                type="scatter",
-                x=s.steps,
-                y=high,
-                mode="lines",
-                line=dict(width=0, color=color),
-                fill="tonexty",
-                fillcolor=charts._rgba(color, 0.22),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=s.name,
-            )
-        )
+        edge = dict(type="scatter", x=s.steps, mode="lines", line=dict(width=0, color=color), hoverinfo="skip")
+        edge.update(showlegend=False, legendgroup=s.name)
+        traces.append(dict(edge, y=low))
+        traces.append(dict(edge, y=high, fill="tonexty", fillcolor=charts._rgba(color, 0.22)))  # the band
         traces.append(
             dict(
                 type="scatter",

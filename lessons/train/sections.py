@@ -346,8 +346,7 @@ def poll_seconds() -> float | None:
     """The live part's polling interval for this session's runs; None when there are none."""
     s = st.session_state
     views = [runner().view(r) for r in s.get(ACTIVE, [])]
-    states = {v.state for v in views if v is not None}
-    s[POLLED] = "running" if "running" in states else "queued" if "queued" in states else None
+    s[POLLED] = poll_state([v for v in views if v is not None])
     return POLL_SECONDS.get(s[POLLED])
 
 

@@ -88,27 +88,25 @@ def finished(groups: list) -> None:
             inside_tab.inside(views)
     if results.open:
         with results:
-            pick = st.radio(
-                t("train.which_model"),
-                range(len(views)),
-                format_func=lambda i: parts.norm_name(views[i].config.norm),
-                horizontal=True,
-                key="train.model",
-            )
-            parts.results(views[min(pick, len(views) - 1)], dataset)
+            parts.results(pick_model(views, "train.model"), dataset)
     if predict.open:
         with predict:
-            pick = st.radio(
-                t("train.which_model"),
-                range(len(views)),
-                format_func=lambda i: parts.norm_name(views[i].config.norm),
-                horizontal=True,
-                key="train.model_predict",
-            )
-            parts.predict(views[min(pick, len(views) - 1)], dataset)
+            parts.predict(pick_model(views, "train.model_predict"), dataset)
     st.button(
         t("train.remove"), on_click=parts.remove_group, args=(chosen,), icon=":material/delete:", key="train.remove"
     )
+
+
+def pick_model(views: list, key: str):
+    """One model of the pair (its results, its predictions)."""
+    pick = st.radio(
+        t("train.which_model"),
+        range(len(views)),
+        format_func=lambda i: parts.norm_name(views[i].config.norm),
+        horizontal=True,
+        key=key,
+    )
+    return views[min(pick, len(views) - 1)]
 
 
 guarded(body, "train")

@@ -289,3 +289,35 @@ def test_workers_end_when_the_server_is_killed(tmp_path):
             return stat.read().split()[2] == "Z"  # a zombie has ended; init reaps it
 
     assert wait_for(gone, timeout=10)
+
+
+MAIN = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+with open({mark!r}, "a") as mark:
+    mark.write(__name__ + "\\n")  # every run of this script, under any name
+from bn_core.runner import Runner
+from bn_core.train import TrainConfig
+
+if __name__ == "__main__":
+    runner = Runner(max_concurrent=1)
+    run_id = runner.submit(TrainConfig(epochs=1))
+    while runner.view(run_id).active:
+        time.sleep(0.05)
+    print(runner.view(run_id).state, flush=True)
+    runner.shutdown()
+"""
+
+
+def test_workers_do_not_run_the_main_script(tmp_path):
+    # Under Streamlit the main module is a page script: a worker that ran it ran the app in bare mode.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mark = tmp_path / "runs.txt"
+    script = tmp_path / "main.py"
+    script.write_text(MAIN.format(root=str(Path(__file__).resolve().parents[2]), mark=str(mark)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "finished", done.stderr
+    assert mark.read_text().split() == ["__main__"]  # the server only: no "__mp_main__" in the forkserver or a worker
