@@ -58,7 +58,7 @@ def inside(views: list[RunView]) -> None:
             x_title=t("train.value"),
             y_title=t("common.share"),
         )
-        column.plotly_chart(fig, key=f"train.hist_{stage}")
+        column.plotly_chart(fig, key=f"train.histogram_{stage}")
     running(views)
 
 

@@ -360,8 +360,6 @@ def live() -> None:
         reset()
         s[NOTICE] = ("warning", t("train.lost"))
         st.rerun()
-    if views and poll_state(views) != s.get(POLLED):
-        st.rerun()  # queued -> running (or back): the whole page, to poll at the new pace
     if views and not any(v.active for v in views):
         s.pop(ACTIVE, None)
         s.pop(PAUSED, None)
@@ -375,14 +373,16 @@ def live() -> None:
         for v in views:
             runner().forget(v.run_id)
         st.rerun()  # the whole page: results, and no more polling
+    if views and poll_state(views) != s.get(POLLED):
+        st.rerun()  # queued -> running (or back): the whole page, to poll at the new pace
     if views:
         progress(views)
-        charts_of(views, live=True)
+        charts_of(views)
         return
     groups = s.get(GROUPS, [])
     if groups:
         chosen = min(s.get(CHOSEN, len(groups) - 1), len(groups) - 1)
-        charts_of(groups[chosen]["runs"], live=False)
+        charts_of(groups[chosen]["runs"])
     else:
         st.info(t("train.empty"), icon=":material/play_circle:")
 
@@ -431,7 +431,7 @@ def run_series(views: list[RunView]) -> list[tuple[str, str, list]]:
     return out
 
 
-def charts_of(views: list[RunView], live: bool) -> None:
+def charts_of(views: list[RunView]) -> None:
     """Test accuracy and the probed unit's input to its nonlinearity, over training steps."""
     series = [s for s in run_series(views) if s[2]]
     if not series:
