@@ -480,7 +480,9 @@ def run_summary(view: RunView) -> None:
     cols = st.columns(3)
     cols[0].metric(t("train.test_accuracy"), "—" if h.test_accuracy is None else pct(h.test_accuracy))
     reached = tr.steps_to(h, 0.9)
-    cols[1].metric(t("train.steps_to_90"), "—" if reached is None else num(reached, ",d"))
+    cols[1].metric(
+        t("train.steps_to_90"), "—" if reached is None else num(reached, ",d"), help=t("train.steps_to_90_help")
+    )
     cols[2].metric(t("train.seconds"), seconds(h.seconds))
     if h.stopped == "diverged":
         st.error(
