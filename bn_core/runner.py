@@ -255,8 +255,8 @@ class _Pacer:
                 wait_for = min(self.next_at - time.monotonic(), WAIT_SLICE)
             else:
                 break
-            self.conn.poll(wait_for)  # blocks: no CPU while it waits
-            if self._stop_asked():
+            command = self.conn.poll(wait_for)  # blocks: no CPU while it waits
+            if (command or time.monotonic() - self.looked >= STOP_CHECK_EVERY) and self._stop_asked():
                 return True
         if self.paused:
             self.steps -= 1
