@@ -104,6 +104,9 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     page.wait_for_timeout(1000)
     page.get_by_text(text["train.inside_intro"][:20]).scroll_into_view_if_needed()  # Streamlit scrolls inside
     page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
+    page.get_by_text(text["train.hist_step"]).scroll_into_view_if_needed()  # the histograms at a chosen step
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / f"train-inside-histograms-{lang}.png"))
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
     # only the open tab is built: a tab change reruns the page and brings its content
     page.get_by_role("tab", name=text["train.tab_results"]).click()
