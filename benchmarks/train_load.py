@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ui.i18n import catalog  # noqa: E402
 
 TRAINING, POLLING = 4, 20
-LONG = "&epochs=50&hidden=512&bs=8"  # runs of 10-30 s; each session starts another when one ends
+LONG = "&preset=custom&norm=none&speed=max&epochs=50&hidden=512&bs=8"  # one run each, 10-30 s; then another
 ROUNDS = 3  # of 40 slider moves under load: the tail is spiky, 120 moves give a steadier p95
 
 
@@ -51,7 +51,7 @@ class Load:
     def __init__(self, base: str, count: int):
         from ws_session import Session
 
-        start = catalog("en")["train.start"]
+        start = catalog("en")["train.play"]
         self.sessions = [Session(base, "train", f"lang=en&seed={i}{LONG}") for i in range(count)]
         self.started, self.stop = threading.Event(), None
 

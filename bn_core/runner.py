@@ -13,36 +13,60 @@ Idle workers end after a minute.
     runner = Runner(max_concurrent=2)
     run_id = runner.submit(TrainConfig(norm="batch"))
     view = runner.view(run_id)          # also tells the runner someone is watching
+    runner.pace(run_id, speed=5, paused=False)   # 5 steps a second; speed None: as fast as it can
+    runner.step(run_id)                 # one batch, while paused
     runner.stop(run_id)
+
+A paced or paused worker waits on its pipe (with a timeout, to look at the stop event):
+it holds no CPU while it waits.
 
 No Streamlit here: the page keeps one Runner for the whole server.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerProcess, set_spawning_popen
 
 from bn_core.data import DataUnavailable, load
-from bn_core.train import EpochRecord, History, TrainConfig, model_from, train, weights_of
+from bn_core.train import (
+    EpochRecord,
+    History,
+    Measure,
+    TrainConfig,
+    measure_interval,
+    model_from,
+    steps_per_epoch,
+    train,
+    weights_of,
+)
 
 HEARTBEAT_TIMEOUT = 8.0  # seconds without a view() before a run counts as abandoned
 STOP_GRACE = 5.0  # seconds a worker gets to stop by itself before it is terminated
 IDLE_TIMEOUT = 60.0  # seconds an idle worker waits for another run before it ends
 PROGRESS_EVERY = 0.1  # seconds between progress messages from a worker
+STOP_CHECK_EVERY = 0.05  # seconds between looks at the stop event and the pipe while training flat out
+WAIT_SLICE = 0.25  # a waiting worker looks at the stop event this often (it wakes at once for a command)
+SPEEDS = (1, 5, 20, 100, None)  # steps per second a page offers; None: as fast as it can
+ESTIMATE_AFTER = 10  # steps timed before a run at full speed gets a time estimate
+MEASURE_EVERY_STEP = 20  # at this pace (steps per second) or slower, every step is measured
 # The lowest priority: training takes what the pages leave. A page's 20 ms of NumPy work took
 # 25 ms with four busy processes at nice 10 beside it, 20.6 ms with them at nice 19 (measured).
 WORKER_NICE = 19
 CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"
-# Imported once by the forkserver, so that a forked worker starts warm: "__main__" spares each
-# child re-running the main script, torch's optimizers import torch._dynamo (1.7 s) on first use,
-# the digits come through sklearn.datasets (1 s), and the warm-up trains once per optimizer.
-PRELOAD = ["__main__", "bn_core.runner", "torch._dynamo", "sklearn.datasets", "bn_core.forkserver_warmup"]
+# Imported once by the forkserver, so that a forked worker starts warm: torch's optimizers import
+# torch._dynamo (1.7 s) on first use, the digits come through sklearn.datasets (1 s), and the warm-up
+# trains once per optimizer. Not "__main__": under Streamlit that is whichever page script ran last,
+# and a worker needs nothing from it (see _BarePopen).
+PRELOAD = ["bn_core.runner", "torch._dynamo", "sklearn.datasets", "bn_core.forkserver_warmup"]
 
 
 def default_concurrency() -> int:
@@ -50,6 +74,32 @@ def default_concurrency() -> int:
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
     return os.cpu_count() or 1
+
+
+class _BarePopen(popen_forkserver.Popen):
+    """A forkserver child that does not run the parent's main script. multiprocessing tells every
+    child to run ``sys.modules["__main__"]`` first, and under Streamlit that is a page script: each
+    worker start ran the app in bare mode (about 38 "missing ScriptRunContext" warnings, a phantom
+    page run). A worker's target lives in this module, so its children need no main module.
+    ``_launch`` is CPython 3.11's, with the main module left out of the preparation data."""
+
+    def _launch(self, process_obj):
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)  # the child's sentinel of its parent, as in CPython
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
 
 
 @dataclass
@@ -63,11 +113,15 @@ class RunView:
     epochs: list[EpochRecord]
     done: int  # batches trained
     total: int  # batches in the whole run (0 until the worker knows)
-    seconds_left: float | None
+    seconds_left: float | None  # None: not known yet, or paused
     history: History | None  # once finished, with its model rebuilt
     error: str | None = None  # failed: a reason code (DataUnavailable's, or "crash")
     detail: str = ""
     image_shape: tuple[int, int] | None = None
+    measures: list[Measure] = field(default_factory=list)
+    speed: float | None = None  # steps per second; None: as fast as it can
+    paused: bool = False
+    step_seconds: float | None = None  # the worker's measured time per step (training and measuring)
 
     @property
     def active(self) -> bool:
@@ -102,6 +156,11 @@ class _Run:
     error: str | None = None
     detail: str = ""
     image_shape: tuple[int, int] | None = None
+    measures: list[Measure] = field(default_factory=list)
+    speed: float | None = None
+    paused: bool = False
+    steps: int = 0  # single steps asked for while paused, not yet passed on to the worker
+    step_seconds: float | None = None
 
 
 def _worker(conn: Connection, stop_event) -> None:
@@ -118,12 +177,14 @@ def _worker(conn: Connection, stop_event) -> None:
             return
         if job is None:
             return
-        config, mnist_directory = job
+        if job[0] != "run":  # a command for a run that has already ended
+            continue
+        _, config, mnist_directory, speed, paused, steps = job
         try:
             if kept is None or kept[:2] != (config.dataset, mnist_directory):
                 kept = None  # one data set at a time: MNIST takes 200 MB
                 kept = (config.dataset, mnist_directory, load(config.dataset, mnist_directory))
-            _train_one(config, kept[2], conn, stop_event)
+            _train_one(config, kept[2], conn, _Pacer(conn, stop_event, speed, paused, steps))
         except (BrokenPipeError, EOFError):
             return  # the server is gone: nobody to tell
         except DataUnavailable as err:
@@ -146,30 +207,92 @@ def _lowest_priority() -> None:
         pass
 
 
-def _train_one(config: TrainConfig, data, conn: Connection, stop_event) -> None:
-    """Train one run, reporting the data's shape, each epoch, the progress and the result through ``conn``."""
-    last = [0.0]
-    stop_seen = [0.0, False]
+class _Pacer:
+    """Inside a worker: holds a run at its pace, or while it is paused, and reads the page's
+    commands ("pace", "step") between steps. It waits by blocking on the pipe with a timeout
+    (a command wakes it at once; the timeout lets it look at the stop event), never by spinning."""
 
-    def should_stop() -> bool:  # asking the Event takes a lock; once every 50 ms is soon enough
+    def __init__(self, conn: Connection, stop_event, speed: float | None, paused: bool, steps: int):
+        self.conn, self.stop_event = conn, stop_event
+        self.speed, self.paused, self.steps = speed, paused, steps
+        self.next_at = 0.0  # when the next step may start, at a pace
+        self.looked = 0.0  # when the pipe and the stop event were last looked at
+        self.working_since: float | None = None
+        self.step_seconds: float | None = None
+        self.on_hold = lambda: None  # called before the run waits (the worker sends its progress)
+
+    @property
+    def slow(self) -> bool:
+        return self.paused or (self.speed is not None and self.speed <= MEASURE_EVERY_STEP)
+
+    def _commands(self) -> None:
+        while self.conn.poll():
+            message = self.conn.recv()
+            if message[0] == "pace":
+                self.speed, self.paused = message[1], message[2]
+                self.next_at = 0.0
+            elif message[0] == "step":
+                self.steps += 1
+
+    def _stop_asked(self) -> bool:
+        self.looked = time.monotonic()
+        self._commands()
+        return self.stop_event.is_set()
+
+    def should_stop(self) -> bool:
+        """Asked before every batch: waits until the batch may start; True if the run must stop."""
         now = time.monotonic()
-        if now - stop_seen[0] >= 0.05:
-            stop_seen[:] = [now, stop_event.is_set()]
-        return stop_seen[1]
+        if self.working_since is not None:  # the last step's work (and measure), without any waiting
+            work = now - self.working_since
+            self.step_seconds = work if self.step_seconds is None else 0.8 * self.step_seconds + 0.2 * work
+        if (now - self.looked >= STOP_CHECK_EVERY or self.slow) and self._stop_asked():
+            return True
+        while True:
+            if self.paused and self.steps == 0:
+                wait_for = WAIT_SLICE
+                self.on_hold()
+            elif self.speed is not None and self.next_at > time.monotonic():
+                wait_for = min(self.next_at - time.monotonic(), WAIT_SLICE)
+            else:
+                break
+            command = self.conn.poll(wait_for)  # blocks: no CPU while it waits
+            if (command or time.monotonic() - self.looked >= STOP_CHECK_EVERY) and self._stop_asked():
+                return True
+        if self.paused:
+            self.steps -= 1
+        now = time.monotonic()
+        if self.speed is not None:  # keep the cadence, but never catch up with a burst
+            self.next_at = max(self.next_at + 1.0 / self.speed, now)
+        self.working_since = now
+        return False
+
+
+def _train_one(config: TrainConfig, data, conn: Connection, pacer: _Pacer) -> None:
+    """Train one run, reporting the data's shape, its measures, each epoch, the progress and the
+    result through ``conn``."""
+    last = [0.0]
+    done_total = [0, 0]
+    every = measure_interval(steps_per_epoch(len(data.y_train), config) * config.epochs)
+
+    def send_progress() -> None:
+        last[0] = time.monotonic()
+        conn.send(("progress", *done_total, pacer.step_seconds))
 
     def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY or done == total:
-            last[0] = now
-            conn.send(("progress", done, total))
+        done_total[:] = [done, total]
+        if pacer.slow or done == total or time.monotonic() - last[0] >= PROGRESS_EVERY:
+            send_progress()
 
+    pacer.on_hold = lambda: send_progress() if last[0] < (pacer.working_since or 0.0) else None
     conn.send(("data", data.n_inputs, data.image_shape))
     history = train(
         config,
         on_epoch=lambda record: conn.send(("epoch", record)),
-        should_stop=should_stop,
+        should_stop=pacer.should_stop,
         data=data,
         on_progress=progress,
+        on_measure=lambda measure: conn.send(("measure", measure)),
+        measure_at=lambda step: pacer.slow or step % every == 0,
     )
     weights = weights_of(history.model)
     history.model = None
@@ -189,8 +312,6 @@ class Runner:
         self.idle_timeout = idle_timeout
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            from multiprocessing import forkserver
-
             self._ctx.set_forkserver_preload(PRELOAD)
             # start the forkserver (a few seconds of imports) now, not on the first click
             threading.Thread(target=forkserver.ensure_running, name="bn-lab-forkserver", daemon=True).start()
@@ -203,11 +324,22 @@ class Runner:
         self._leaving: threading.Thread | None = None  # a monitor that has decided to end
 
     # --- what pages call -------------------------------------------------
-    def submit(self, config: TrainConfig, mnist_directory: str | None = None) -> str:
+    def submit(
+        self,
+        config: TrainConfig,
+        mnist_directory: str | None = None,
+        *,
+        speed: float | None = None,
+        paused: bool = False,
+        steps: int = 0,
+    ) -> str:
+        """Queue a run at ``speed`` steps per second (None: as fast as it can), or ``paused``
+        (then it trains ``steps`` single steps and waits)."""
         problems = config.problems()
         if problems:
             raise ValueError(f"cannot train with this configuration: {', '.join(problems)}")
         run = _Run(uuid.uuid4().hex[:12], config, last_seen=time.monotonic(), mnist_directory=mnist_directory)
+        run.speed, run.paused, run.steps = speed, paused, steps
         with self._lock:
             self._closing = False
             self._runs[run.run_id] = run
@@ -225,6 +357,22 @@ class Runner:
                 return None
             run.last_seen = time.monotonic()
             return self._snapshot(run)
+
+    def pace(self, run_id: str, speed: float | None, paused: bool) -> None:
+        """Change a run's pace: ``speed`` steps per second (None: as fast as it can), or pause it."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is not None and run.state in ("queued", "running"):
+                run.speed, run.paused = speed, paused
+                self._tell(run, ("pace", speed, paused))
+
+    def step(self, run_id: str) -> None:
+        """One batch of a paused run."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is not None and run.state in ("queued", "running") and run.paused:
+                if not self._tell(run, ("step",)):
+                    run.steps += 1  # goes with its job
 
     def stop(self, run_id: str) -> None:
         with self._lock:
@@ -268,12 +416,25 @@ class Runner:
             time.sleep(0.05)
 
     # --- inside the lock ---------------------------------------------------
+    def _tell(self, run: _Run, message: tuple) -> bool:
+        """Send a command to the run's worker, if its job has reached it (else False)."""
+        worker = self._worker_of(run) if run.launched and run.state == "running" else None
+        if worker is None:
+            return False
+        try:
+            worker.conn.send(message)
+        except OSError:  # the worker is gone: the monitor reports the run as failed
+            pass
+        return True
+
     def _snapshot(self, run: _Run) -> RunView:
         place = self._queue.index(run.run_id) + 1 if run.state == "queued" else None
         left = None
-        if run.state == "running" and run.done and run.total and run.started is not None:
-            elapsed = time.monotonic() - run.started
-            left = elapsed / run.done * (run.total - run.done)
+        if run.state == "running" and run.total and not run.paused:
+            # the measured time per step, or the pace if that is slower; no guess before the first steps
+            per_step = max(run.step_seconds or 0.0, 1.0 / run.speed if run.speed else 0.0)
+            known = run.done >= ESTIMATE_AFTER or run.speed is not None  # the first steps run cold
+            left = per_step * (run.total - run.done) if per_step > 0 and known else None
         return RunView(
             run.run_id,
             run.config,
@@ -287,6 +448,10 @@ class Runner:
             run.error,
             run.detail,
             run.image_shape,
+            list(run.measures),
+            run.speed,
+            run.paused,
+            run.step_seconds,
         )
 
     def _stop(self, run: _Run) -> None:
@@ -322,6 +487,8 @@ class Runner:
         process = self._ctx.Process(
             target=_worker, args=(theirs, stop_event), name=f"bn-lab-worker-{uuid.uuid4().hex[:6]}", daemon=True
         )
+        if isinstance(process, ForkServerProcess):
+            process._Popen = _BarePopen  # start() calls self._Popen(self): no main script in the child
         try:
             process.start()
         finally:
@@ -342,19 +509,20 @@ class Runner:
                     with self._lock:
                         self._workers.append(worker)
                 worker.stop_event.clear()  # a stop from an earlier run must not reach this one
-                worker.conn.send((run.config, run.mnist_directory))
+                with self._lock:
+                    # the job carries the pace as it is now, and the run counts as launched in the same
+                    # breath: from here on pace() and step() reach the worker as commands
+                    worker.conn.send(("run", run.config, run.mnist_directory, run.speed, run.paused, run.steps))
+                    run.steps, run.launched = 0, True
+                    # the time spent starting is nobody's absence
+                    run.started = run.last_seen = time.monotonic()
+                    if run.stop_asked is not None:  # stopped while it was being launched
+                        worker.stop_event.set()
             except Exception as err:  # noqa: BLE001 - e.g. no forkserver: the run fails, the page says so
                 with self._lock:
                     run.state, run.error, run.detail = "failed", "crash", repr(err)
                     if worker is not None:
                         worker.run_id = None
-                continue
-            with self._lock:
-                run.launched = True
-                # the time spent starting is nobody's absence
-                run.started = run.last_seen = time.monotonic()
-                if run.stop_asked is not None:  # stopped while it was being launched
-                    worker.stop_event.set()
 
     def _ensure_monitor(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -364,7 +532,9 @@ class Runner:
     def _receive(self, run: _Run, message: tuple) -> None:
         kind = message[0]
         if kind == "progress":
-            run.done, run.total = message[1], message[2]
+            run.done, run.total, run.step_seconds = message[1], message[2], message[3]
+        elif kind == "measure":
+            run.measures.append(message[1])
         elif kind == "data":
             run.image_shape = tuple(message[2])
         elif kind == "epoch":

@@ -7,7 +7,13 @@
 Every random draw (initial weights, shuffling, dropout) comes from one
 ``torch.Generator`` seeded with ``config.seed``: a run is reproducible from its
 configuration, and two runs in the same process do not disturb each other.
-Torch's global random state is never touched.
+Torch's global random state is never touched. A configuration and its ``twin``
+(the same network without normalization) start from the same weights.
+
+While it trains, a run is measured every few steps (``Measure``): validation and
+test accuracy, and for each hidden layer the 15th, 50th and 85th percentiles of
+a few units' values entering and leaving the normalization, as Ioffe and
+Szegedy (2015) show in their Figure 1.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -27,15 +33,22 @@ from bn_core.data import DATASETS, Dataset, load
 
 NORMS = ("none", "batch", "layer", "group", "renorm")
 BATCH_STAT_NORMS = ("batch", "renorm")  # normalize with the batch's statistics while training
-PLACEMENTS = ("before", "after")  # the normalization before or after the ReLU
+PLACEMENTS = ("before", "after")  # the normalization before or after the nonlinearity
+ACTIVATIONS = ("relu", "sigmoid")
 OPTIMIZERS = ("sgd", "adam")
 HIDDEN_RANGE = (16, 512)
+DEPTH_RANGE = (1, 3)  # hidden layers of `hidden` units (a `hidden2` layer may follow)
 BATCH_RANGE = (1, 512)
-EPOCH_RANGE = (1, 50)
+EPOCH_RANGE = (1, 100)
 LR_RANGE = (1e-5, 10.0)
+INIT_STD_MAX = 1.0
 DROPOUT_MAX = 0.9
-PROBE_SIZE = 256  # validation images whose hidden values are recorded each epoch
-PROBE_UNITS = 4  # hidden units recorded (values, running statistics)
+PROBE_SIZE = 256  # validation images whose hidden values are recorded
+PROBE_UNITS = 4  # hidden units recorded per layer
+QUANTILES = (0.15, 0.5, 0.85)  # the percentiles of Ioffe and Szegedy's Figure 1(b, c)
+MEASURES = 200  # about this many measures over a run (more when it is paced slowly)
+SNAPSHOTS = 24  # measures that also keep every probed value (for histograms), spread over the run
+MEASURE_SIZE = 2_000  # validation and test images used by a measure (all of them on the digits)
 # A batch loss above this counts as divergence. Guessing uniformly costs ln 10 ≈ 2.3; a loss of 100
 # means logits about 100 apart in the wrong direction: the weights have blown up, even if they
 # have not reached infinity (with ReLU they often die instead, and the loss never becomes NaN).
@@ -55,8 +68,14 @@ class TrainConfig:
     optimizer: str = "sgd"
     dropout: float = 0.0  # the rate; 0 = no dropout
     seed: int = 0
-    hidden2: int = 0  # a second hidden layer's width; 0 = none
+    hidden2: int = 0  # a last hidden layer's width; 0 = none
     momentum: float = 0.9  # SGD's momentum
+    activation: str = "relu"
+    depth: int = 1  # hidden layers of `hidden` units
+    init_std: float = 0.0  # > 0: Gaussian initial weights N(0, init_std²) and zero biases; 0: PyTorch's default
+    # Whether the hidden Linear layers have a bias. None: unless a normalization follows the Linear
+    # directly (its β takes the bias's role; a bias there would be subtracted away with the mean).
+    bias: bool | None = None
 
     def problems(self) -> list[str]:
         """What stops this configuration from training, as message codes (empty: it can train)."""
@@ -65,20 +84,62 @@ class TrainConfig:
             "dataset": self.dataset in DATASETS,
             "norm": self.norm in NORMS,
             "placement": self.placement in PLACEMENTS,
+            "activation": self.activation in ACTIVATIONS,
             "optimizer": self.optimizer in OPTIMIZERS,
             "hidden": HIDDEN_RANGE[0] <= self.hidden <= HIDDEN_RANGE[1],
             "hidden2": self.hidden2 == 0 or HIDDEN_RANGE[0] <= self.hidden2 <= HIDDEN_RANGE[1],
+            "depth": DEPTH_RANGE[0] <= self.depth <= DEPTH_RANGE[1],
             "batch_size": BATCH_RANGE[0] <= self.batch_size <= BATCH_RANGE[1],
             "epochs": EPOCH_RANGE[0] <= self.epochs <= EPOCH_RANGE[1],
             "lr": math.isfinite(self.lr) and LR_RANGE[0] <= self.lr <= LR_RANGE[1],
             "dropout": math.isfinite(self.dropout) and 0.0 <= self.dropout <= DROPOUT_MAX,
             "momentum": math.isfinite(self.momentum) and 0.0 <= self.momentum < 1.0,
+            "init_std": math.isfinite(self.init_std) and 0.0 <= self.init_std <= INIT_STD_MAX,
             "seed": self.seed >= 0,
         }
         found += [f"bad_{name}" for name, ok in checks.items() if not ok]
         if self.norm in BATCH_STAT_NORMS and self.batch_size == 1:
             found.append("batch_of_one")  # PyTorch: "Expected more than 1 value per channel when training"
         return found
+
+    @property
+    def linear_bias(self) -> bool:
+        if self.bias is not None:
+            return self.bias
+        return self.norm == "none" or self.placement == "after"
+
+    def twin(self) -> TrainConfig:
+        """The same network, data, seed and initial weights without normalization (the pair's baseline)."""
+        return replace(self, norm="none")
+
+    @property
+    def widths(self) -> list[int]:
+        return [self.hidden] * self.depth + ([self.hidden2] if self.hidden2 else [])
+
+
+# The lesson's presets, each trained as a pair with its twin (the same network without normalization).
+PRESETS = {
+    # Ioffe and Szegedy (2015), Figure 1: 3 hidden layers of 100 sigmoid units, small Gaussian initial
+    # weights, plain SGD on mini-batches of 60, BN before each sigmoid (on the 8x8 digits, not MNIST).
+    "figure1": TrainConfig(
+        norm="batch",
+        activation="sigmoid",
+        depth=3,
+        hidden=100,
+        init_std=0.1,
+        optimizer="sgd",
+        momentum=0.0,
+        lr=0.5,
+        batch_size=60,
+        epochs=80,
+    ),
+    # The classic lesson's model: Linear(in → 128, bias=False) → ReLU → BatchNorm1d → Linear(128 → 10).
+    "classic": TrainConfig(
+        norm="batch", placement="after", hidden=128, bias=False, optimizer="adam", lr=1e-3, epochs=20
+    ),
+    # A learning rate only BN survives (found by measurement: benchmarks/train_presets.py).
+    "high_lr": TrainConfig(norm="batch", depth=3, hidden=100, batch_size=60, lr=0.5, epochs=30),
+}
 
 
 def group_count(width: int) -> int:
@@ -150,38 +211,58 @@ def norm_layer(norm: str, width: int) -> nn.Module:
     }[norm]()
 
 
+ACTIVATION_FUNCTIONS = {"relu": F.relu, "sigmoid": torch.sigmoid}
+
+
 class HiddenBlock(nn.Module):
-    """Linear(bias=False) → [norm] → ReLU → [norm] → dropout; the norm sits on one side of the ReLU."""
+    """Linear → [norm] → activation → [norm] → dropout; the norm sits on one side of the activation."""
 
     def __init__(self, n_in: int, width: int, config: TrainConfig, generator: torch.Generator):
         super().__init__()
-        self.linear = nn.utils.skip_init(nn.Linear, n_in, width, bias=False)  # initialized by DigitNN
+        self.linear = nn.utils.skip_init(nn.Linear, n_in, width, bias=config.linear_bias)  # initialized by DigitNN
         self.norm = norm_layer(config.norm, width)
+        self.act = ACTIVATION_FUNCTIONS[config.activation]
         self.before = config.placement == "before"
         self.dropout = SeededDropout(config.dropout, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.linear(x)
-        h = F.relu(self.norm(z)) if self.before else self.norm(F.relu(z))
+        h = self.act(self.norm(z)) if self.before else self.norm(self.act(z))
         return self.dropout(h)
+
+    def stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(entering the norm, leaving it, the block's output without dropout) for a probe batch,
+        with the normalization as it works while training (batch statistics), but without
+        updating any running statistics."""
+        z = self.linear(x)
+        pre = z if self.before else self.act(z)
+        post = normalize_as_training(self.norm, pre)
+        return pre, post, self.act(post) if self.before else post
+
+
+def normalize_as_training(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:  # (N, C) -> (N, C)
+    """What ``norm`` does to ``x`` in training mode, its running statistics untouched. Batch Renorm
+    is shown as BatchNorm (r = 1, d = 0): its correction depends on the running statistics."""
+    if isinstance(norm, nn.BatchNorm1d | BatchRenorm):
+        return F.batch_norm(x, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
+    return norm(x)
 
 
 class DigitNN(nn.Module):
-    """The lesson's model: one or two hidden blocks, then Linear(hidden → 10)."""
+    """The lesson's model: ``config.widths`` hidden blocks, then Linear(last width → 10)."""
 
     def __init__(self, n_inputs: int, config: TrainConfig, generator: torch.Generator | None = None):
         super().__init__()
         generator = generator if generator is not None else torch.Generator().manual_seed(config.seed)
-        widths = [config.hidden] + ([config.hidden2] if config.hidden2 else [])
         blocks, n_in = [], n_inputs
-        for width in widths:
+        for width in config.widths:
             blocks.append(HiddenBlock(n_in, width, config, generator))
             n_in = width
         self.blocks = nn.ModuleList(blocks)
         self.out = nn.utils.skip_init(nn.Linear, n_in, CLASSES)
         for module in self.modules():
             if isinstance(module, nn.Linear):
-                init_linear(module, generator)
+                init_linear(module, generator, config.init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
@@ -189,12 +270,20 @@ class DigitNN(nn.Module):
         return self.out(x)
 
 
-def init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
-    """PyTorch's default initialization of a Linear layer, drawn from ``generator``."""
-    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+def init_linear(layer: nn.Linear, generator: torch.Generator, std: float = 0.0) -> None:
+    """PyTorch's default initialization of a Linear layer (``std`` = 0), or Gaussian weights
+    N(0, std²) with zero biases, drawn from ``generator``. A bias is drawn even where the
+    layer has none, so that a network and its twin without normalization (which keeps its
+    biases) draw the same weights."""
+    bound = 1.0 / math.sqrt(layer.in_features)
+    if std > 0:
+        nn.init.normal_(layer.weight, 0.0, std, generator=generator)
+    else:
+        nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    bias = torch.empty(layer.out_features).uniform_(-bound, bound, generator=generator)
     if layer.bias is not None:
-        bound = 1.0 / math.sqrt(layer.in_features)
-        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        with torch.no_grad():
+            layer.bias.copy_(torch.zeros_like(bias) if std > 0 else bias)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -221,16 +310,31 @@ class EpochRecord:
     val_loss: float
     val_accuracy: float
     seconds: float  # since the run started
-    probe_z: np.ndarray  # (PROBE_SIZE, PROBE_UNITS): first hidden layer's Linear output, eval mode
-    probe_h: np.ndarray  # what the next layer receives from those units, eval mode
     running_mean: np.ndarray | None = None  # (PROBE_UNITS,) BatchNorm/Renorm's, first hidden layer
     running_var: np.ndarray | None = None
+
+
+@dataclass
+class Measure:
+    """The network measured after ``step`` batches (step 0: the initial weights)."""
+
+    step: int
+    epoch: int  # the epoch this step belongs to (1-based; 0 at step 0)
+    train_loss: float  # mean loss of the batches since the previous measure (nan at step 0)
+    val_loss: float
+    val_accuracy: float
+    test_accuracy: float
+    # (layers, 2, PROBE_UNITS, len(QUANTILES)): the percentiles of each probed unit's values over the
+    # probe images, entering [:, 0] and leaving [:, 1] the normalization (the same values without one)
+    quantiles: np.ndarray
+    samples: np.ndarray | None = None  # (layers, 2, PROBE_SIZE, PROBE_UNITS) float32, at a few steps only
 
 
 @dataclass
 class History:
     config: TrainConfig
     epochs: list[EpochRecord] = field(default_factory=list)
+    measures: list[Measure] = field(default_factory=list)
     test_accuracy: float | None = None
     test_predictions: np.ndarray | None = None  # (n_test,) predicted class per test image
     stopped: str | None = None  # None: ran every epoch; "user": stopped; "diverged": see DIVERGED_LOSS
@@ -241,6 +345,9 @@ class History:
 
     def column(self, name: str) -> np.ndarray:
         return np.array([getattr(e, name) for e in self.epochs], dtype=np.float64)
+
+    def measured(self, name: str) -> np.ndarray:
+        return np.array([getattr(m, name) for m in self.measures], dtype=np.float64)
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
@@ -253,15 +360,57 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return loss, (predicted == y).float().mean().item(), predicted
 
 
-def probe(model: DigitNN, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    model.eval()
-    block = model.blocks[0]
+def probe_layers(model: DigitNN, x: torch.Tensor) -> np.ndarray:
+    """(layers, 2, N, PROBE_UNITS): the first units' values entering and leaving each hidden layer's
+    normalization for the images ``x``, as training computes them (see HiddenBlock.stages)."""
+    out = []
     with torch.no_grad():
-        z = block.linear(x)
-        h = block(x)
-    stats = [getattr(block.norm, name, None) for name in ("running_mean", "running_var")]
-    stats = [None if s is None else s[:PROBE_UNITS].numpy().copy() for s in stats]
-    return z[:, :PROBE_UNITS].numpy().copy(), h[:, :PROBE_UNITS].numpy().copy(), stats[0], stats[1]
+        for block in model.blocks:
+            pre, post, x = block.stages(x)
+            out.append(torch.stack([pre[:, :PROBE_UNITS], post[:, :PROBE_UNITS]]))
+    return torch.stack(out).numpy()
+
+
+def quantiles_of(samples: np.ndarray) -> np.ndarray:
+    """(..., N, units) -> (..., units, len(QUANTILES))."""
+    return np.moveaxis(np.quantile(samples, QUANTILES, axis=-2), 0, -1)
+
+
+def snapshot_steps(total: int, count: int = SNAPSHOTS) -> set[int]:
+    """Steps whose measures keep every probed value: step 0, the last, and steps between them
+    spaced evenly on a log scale (the network changes fastest at the start)."""
+    return {0, total} | {int(round(s)) for s in np.geomspace(1, max(total, 1), count - 2)}
+
+
+def steps_per_epoch(n_train: int, config: TrainConfig) -> int:
+    return len(batches(n_train, config.batch_size, torch.Generator(), config.norm in BATCH_STAT_NORMS))
+
+
+def measure_interval(total: int) -> int:
+    return max(1, total // MEASURES)
+
+
+class _Measurer:
+    """Takes the measures of one run."""
+
+    def __init__(self, data: Dataset, total: int):
+        self.x_val, self.y_val = (torch.from_numpy(a[:MEASURE_SIZE]) for a in (data.x_val, data.y_val))
+        self.x_test, self.y_test = (torch.from_numpy(a[:MEASURE_SIZE]) for a in (data.x_test, data.y_test))
+        self.x_probe = self.x_val[:PROBE_SIZE]
+        self.snapshots = snapshot_steps(total)
+        self.loss_sum, self.loss_count = 0.0, 0
+
+    def add_loss(self, value: float) -> None:
+        self.loss_sum, self.loss_count = self.loss_sum + value, self.loss_count + 1
+
+    def __call__(self, model: DigitNN, step: int, epoch: int) -> Measure:
+        val_loss, val_acc, _ = evaluate(model, self.x_val, self.y_val)
+        _, test_acc, _ = evaluate(model, self.x_test, self.y_test)
+        samples = probe_layers(model, self.x_probe)
+        train_loss = self.loss_sum / self.loss_count if self.loss_count else math.nan
+        self.loss_sum, self.loss_count = 0.0, 0
+        keep = samples.astype(np.float32) if step in self.snapshots else None
+        return Measure(step, epoch, train_loss, val_loss, val_acc, test_acc, quantiles_of(samples), keep)
 
 
 def train(
@@ -271,9 +420,13 @@ def train(
     *,
     data: Dataset | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_measure: Callable[[Measure], None] | None = None,
+    measure_at: Callable[[int], bool] | None = None,
 ) -> History:
-    """Train DigitNN on ``config.dataset`` (or ``data``). ``should_stop`` is asked
-    before every batch; ``on_progress(done, total)`` hears about every batch."""
+    """Train DigitNN on ``config.dataset`` (or ``data``). ``should_stop`` is asked before every
+    batch (it may also wait: a paced run waits there); ``on_progress(done, total)`` hears about
+    every batch. The network is measured at step 0 and after every step for which ``measure_at``
+    is true (default: every ``measure_interval(total)`` steps), and after the last."""
     problems = config.problems()
     if problems:
         raise ValueError(f"cannot train with this configuration: {', '.join(problems)}")
@@ -284,12 +437,19 @@ def train(
     optimizer = make_optimizer(model, config)
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
-    x_probe = x_val[:PROBE_SIZE]
     merge = config.norm in BATCH_STAT_NORMS
-    steps_per_epoch = len(batches(len(y_train), config.batch_size, torch.Generator(), merge))
-    total, done = steps_per_epoch * config.epochs, 0
+    total, done = steps_per_epoch(len(y_train), config) * config.epochs, 0
+    every = measure_interval(total)
+    measure_at = measure_at or (lambda step: step % every == 0)
+    measurer = _Measurer(data, total)
     history = History(config)
 
+    def record(epoch: int) -> None:
+        history.measures.append(measurer(model, done, epoch))
+        if on_measure is not None:
+            on_measure(history.measures[-1])
+
+    record(0)
     for epoch in range(1, config.epochs + 1):
         model.train()
         loss_sum, seen, outputs, targets = 0.0, 0, [], []
@@ -309,24 +469,30 @@ def train(
             loss.backward()
             optimizer.step()
             loss_sum += value * len(idx)
+            measurer.add_loss(value)
             outputs.append(logits.detach())  # accuracy once per epoch: four tensor ops per batch cost 6 %
             targets.append(yb)
             seen += len(idx)
             done += 1
             if on_progress is not None:
                 on_progress(done, total)
+            if done != total and measure_at(done):
+                record(epoch)
+                model.train()
         if history.stopped is not None:
             break
         correct = int((torch.cat(outputs).argmax(1) == torch.cat(targets)).sum())
         val_loss, val_acc, _ = evaluate(model, x_val, y_val)
-        z, h, running_mean, running_var = probe(model, x_probe)
-        record = EpochRecord(
-            epoch, loss_sum / seen, correct / seen, val_loss, val_acc, time.perf_counter() - started, z, h
-        )
-        record.running_mean, record.running_var = running_mean, running_var
-        history.epochs.append(record)
+        norm = model.blocks[0].norm
+        stats = [getattr(norm, name, None) for name in ("running_mean", "running_var")]
+        stats = [None if s is None else s[:PROBE_UNITS].numpy().copy() for s in stats]
+        summary = EpochRecord(epoch, loss_sum / seen, correct / seen, val_loss, val_acc, time.perf_counter() - started)
+        summary.running_mean, summary.running_var = stats
+        history.epochs.append(summary)
         if on_epoch is not None:
-            on_epoch(record)
+            on_epoch(summary)
+    if history.stopped != "diverged" and (not history.measures or history.measures[-1].step != done):
+        record(history.epochs[-1].epoch if history.epochs else 0)
 
     if history.stopped != "diverged":
         _, test_acc, predicted = evaluate(model, torch.from_numpy(data.x_test), torch.from_numpy(data.y_test))
@@ -335,6 +501,21 @@ def train(
     history.model = model
     history.seconds = time.perf_counter() - started
     return history
+
+
+def steps_to(history: History, accuracy: float, name: str = "val_accuracy") -> int | None:
+    """The first measured step at which ``name`` reached ``accuracy`` (None: never)."""
+    reached = [m.step for m in history.measures if getattr(m, name) >= accuracy]
+    return reached[0] if reached else None
+
+
+def drift(history: History, layer: int = -1, unit: int = 0) -> float:
+    """How far a unit's median wandered over the run, leaving the normalization (the input to the
+    nonlinearity when the normalization sits before it, as in Figure 1(b, c)): the range of its
+    median over all measures divided by its initial 15th-85th percentile spread."""
+    q = np.array([m.quantiles[layer, 1, unit] for m in history.measures])  # (measures, 3)
+    spread = q[0, 2] - q[0, 0]
+    return float(np.ptp(q[:, 1]) / spread)
 
 
 def weights_of(model: nn.Module) -> dict[str, np.ndarray]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import atexit
 import io
-from dataclasses import fields
 
 import numpy as np
 import streamlit as st
@@ -14,39 +13,46 @@ import torch
 from bn_core import data as digit_data
 from bn_core import train as tr
 from bn_core.batchnorm import single_value_message
-from bn_core.histogram import histogram
-from bn_core.runner import Runner, RunView
+from bn_core.runner import SPEEDS, Runner, RunView
+from lessons.train import figures
 from ui import charts
-from ui.i18n import current_lang, t
+from ui.i18n import current_lang, num, pct, seconds, t
 from ui.state import Param
 
-MAX_RUNS = 4  # finished runs kept for comparison
-LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-HIDDEN_OPTIONS = tuple(range(16, 513, 16))
+PRESETS = (*tr.PRESETS, "custom")
+MAX_GROUPS = 3  # finished pairs kept for comparison
+LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0)
+BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 60, 64, 128, 256, 512)
+HIDDEN_OPTIONS = (*range(16, 97, 16), 100, *range(112, 513, 16))
+SPEED_NAMES = tuple("max" if s is None else str(s) for s in SPEEDS)
 DEFAULT = tr.TrainConfig()
 PARAMS = (
+    Param("preset", "train.preset", "figure1", kind="choice", choices=PRESETS),
+    Param("speed", "train.speed", "100", kind="choice", choices=SPEED_NAMES),
     Param("data", "train.dataset", DEFAULT.dataset, kind="choice", choices=digit_data.DATASETS),
     Param("norm", "train.norm", DEFAULT.norm, kind="choice", choices=tr.NORMS),
     Param("place", "train.placement", DEFAULT.placement, kind="choice", choices=tr.PLACEMENTS),
+    Param("act", "train.activation", DEFAULT.activation, kind="choice", choices=tr.ACTIVATIONS),
+    Param("depth", "train.depth", DEFAULT.depth, kind="int", lo=1, hi=3),
     Param("hidden", "train.hidden", DEFAULT.hidden, kind="int", lo=16, hi=512, options=HIDDEN_OPTIONS),
     Param("hidden2", "train.hidden2", DEFAULT.hidden2, kind="int", lo=0, hi=512, options=(0, *HIDDEN_OPTIONS)),
     Param("dropout", "train.dropout", DEFAULT.dropout, lo=0.0, hi=tr.DROPOUT_MAX),
     Param("opt", "train.optimizer", DEFAULT.optimizer, kind="choice", choices=tr.OPTIMIZERS),
     Param("lr", "train.lr", DEFAULT.lr, lo=LR_OPTIONS[0], hi=LR_OPTIONS[-1], options=LR_OPTIONS),
     Param("bs", "train.batch_size", DEFAULT.batch_size, kind="int", lo=1, hi=512, options=BATCH_OPTIONS),
-    Param("epochs", "train.epochs", DEFAULT.epochs, kind="int", lo=1, hi=50),
+    Param("epochs", "train.epochs", DEFAULT.epochs, kind="int", lo=1, hi=tr.EPOCH_RANGE[1]),
     Param("seed", "train.seed", DEFAULT.seed, kind="int", lo=0, hi=2**31 - 1),
 )
-ACTIVE = "train.active"  # this session's run id while it is queued or training
+ACTIVE = "train.active"  # this session's runs (ids) while they are queued or training: a pair, or one run
+PAUSED = "train.paused"  # whether the active runs are paused
 POLLED = "train.polled"  # the run state the page's polling interval was chosen for
-# How often the live part asks the runner: twice a second while a run trains, every
-# 2 s while it waits in the queue (its place changes rarely; 20 queued pages polling
-# twice a second would cost the server as much as the training pages themselves).
-POLL_SECONDS = {"running": 0.5, "queued": 2.0}
-RUNS = "train.runs"  # this session's finished runs (RunView), oldest first
-CURVES = "train.curves"  # the last curve figures drawn, with what they showed: a poll with no new epoch reuses them
+# How often the live part asks the runner: 2.5 times a second while a run trains (the curves
+# redraw at least twice a second), every 2 s while it waits in the queue (its place changes rarely).
+POLL_SECONDS = {"running": 0.4, "queued": 2.0}
+GROUPS = "train.groups"  # this session's finished groups, oldest first: {"name": str, "runs": [RunView]}
+COUNTER = "train.counter"  # groups started in this session (their numbers)
 NOTICE = "train.notice"  # a message to show once (download result, run lost)
+CHOSEN = "train.chosen"  # the finished group shown
 
 
 @st.cache_resource
@@ -71,6 +77,8 @@ def config_from_state() -> tr.TrainConfig:
         dataset=s["train.dataset"],
         norm=s["train.norm"],
         placement=s["train.placement"],
+        activation=s["train.activation"],
+        depth=int(s["train.depth"]),
         hidden=int(s["train.hidden"]),
         hidden2=int(s["train.hidden2"]),
         dropout=float(s["train.dropout"]),
@@ -82,39 +90,106 @@ def config_from_state() -> tr.TrainConfig:
     )
 
 
-def value_text(name: str, value: object) -> str:
-    if name == "norm":
-        return t(f"train.norm_{value}")
-    if name == "placement":
-        return t(f"train.place_{value}")
-    if name == "optimizer":
-        return t(f"train.opt_{value}")
-    if name == "dropout":
-        return f"{value:g}" if value else t("train.off")
-    if name == "hidden2":
-        return str(value) if value else t("train.off")
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def chosen_config() -> tr.TrainConfig:
+    preset = st.session_state["train.preset"]
+    return tr.PRESETS[preset] if preset in tr.PRESETS else config_from_state()
 
 
-def labels(configs: list[tr.TrainConfig]) -> list[str]:
-    """Each run named by what differs from the others; the first run alone by its normalization."""
-    varying = [f.name for f in fields(tr.TrainConfig) if len({getattr(c, f.name) for c in configs}) > 1]
-    if not varying:
-        varying = ["norm"]
+def pair(config: tr.TrainConfig) -> list[tr.TrainConfig]:
+    """What one press trains: the configuration and its twin without normalization (or the one run)."""
+    return [config] if config.norm == "none" else [config, config.twin()]
 
-    def part(name: str, config: tr.TrainConfig) -> str:
-        value = value_text(name, getattr(config, name))
-        return value if name == "norm" else f"{t(f'train.field_{name}')} {value}"
 
-    return [f"#{i + 1} " + ", ".join(part(n, c) for n in varying[:3]) for i, c in enumerate(configs)]
+def speed() -> float | None:
+    name = st.session_state.get("train.speed", "100")
+    return None if name == "max" else float(name)
+
+
+def norm_name(norm: str) -> str:
+    return t(f"train.norm_{norm}")
+
+
+def plural(n: int, key: str) -> str:
+    """``key``'s three forms ("1|2-4|5+", as Russian needs; the others repeat one) for ``n``."""
+    forms = t(key, n=n).split("|")
+    tens, ones = n % 100, n % 10
+    index = 0 if ones == 1 and tens != 11 else 1 if 2 <= ones <= 4 and not 12 <= tens <= 14 else 2
+    return forms[index]
+
+
+def describe(config: tr.TrainConfig) -> str:
+    """A configuration in a few words: the network, its training."""
+    sep = t("train.sep")
+    parts = [
+        norm_name(config.norm),
+        t("train.depth_text", depth=config.depth, units=plural(config.hidden, "train.units")),
+        t(f"train.act_{config.activation}"),
+        f"{t('train.field_lr')} {num(config.lr, 'g')}",
+        f"{t('train.field_batch_size')} {config.batch_size}",
+        f"{t('train.field_epochs')} {config.epochs}",
+    ]
+    return sep.join(parts)
 
 
 # --- controls ---------------------------------------------------------------
+def preset_picker() -> None:
+    st.selectbox(t("train.preset"), PRESETS, format_func=lambda p: t(f"train.preset_{p}"), key="train.preset")
+
+
+def pace_controls(disabled: bool) -> None:
+    """Play / Pause, Step, Reset and the speed, in one row."""
+    s = st.session_state
+    active, paused = bool(s.get(ACTIVE)), s.get(PAUSED, False)
+    playing = active and not paused
+    cols = st.columns([1.25, 1, 1, 2.6], vertical_alignment="bottom")
+    if playing:
+        cols[0].button(t("train.pause"), on_click=pause, icon=":material/pause:", key="train.pause", width="stretch")
+    else:
+        cols[0].button(
+            t("train.play"),
+            type="primary",
+            on_click=play,
+            icon=":material/play_arrow:",
+            key="train.start",
+            width="stretch",
+            disabled=disabled,
+            help=t("train.start_help", n=MAX_GROUPS),
+        )
+    cols[1].button(
+        t("train.step"),
+        on_click=step_once,
+        icon=":material/skip_next:",
+        key="train.step",
+        width="stretch",
+        disabled=disabled,
+        help=t("train.step_help"),
+    )
+    cols[2].button(
+        t("train.reset"),
+        on_click=reset,
+        icon=":material/restart_alt:",
+        key="train.reset",
+        width="stretch",
+        disabled=not active,
+        help=t("train.reset_help"),
+    )
+    cols[3].segmented_control(
+        t("train.speed"),
+        SPEED_NAMES,
+        format_func=lambda v: t("train.speed_max") if v == "max" else v,
+        key="train.speed",
+        required=True,
+        on_change=apply_speed,
+        width="stretch",
+    )
+
+
 def controls() -> None:
+    """The free settings (the "custom" preset)."""
     st.selectbox(
         t("train.dataset"), digit_data.DATASETS, format_func=lambda d: t(f"train.data_{d}"), key="train.dataset"
     )
-    st.selectbox(t("train.norm"), tr.NORMS, format_func=lambda n: t(f"train.norm_{n}"), key="train.norm")
+    st.selectbox(t("train.norm"), tr.NORMS, format_func=norm_name, key="train.norm")
     st.radio(
         t("train.placement"),
         tr.PLACEMENTS,
@@ -123,9 +198,20 @@ def controls() -> None:
         horizontal=True,
         disabled=st.session_state["train.norm"] == "none",
     )
+    st.radio(
+        t("train.activation"),
+        tr.ACTIVATIONS,
+        format_func=lambda a: t(f"train.act_{a}"),
+        key="train.activation",
+        horizontal=True,
+    )
+    st.slider(t("train.depth"), 1, 3, key="train.depth")
     st.select_slider(t("train.hidden"), HIDDEN_OPTIONS, key="train.hidden")
     st.select_slider(
-        t("train.hidden2"), (0, *HIDDEN_OPTIONS), format_func=lambda v: value_text("hidden2", v), key="train.hidden2"
+        t("train.hidden2"),
+        (0, *HIDDEN_OPTIONS),
+        format_func=lambda v: str(v) if v else t("train.off"),
+        key="train.hidden2",
     )
     st.slider(t("train.dropout"), 0.0, tr.DROPOUT_MAX, step=0.05, key="train.dropout", help=t("train.dropout_help"))
     st.radio(
@@ -135,9 +221,9 @@ def controls() -> None:
         key="train.optimizer",
         horizontal=True,
     )
-    st.select_slider(t("train.lr"), LR_OPTIONS, format_func=lambda v: f"{v:g}", key="train.lr")
+    st.select_slider(t("train.lr"), LR_OPTIONS, format_func=lambda v: num(v, "g"), key="train.lr")
     st.select_slider(t("train.batch_size"), BATCH_OPTIONS, key="train.batch_size")
-    st.slider(t("train.epochs"), 1, 50, key="train.epochs")
+    st.slider(t("train.epochs"), 1, tr.EPOCH_RANGE[1], key="train.epochs")
     st.number_input(t("train.seed"), 0, 2**31 - 1, step=1, key="train.seed")
 
 
@@ -175,61 +261,135 @@ def problems_message(problems: list[str], hidden: int) -> None:
         st.error(t("train.bad_settings", which=", ".join(others)), icon=":material/block:")
 
 
-def start(config: tr.TrainConfig) -> None:
+# --- pace ---------------------------------------------------------------------
+def start(paused: bool, steps: int = 0) -> None:
     s = st.session_state
+    config = chosen_config()
     directory = str(digit_data.mnist_dir()) if config.dataset == "mnist" else None
-    s[ACTIVE] = runner().submit(config, mnist_directory=directory)
+    s[COUNTER] = s.get(COUNTER, 0) + 1
+    s[ACTIVE] = [
+        runner().submit(c, mnist_directory=directory, speed=speed(), paused=paused, steps=steps) for c in pair(config)
+    ]
+    s[PAUSED] = paused
+    s["train.group_name"] = group_name(s[COUNTER], s["train.preset"], config)
+
+
+def group_name(number: int, preset: str, config: tr.TrainConfig) -> str:
+    what = t(f"train.preset_{preset}") if preset in tr.PRESETS else describe(config)
+    return f"#{number} {what}"
+
+
+def set_pace(paused: bool) -> None:
+    s = st.session_state
+    s[PAUSED] = paused
+    for run_id in s.get(ACTIVE, []):
+        runner().pace(run_id, speed(), paused)
+
+
+def play() -> None:
+    if st.session_state.get(ACTIVE):
+        set_pace(paused=False)
+    else:
+        start(paused=False)
+
+
+def pause() -> None:
+    set_pace(paused=True)
+
+
+def step_once() -> None:
+    s = st.session_state
+    if not s.get(ACTIVE):
+        start(paused=True, steps=1)
+        return
+    if not s.get(PAUSED):
+        set_pace(paused=True)
+    for run_id in s[ACTIVE]:
+        runner().step(run_id)
+
+
+def apply_speed() -> None:
+    if st.session_state.get(ACTIVE):
+        set_pace(st.session_state.get(PAUSED, False))
+
+
+def reset() -> None:
+    """Stop and forget the active runs: back to step 0."""
+    s = st.session_state
+    for run_id in s.pop(ACTIVE, []):
+        runner().forget(run_id)
+    s.pop(PAUSED, None)
 
 
 def stop() -> None:
-    run_id = st.session_state.get(ACTIVE)
-    if run_id:
+    for run_id in st.session_state.get(ACTIVE, []):
         runner().stop(run_id)
 
 
-def keep(view: RunView) -> None:
-    runs = st.session_state.setdefault(RUNS, [])
-    runs.append(view)
-    del runs[:-MAX_RUNS]
+def keep(name: str, views: list[RunView]) -> None:
+    s = st.session_state
+    groups = s.setdefault(GROUPS, [])
+    groups.append({"name": name, "runs": views})
+    del groups[:-MAX_GROUPS]
+    s.pop(CHOSEN, None)  # the newest group is shown when it finishes
 
 
-def remove_run(index: int) -> None:
-    runs = st.session_state.get(RUNS, [])
-    if 0 <= index < len(runs):
-        runs.pop(index)
+def remove_group(index: int) -> None:
+    groups = st.session_state.get(GROUPS, [])
+    if 0 <= index < len(groups):
+        groups.pop(index)
+    st.session_state.pop(CHOSEN, None)
 
 
 # --- live -------------------------------------------------------------------
 def poll_seconds() -> float | None:
-    """The live part's polling interval for this session's run; None when there is none."""
+    """The live part's polling interval for this session's runs; None when there are none."""
     s = st.session_state
-    view = runner().view(s[ACTIVE]) if ACTIVE in s else None
-    s[POLLED] = view.state if view is not None else None
+    views = [runner().view(r) for r in s.get(ACTIVE, [])]
+    s[POLLED] = poll_state([v for v in views if v is not None])
     return POLL_SECONDS.get(s[POLLED])
 
 
 def live() -> None:
-    """Progress and curves; the page runs this as a fragment every poll_seconds() while a run is active."""
+    """Counter, progress and the step charts; the page runs this as a fragment every poll_seconds()
+    while runs are active."""
     s = st.session_state
-    run_id = s.get(ACTIVE)
-    view = runner().view(run_id) if run_id else None
-    if view is not None and view.active and view.state != s.get(POLLED):
-        st.rerun()  # queued -> running: the whole page, to poll at the training pace
-    if run_id and view is None:  # the runner forgot it: the page stopped polling for too long
-        s.pop(ACTIVE, None)
+    ids = s.get(ACTIVE, [])
+    views = [runner().view(r) for r in ids]
+    if ids and any(v is None for v in views):  # the runner forgot them: the page stopped polling for too long
+        reset()
         s[NOTICE] = ("warning", t("train.lost"))
         st.rerun()
-    if view is not None and not view.active:
+    if views and not any(v.active for v in views):
         s.pop(ACTIVE, None)
-        if view.state == "finished":
-            keep(view)
-        else:
-            s[NOTICE] = ("error", failure_text(view))
-        runner().forget(view.run_id)
+        s.pop(PAUSED, None)
+        done = [v for v in views if v.state == "finished"]
+        failed = [v for v in views if v.state != "finished"]
+        if failed:  # a pair's twin taken out of the queue by Stop is no error
+            level = "info" if failed[0].error == "stopped_in_queue" else "error"
+            s[NOTICE] = (level, failure_text(failed[0]))
+        if done:
+            keep(s.get("train.group_name", ""), done)
+        for v in views:
+            runner().forget(v.run_id)
         st.rerun()  # the whole page: results, and no more polling
-    if view is not None:
-        progress(view)
-    curves(s.get(RUNS, []), view)
+    if views and poll_state(views) != s.get(POLLED):
+        st.rerun()  # queued -> running (or back): the whole page, to poll at the new pace
+    if views:
+        progress(views)
+        charts_of(views)
+        return
+    groups = s.get(GROUPS, [])
+    if groups:
+        chosen = min(s.get(CHOSEN, len(groups) - 1), len(groups) - 1)
+        charts_of(groups[chosen]["runs"])
+    else:
+        st.info(t("train.empty"), icon=":material/play_circle:")
+
+
+def poll_state(views: list[RunView]) -> str | None:
+    states = {v.state for v in views}
+    return "running" if "running" in states else "queued" if "queued" in states else None
 
 
 def failure_text(view: RunView) -> str:
@@ -240,74 +400,98 @@ def failure_text(view: RunView) -> str:
     return t("train.crashed")
 
 
-def progress(view: RunView) -> None:
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    if view.state == "queued":
-        left.info(t("train.queued", place=view.place, limit=runner().max_concurrent), icon=":material/hourglass:")
+def progress(views: list[RunView]) -> None:
+    """The step and epoch counter, a progress bar, and the time left at this pace."""
+    queued = [v for v in views if v.state == "queued"]
+    if queued:
+        st.info(t("train.queued", place=queued[0].place, limit=runner().max_concurrent), icon=":material/hourglass:")
+    view = min(views, key=lambda v: v.done)  # the slower of a pair
+    total = view.total
+    per_epoch = total // view.config.epochs if total else 0
+    epoch = min(view.done // per_epoch + 1, view.config.epochs) if per_epoch else 1
+    lefts = [v.seconds_left for v in views if v.seconds_left is not None]
+    if view.paused:
+        left = t("train.paused")
+    elif lefts and len(lefts) == len(views):
+        left = t("train.left", left=seconds(max(lefts)))
     else:
-        fraction = view.done / view.total if view.total else 0.0
-        remaining = "…" if view.seconds_left is None else f"{view.seconds_left:.0f}"
-        text = t("train.progress", epoch=len(view.epochs), epochs=view.config.epochs, left=remaining)
-        left.progress(min(fraction, 1.0), text=text)
-    right.button(t("train.stop"), on_click=stop, icon=":material/stop_circle:", key="train.stop", width="stretch")
+        left = "…"
+    text = t("train.counter", step=num(view.done, ",d"), steps=num(total, ",d"), epoch=epoch, epochs=view.config.epochs)
+    left_col, right_col = st.columns([4, 1], vertical_alignment="bottom")
+    left_col.progress(min(view.done / total, 1.0) if total else 0.0, text=f"{text} · {left}")
+    right_col.button(t("train.stop"), on_click=stop, icon=":material/stop_circle:", key="train.stop", width="stretch")
 
 
-def curves(kept: list[RunView], current: RunView | None) -> None:
-    shown = [v for v in kept if v.epochs] + ([current] if current is not None and current.epochs else [])
-    if not shown:
-        if current is None:
-            st.info(t("train.empty"), icon=":material/play_circle:")
+def run_series(views: list[RunView]) -> list[tuple[str, str, list]]:
+    """(name, norm, measures) of each run, from its live measures or its history."""
+    out = []
+    for v in views:
+        measures = v.history.measures if v.history is not None else v.measures
+        out.append((norm_name(v.config.norm), v.config.norm, measures))
+    return out
+
+
+def charts_of(views: list[RunView]) -> None:
+    """Test accuracy and the probed unit's input to its nonlinearity, over training steps."""
+    series = [s for s in run_series(views) if s[2]]
+    if not series:
         return
-    names = labels([v.config for v in shown])
-    if current is not None and current.epochs:
-        names[-1] += " " + t("train.live")
-    columns = st.columns(2)
-    drawn = (current_lang(), tuple(names), tuple((v.run_id, len(v.epochs)) for v in shown))
-    kept_figures = st.session_state.get(CURVES)
-    if kept_figures is None or kept_figures[0] != drawn:
-        kept_figures = st.session_state[CURVES] = (drawn, curve_figures(names, shown))
-    for column, (metric, figure) in zip(columns, kept_figures[1].items(), strict=True):
-        column.plotly_chart(figure, key=f"train.curve_{metric}")
+    drawn = (current_lang(), tuple((v.run_id, len(m)) for v, (_, _, m) in zip(views, run_series(views), strict=True)))
+    kept = st.session_state.get("train.curves")
+    if kept is None or kept[0] != drawn:
+        kept = st.session_state["train.curves"] = (drawn, step_figures(series, views[0].config))
+    left, right = st.columns(2)
+    left.plotly_chart(kept[1][0], key="train.curve_accuracy")
+    right.plotly_chart(kept[1][1], key="train.curve_probe")
 
 
-def curve_figures(names: list[str], shown: list[RunView]) -> dict:
-    """Loss and accuracy curves of the runs shown, one figure each."""
-    figures = {}
-    for metric, title, percent in (("loss", t("train.loss"), False), ("accuracy", t("train.accuracy"), True)):
-        series = []
-        for name, v in zip(names, shown, strict=True):
-            x = np.array([e.epoch for e in v.epochs])
-            train_y = np.array([getattr(e, f"train_{metric}") for e in v.epochs])
-            val_y = np.array([getattr(e, f"val_{metric}") for e in v.epochs])
-            series.append((name, x, train_y, val_y))
-        figures[metric] = charts.curves_figure(
-            series,
-            title=title,
-            x_title=t("train.epoch"),
-            y_title=title,
-            train_name=t("train.train"),
-            val_name=t("train.val"),
-            percent=percent,
-        )
-    return figures
+def step_figures(series: list[tuple[str, str, list]], config: tr.TrainConfig) -> tuple:
+    accuracy = [
+        figures.Series(name, norm, np.array([m.step for m in ms]), np.array([m.test_accuracy for m in ms]))
+        for name, norm, ms in series
+    ]
+    layer = len(config.widths)
+    probe = [
+        figures.Series(name, norm, np.array([m.step for m in ms]), np.array([m.quantiles[-1, 1, 0] for m in ms]))
+        for name, norm, ms in series
+    ]
+    return (
+        figures.step_curves(
+            accuracy,
+            title=t("train.test_curve"),
+            x_title=t("train.step_axis"),
+            y_title=t("train.accuracy"),
+            percent=True,
+        ),
+        figures.bands(
+            probe,
+            title=t("train.probe_title", layer=layer),
+            x_title=t("train.step_axis"),
+            y_title=t("train.probe_axis"),
+        ),
+    )
 
 
 # --- results ------------------------------------------------------------------
-def run_summary(view: RunView, name: str) -> None:
+def run_summary(view: RunView) -> None:
     h = view.history
-    cols = st.columns(4)
-    cols[0].metric(t("train.test_accuracy"), "—" if h.test_accuracy is None else f"{h.test_accuracy:.1%}")
     last = h.epochs[-1] if h.epochs else None
-    cols[1].metric(t("train.val_accuracy"), "—" if last is None else f"{last.val_accuracy:.1%}")
-    cols[2].metric(t("train.epochs_done"), f"{len(h.epochs)} / {h.config.epochs}")
-    cols[3].metric(t("train.seconds"), f"{h.seconds:.1f} s")
+    st.markdown(f"**{norm_name(h.config.norm)}**")
+    cols = st.columns(3)
+    cols[0].metric(t("train.test_accuracy"), "—" if h.test_accuracy is None else pct(h.test_accuracy))
+    reached = tr.steps_to(h, 0.9)
+    cols[1].metric(
+        t("train.steps_to_90"), "—" if reached is None else num(reached, ",d"), help=t("train.steps_to_90_help")
+    )
+    cols[2].metric(t("train.seconds"), seconds(h.seconds))
     if h.stopped == "diverged":
-        st.error(t("train.diverged", epoch=h.diverged_at, loss=f"{h.diverged_loss:.3g}"), icon=":material/trending_up:")
+        st.error(
+            t("train.diverged", epoch=h.diverged_at, loss=num(h.diverged_loss, ".3g")), icon=":material/trending_up:"
+        )
     elif h.stopped == "user":
         st.info(t("train.stopped"), icon=":material/stop_circle:")
     elif last is not None and last.val_accuracy < 0.2:
         st.warning(t("train.not_learning"), icon=":material/warning:")
-    st.caption(name)
 
 
 def results(view: RunView, dataset: digit_data.Dataset | None) -> None:
@@ -363,44 +547,6 @@ def state_dict_bytes(model: torch.nn.Module) -> bytes:
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     return buffer.getvalue()
-
-
-def inside(view: RunView) -> None:
-    h = view.history
-    if not h.epochs:
-        st.info(t("train.no_results"), icon=":material/info:")
-        return
-    st.markdown(t("train.inside_intro"))
-    n = len(h.epochs)
-    unit = st.radio(t("train.unit"), range(tr.PROBE_UNITS), horizontal=True, key="train.unit")
-    chosen = st.multiselect(
-        t("train.epochs_shown"), range(1, n + 1), default=sorted({1, n}), max_selections=2, key=f"train.shown_{n}"
-    )
-    chosen = sorted(chosen) or [n]
-    left, right = st.columns(2)
-    for column, field_name, title in ((left, "probe_z", t("train.probe_z")), (right, "probe_h", t("train.probe_h"))):
-        values = [getattr(h.epochs[e - 1], field_name)[:, unit] for e in chosen]
-        span = charts.display_range(*values, base=(-2.0, 2.0))
-        fig = charts.histogram_figure(
-            histogram(values[-1], 30, span),
-            title=title,
-            x_title=t("train.value"),
-            y_title=t("common.share"),
-            name=t("train.epoch_n", n=chosen[-1]),
-            ghost=histogram(values[0], 30, span) if len(values) > 1 else None,
-            ghost_name=t("train.epoch_n", n=chosen[0]),
-        )
-        column.plotly_chart(fig, key=f"train.inside_{field_name}")
-    if h.epochs[0].running_mean is None:
-        st.info(t("train.no_running"), icon=":material/info:")
-        return
-    x = np.array([e.epoch for e in h.epochs])
-    series = [(f"μ {i}", np.array([e.running_mean[i] for e in h.epochs]), "solid") for i in range(tr.PROBE_UNITS)]
-    series += [(f"σ² {i}", np.array([e.running_var[i] for e in h.epochs]), "dot") for i in range(tr.PROBE_UNITS)]
-    st.plotly_chart(
-        charts.lines_figure(x, series, title=t("train.running"), x_title=t("train.epoch"), y_title=t("train.value")),
-        key="train.running",
-    )
 
 
 def predict(view: RunView, dataset: digit_data.Dataset | None) -> None:

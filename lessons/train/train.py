@@ -1,8 +1,10 @@
-"""Lesson `train`: a digit classifier trained live, with and without BatchNorm."""
+"""Lesson `train`: a digit classifier trained live at a pace people can follow, with BatchNorm
+and without it, side by side."""
 
 import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
+from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
@@ -15,75 +17,96 @@ def body() -> None:
     header("train")
     show_notices(restore(parts.PARAMS))
     s = st.session_state
-    busy = parts.ACTIVE in s
+    busy = bool(s.get(parts.ACTIVE))
     notice = s.pop(parts.NOTICE, None)
     if notice:
         getattr(st, notice[0])(notice[1])
 
+    config = parts.chosen_config()
+    problems = config.problems()
+    missing = config.dataset == "mnist" and not parts.mnist_ready()
+    top_left, top_right = st.columns([1, 2.6], gap="large", vertical_alignment="bottom")
+    with top_left:
+        parts.preset_picker()
+    with top_right:
+        parts.pace_controls(disabled=bool(problems) or missing)
     panel, main = st.columns([1, 2.6], gap="large")
     with panel:
-        parts.controls()
-        config = parts.config_from_state()
-        problems = config.problems()
+        preset = s["train.preset"]
+        if preset == "custom":
+            with st.container(height=560, border=False):  # the settings scroll; the charts stay in view
+                parts.controls()
+        else:
+            st.markdown(t(f"train.about_{preset}"))
+            st.caption(parts.describe(config))
         parts.problems_message(problems, config.hidden)
-        missing = config.dataset == "mnist" and not parts.mnist_ready()
         if missing:
             parts.mnist_missing()
-        st.button(
-            t("train.start"),
-            type="primary",
-            icon=":material/play_arrow:",
-            on_click=parts.start,
-            args=(config,),
-            disabled=busy or bool(problems) or missing,
-            width="stretch",
-            key="train.start",
-            help=t("train.start_help", n=parts.MAX_RUNS),
-        )
+        if busy:
+            st.caption(t("train.busy"))
     with main:
         st.fragment(live, run_every=parts.poll_seconds())()
-        finished(s.get(parts.RUNS, []))
+    finished(s.get(parts.GROUPS, []))
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
     mirror(parts.PARAMS)
 
 
 def live() -> None:
-    """Polled while a run is active: progress and curves only, not the whole page."""
+    """Polled while runs are active: counter, progress and step charts only, not the whole page."""
     guarded(parts.live, "train.live")
 
 
-def finished(runs: list) -> None:
-    if not runs:
+def finished(groups: list) -> None:
+    if not groups:
         return
-    names = parts.labels([v.config for v in runs])
+    st.divider()
     chosen = st.radio(
-        t("train.which_run"), range(len(runs)), format_func=names.__getitem__, index=len(runs) - 1, key="train.chosen"
+        t("train.which_run"),
+        range(len(groups)),
+        format_func=lambda i: groups[i]["name"],
+        index=len(groups) - 1,
+        key=parts.CHOSEN,
+        horizontal=True,
     )
-    chosen = min(chosen, len(runs) - 1)
-    view = runs[chosen]
-    parts.run_summary(view, names[chosen])
+    chosen = min(chosen, len(groups) - 1)
+    views = groups[chosen]["runs"]
+    for column, view in zip(st.columns(len(views)), views, strict=True):
+        with column:
+            parts.run_summary(view)
     try:
-        dataset = parts.load_dataset(view.config.dataset, str(mnist_dir()))
+        dataset = parts.load_dataset(views[0].config.dataset, str(mnist_dir()))
     except DataUnavailable:
         dataset = None
     # Only the open tab runs (a tab change reruns the page): each page run after a run ends,
     # in every session of a class, then builds one tab's charts instead of three.
-    results, inside, predict = st.tabs(
-        [t("train.tab_results"), t("train.tab_inside"), t("train.tab_predict")], key="train.tab", on_change="rerun"
+    inside, results, predict = st.tabs(
+        [t("train.tab_inside"), t("train.tab_results"), t("train.tab_predict")], key="train.tab", on_change="rerun"
     )
-    if results.open:
-        with results:
-            parts.results(view, dataset)
     if inside.open:
         with inside:
-            parts.inside(view)
+            inside_tab.inside(views)
+    if results.open:
+        with results:
+            parts.results(pick_model(views, "train.model"), dataset)
     if predict.open:
         with predict:
-            parts.predict(view, dataset)
+            parts.predict(pick_model(views, "train.model_predict"), dataset)
     st.button(
-        t("train.remove"), on_click=parts.remove_run, args=(chosen,), icon=":material/delete:", key="train.remove"
+        t("train.remove"), on_click=parts.remove_group, args=(chosen,), icon=":material/delete:", key="train.remove"
     )
+
+
+def pick_model(views: list, key: str):
+    """One model of the pair (its results, its predictions)."""
+    pick = st.radio(
+        t("train.which_model"),
+        range(len(views)),
+        format_func=lambda i: parts.norm_name(views[i].config.norm),
+        horizontal=True,
+        key=key,
+    )
+    return views[min(pick, len(views) - 1)]
 
 
 guarded(body, "train")

@@ -152,6 +152,68 @@ def test_a_stopped_run_leaves_its_worker_ready_for_the_next(runner):
     assert view.state == "finished" and view.history.stopped is None and len(view.epochs) == 3
 
 
+def cpu_seconds(pid: int) -> float:
+    import os
+
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def watch(runner, run_id, seconds):
+    """Look at a run for ``seconds`` (a page polling it: the heartbeat stays fresh)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        runner.view(run_id)
+        time.sleep(0.25)
+
+
+def test_a_paused_run_waits_without_cpu_steps_one_batch_at_a_time_and_plays_on(runner):
+    run_id = runner.submit(TrainConfig(epochs=2), paused=True, steps=1)  # Step pressed before any run
+    assert wait_for(lambda: len(runner.view(run_id).measures) == 2)  # step 1 trained and measured
+    view = runner.view(run_id)
+    assert view.paused and view.seconds_left is None and [m.step for m in view.measures] == [0, 1]
+    assert view.done == 1
+    pid = runner._workers[0].process.pid
+    watch(runner, run_id, 0.5)
+    before, cpu = time.monotonic(), cpu_seconds(pid)
+    watch(runner, run_id, 3.0)
+    used = (cpu_seconds(pid) - cpu) / (time.monotonic() - before)
+    assert runner.view(run_id).done == 1 and used < 0.01  # below 1 % of a core
+    runner.step(run_id)
+    runner.step(run_id)
+    assert wait_for(lambda: len(runner.view(run_id).measures) == 4)
+    assert [m.step for m in runner.view(run_id).measures] == [0, 1, 2, 3]  # paused: every step measured
+    assert runner.view(run_id).done == 3
+    runner.pace(run_id, speed=None, paused=False)
+    assert wait_for(lambda: not runner.view(run_id).active, timeout=120)
+    view = runner.view(run_id)
+    assert view.state == "finished" and view.done == view.total and len(view.history.epochs) == 2
+
+
+def test_a_paced_run_keeps_its_pace_and_its_estimate_follows_it(runner):
+    run_id = runner.submit(TrainConfig(epochs=2), speed=20)
+    assert wait_for(lambda: runner.view(run_id).done >= 2)
+    start, done = time.monotonic(), runner.view(run_id).done
+    watch(runner, run_id, 2.0)
+    view = runner.view(run_id)
+    rate = (view.done - done) / (time.monotonic() - start)
+    assert 0 < rate <= 22  # never faster than asked (slower only if the machine cannot keep up)
+    assert view.seconds_left >= (view.total - view.done) / 20 * 0.99  # the pace, not the last steps' speed
+    runner.pace(run_id, speed=None, paused=False)
+    assert wait_for(lambda: not runner.view(run_id).active, timeout=120)  # a loaded machine starves nice 19
+    assert runner.view(run_id).history.stopped is None
+
+
+def test_a_paused_run_can_be_stopped(runner):
+    run_id = runner.submit(TrainConfig(epochs=2), paused=True)
+    assert wait_for(lambda: runner.view(run_id).total > 0 or runner.view(run_id).measures)
+    runner.stop(run_id)
+    assert wait_for(lambda: not runner.view(run_id).active, timeout=10)
+    view = runner.view(run_id)
+    assert view.state == "finished" and view.history.stopped == "user" and view.done == 0
+
+
 def test_missing_mnist_is_a_failed_run_with_a_reason(runner, tmp_path):
     run_id = runner.submit(TrainConfig(dataset="mnist", epochs=1), mnist_directory=str(tmp_path))
     assert wait_for(lambda: not runner.view(run_id).active)
@@ -227,3 +289,35 @@ def test_workers_end_when_the_server_is_killed(tmp_path):
             return stat.read().split()[2] == "Z"  # a zombie has ended; init reaps it
 
     assert wait_for(gone, timeout=10)
+
+
+MAIN = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+with open({mark!r}, "a") as mark:
+    mark.write(__name__ + "\\n")  # every run of this script, under any name
+from bn_core.runner import Runner
+from bn_core.train import TrainConfig
+
+if __name__ == "__main__":
+    runner = Runner(max_concurrent=1)
+    run_id = runner.submit(TrainConfig(epochs=1))
+    while runner.view(run_id).active:
+        time.sleep(0.05)
+    print(runner.view(run_id).state, flush=True)
+    runner.shutdown()
+"""
+
+
+def test_workers_do_not_run_the_main_script(tmp_path):
+    # Under Streamlit the main module is a page script: a worker that ran it ran the app in bare mode.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mark = tmp_path / "runs.txt"
+    script = tmp_path / "main.py"
+    script.write_text(MAIN.format(root=str(Path(__file__).resolve().parents[2]), mark=str(mark)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "finished", done.stderr
+    assert mark.read_text().split() == ["__main__"]  # the server only: no "__mp_main__" in the forkserver or a worker

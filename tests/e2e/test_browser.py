@@ -138,44 +138,61 @@ def test_deep_link_with_bad_values_shows_a_notice(page, server, shots):
 def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     lesson = next(x for x in LESSONS if x.name == "train")
     text = catalog(lang)
-    open_and_check(page, server, lesson, lang, "&epochs=8")
-    page.get_by_role("button", name=text["train.start"]).click()
-    # curves grow while it trains, then the results replace the live view
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_and_check(page, server, lesson, lang, "&speed=max")  # the Figure 1 pair, as fast as it can
+    play = page.get_by_role("button", name=text["train.play"])
+    box = play.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900  # Play is in view without scrolling
+    play.click()
+    # the counter and the step charts grow beside the controls while the pair trains
+    progress = page.locator('[data-testid="stProgress"]')
+    progress.wait_for(timeout=60_000)
     page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2")
-    page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=60_000)
+    box = progress.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900  # the progress is in view too
+    page.screenshot(path=str(shots / f"train-live-{lang}.png"))
+    page.get_by_role("tab", name=text["train.tab_inside"]).wait_for(timeout=300_000)  # slow on a loaded machine
     page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+    page.get_by_text(text["train.inside_intro"][:20]).wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(shots / f"train-results-{lang}.png"), full_page=True)
+    page.wait_for_timeout(1000)
+    page.get_by_text(text["train.inside_intro"][:20]).scroll_into_view_if_needed()  # Streamlit scrolls inside
+    page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
+    page.get_by_text(text["train.hist_step"]).scroll_into_view_if_needed()  # the histograms at a chosen step
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / f"train-inside-histograms-{lang}.png"))
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
     # only the open tab is built: a tab change reruns the page and brings its content
-    page.get_by_role("tab", name=text["train.tab_inside"]).click()
-    page.get_by_text(text["train.inside_intro"][:20]).wait_for(timeout=30_000)
+    page.get_by_role("tab", name=text["train.tab_results"]).click()
+    page.get_by_text(text["train.download_csv"]).wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
-    page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
+    page.get_by_role("tab", name=text["train.tab_results"]).scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"train-results-{lang}.png"), full_page=True)
     page.get_by_role("tab", name=text["train.tab_predict"]).click()
     page.get_by_text(text["train.pick_note"][:20]).wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
+    page.get_by_role("tab", name=text["train.tab_predict"]).scroll_into_view_if_needed()
     page.screenshot(path=str(shots / f"train-predict-{lang}.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
 
 
 def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
     lesson = next(x for x in LESSONS if x.name == "train")
-    open_and_check(page, server, lesson, "ru", "&bs=1", errors_allowed=1)
+    open_and_check(page, server, lesson, "ru", "&preset=custom&bs=1", errors_allowed=1)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 1  # the explanation, by design
-    assert page.get_by_role("button", name=catalog("ru")["train.start"]).is_disabled()
+    assert page.get_by_role("button", name=catalog("ru")["train.play"]).is_disabled()
     page.screenshot(path=str(shots / "train-batch-of-one-ru.png"), full_page=True)
 
 
 def test_a_queued_run_shows_its_place_and_starts_when_a_slot_frees(browser, shots):
     lesson = next(x for x in LESSONS if x.name == "train")
     text = catalog("zh")
-    long_run = "&epochs=50&hidden=512&bs=8"
+    long_run = "&preset=custom&norm=none&epochs=50&hidden=512&bs=8"  # one run per page, not a pair
     with streamlit_server("streamlit-e2e-queue.log", env={"BN_LAB_MAX_RUNS": "1"}) as base:
         first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
         for page in (first, second):
             open_and_check(page, base, lesson, "zh", long_run)
-            page.get_by_role("button", name=text["train.start"]).click()
+            page.get_by_role("button", name=text["train.play"]).click()
         first.locator('[data-testid="stProgress"]').wait_for(timeout=60_000)
         waiting = text["train.queued"].split("{")[0]
         second.get_by_text(waiting).wait_for(timeout=30_000)
