@@ -37,6 +37,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerProcess, set_spawning_popen
 
 from bn_core.data import DataUnavailable, load
+from bn_core.limits import cpu_limit, remove_stale_pymp
 from bn_core.train import (
     EpochRecord,
     History,
@@ -73,7 +74,7 @@ def default_concurrency() -> int:
     raw = os.environ.get(CONCURRENCY_ENV, "")
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
-    return os.cpu_count() or 1
+    return cpu_limit()  # the container's CPU quota and affinity, not just the host's core count
 
 
 class _BarePopen(popen_forkserver.Popen):
@@ -312,6 +313,7 @@ class Runner:
         self.idle_timeout = idle_timeout
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
+            remove_stale_pymp()  # temp directories of forkservers killed with SIGKILL
             self._ctx.set_forkserver_preload(PRELOAD)
             # start the forkserver (a few seconds of imports) now, not on the first click
             threading.Thread(target=forkserver.ensure_running, name="bn-lab-forkserver", daemon=True).start()
