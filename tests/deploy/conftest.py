@@ -1,2 +1,1 @@
-# The browser tests' Chromium and screenshot folder (tests/e2e/conftest.py), for the deployment tests.
-from tests.e2e.conftest import browser, shots  # noqa: F401 - fixtures
+"""The deployment tests use the browser and screenshot fixtures of tests/conftest.py."""

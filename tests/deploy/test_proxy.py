@@ -67,12 +67,12 @@ def test_sessions_stick_to_one_replica_foreign_hosts_and_metrics_are_refused(bro
         first = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = first.new_page()
         for _ in range(3):  # each load is a new WebSocket, and a new choice of replica without the cookie
-            page.goto(f"{proxy}/{TRAIN.url_path}?lang=en&epochs=2")
-            page.get_by_role("button", name=text["train.start"]).wait_for(timeout=30_000)
+            page.goto(f"{proxy}/{TRAIN.url_path}?lang=en&preset=custom&epochs=2&speed=max")
+            page.get_by_role("button", name=text["train.play"]).wait_for(timeout=30_000)
         (cookie,) = [c["value"] for c in first.cookies() if c["name"] == "BNLAB"]
-        page.get_by_role("button", name=text["train.start"]).click()  # a rerun, and a run in a worker
+        page.get_by_role("button", name=text["train.play"]).click()  # a rerun, and a run in a worker
         # a fresh replica first starts its forkserver, which trains once to warm up (slow on a busy machine)
-        page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=180_000)
+        page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=300_000)
         page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
         page.screenshot(path=str(shots / "proxy-train-results-en.png"), full_page=True)
         assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()

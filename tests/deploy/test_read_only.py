@@ -43,9 +43,12 @@ def files(directory: Path) -> dict[str, float]:
     return {str(p.relative_to(directory)): p.stat().st_mtime for p in directory.rglob("*")}
 
 
-# `docker run --read-only --tmpfs /tmp --shm-size=256m`, for the command that follows the script
+# `docker run --read-only --tmpfs /tmp --shm-size=256m`, for the command that follows the script. The code
+# directory is made read-only on its own too (it may sit on another mount than /), and the tmpfs goes on $BN_TMP
+# rather than /tmp, which may hold the checkout itself (CI clones under /tmp).
 READ_ONLY_ROOT = (
-    "mount -o remount,bind,ro / && mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp"
+    'mount --bind "$BN_CODE" "$BN_CODE" && mount -o remount,bind,ro "$BN_CODE" && mount -o remount,bind,ro /'
+    ' && mount -t tmpfs -o size=256m,mode=1777 tmpfs "$BN_TMP"'
     ' && mount -t tmpfs -o size=256m tmpfs /dev/shm && exec "$@"'
 )
 
@@ -56,8 +59,12 @@ def test_a_run_trains_with_read_only_code_and_only_tmpdir_writable(browser, shot
     try:
         code = read_only_copy(base / "app")
         if os.geteuid() == 0:  # root writes through permissions, not through a read-only mount
-            prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT, "sh"]
-            tmp = Path("/tmp")  # the namespace's own tmpfs
+            tmp = base / "tmp"  # the namespace mounts its own tmpfs here
+            tmp.mkdir()
+            prefix = [
+                "env", f"BN_CODE={code}", f"BN_TMP={tmp}",
+                "unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT, "sh",
+            ]  # fmt: skip
             denied = subprocess.run([*prefix, "touch", str(code / "app.py")], capture_output=True, text=True)
             # the layout is real (in an unprivileged container, unshare is refused: run the tests as a user)
             assert "Read-only file system" in denied.stderr, denied.stderr
@@ -75,11 +82,13 @@ def test_a_run_trains_with_read_only_code_and_only_tmpdir_writable(browser, shot
         train = next(x for x in LESSONS if x.name == "train")
         with streamlit(code, log="streamlit-read-only.log", env=env, user=prefix) as (url, server):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/{train.url_path}?lang=en&epochs=2")
-            page.get_by_role("button", name=text["train.start"]).click()
+            page.goto(f"{url}/{train.url_path}?lang=en&preset=custom&epochs=2&speed=max")
+            page.get_by_role("button", name=text["train.play"]).click()
             # a fresh server first starts its forkserver, which trains once to warm up (slow on a busy machine)
-            page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=180_000)
+            page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=300_000)
             page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+            page.get_by_role("tab", name=text["train.tab_results"]).click()
+            page.get_by_text(text["train.download_csv"]).wait_for(timeout=60_000)
             # the misclassified digits are images the server serves from memory: every one arrives
             page.wait_for_function("document.images.length && [...document.images].every(i => i.naturalWidth)")
             page.wait_for_timeout(1000)

@@ -92,30 +92,9 @@ def fresh_server():
         yield base
 
 
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing in CI: scripts/install.sh --dev installs it")
-        pytest.skip("Chromium is not installed (scripts/install.sh --dev installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     yield pg
     context.close()
-
-
-@pytest.fixture(scope="session")
-def shots() -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
