@@ -58,7 +58,7 @@ BN_LAB_SECTIONS = {
     "puzzle": ("&section=puzzle", 0),
     "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2),
 }
-CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"] pre, [data-testid="stWidgetLabel"] p')]
+SECTION_CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"] pre, [data-testid="stWidgetLabel"] p')]
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
 
 
@@ -69,7 +69,7 @@ def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
     query, charts = BN_LAB_SECTIONS[section]
     page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
     open_and_check(page, server, lesson, lang, query, charts=charts)
-    assert page.evaluate(CLIPPED) == []
+    assert page.evaluate(SECTION_CLIPPED) == []
     page.screenshot(path=str(shots / f"bn_lab-{section}-{lang}.png"), full_page=True)
 
 
@@ -256,7 +256,7 @@ CLIPPED = """selectors => {
 LESSON = {x.name: x for x in LESSONS}
 STATES = [(x, "", None) for x in (HOME, *LESSONS)] + [  # every page at its defaults, and states with more text
     (LESSON["bn_lab"], "&n=1", 1),  # PyTorch's refusal in a code box; one chart
-    (LESSON["neuron"], "&act=sigmoid", 2),  # four metrics in a row
+    (LESSON["neuron"], "&act=sigmoid&bn=1", 0),  # four metrics in a row (its charts are the live element's)
 ]
 STATE_IDS = [x.name + q.replace("&", "-").replace("=", "") for x, q, _ in STATES]  # e.g. bn_lab-n1
 
