@@ -200,8 +200,8 @@ def test_a_queued_run_shows_its_place_and_starts_when_a_slot_frees(browser, shot
         second.screenshot(path=str(shots / "train-queued-zh.png"), full_page=True)
         first.get_by_role("button", name=text["train.stop"]).click()
         # the queued page notices within its slower queue poll and starts polling at the training pace
+        second.get_by_text(waiting).wait_for(state="detached", timeout=60_000)
         second.locator('[data-testid="stProgress"]').wait_for(timeout=15_000)
-        assert second.get_by_text(waiting).count() == 0
         second.get_by_role("button", name=text["train.stop"]).click()
         second.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=30_000)
         for page in (first, second):
