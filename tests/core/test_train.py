@@ -287,11 +287,11 @@ def pair_of(name, digits, **changes):
 
 
 def test_claim_figure1_bn_passes_90_percent_within_50_steps_and_its_sigmoid_input_stays_steady(digits):
-    # about_figure1: "With BN the test accuracy passes 90 % within 50 steps, without it only after several
-    # hundred. [...] the input to one sigmoid of the last hidden layer: steady with BN, drifting without."
+    # about_figure1: "With BN the test accuracy passes 90 % within 50 steps, without it only after about a
+    # thousand. [...] the input to one sigmoid of the last hidden layer: steady with BN, drifting without."
     bn, none = pair_of("figure1", digits)
     assert tr.steps_to(bn, 0.9, "test_accuracy") <= 50
-    assert 300 <= tr.steps_to(none, 0.9, "test_accuracy") <= none.measures[-1].step
+    assert 700 <= tr.steps_to(none, 0.9, "test_accuracy") <= min(2_000, none.measures[-1].step)
     assert tr.drift(none) >= 3 * tr.drift(bn)
     assert tr.drift(bn) < 1.0  # its median moved less than its initial 15-85 spread
 
