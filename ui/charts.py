@@ -77,6 +77,7 @@ def histogram_figure(
     ghost_name: str = "",
     cut: float | None = None,
     cut_label: str = "",
+    more_cuts: Sequence[float] = (),
     x_range: tuple[float, float] | None = None,
     color: str = PALETTE["main"],
     height: int = 340,
@@ -89,6 +90,7 @@ def histogram_figure(
     if cut is not None:
         line, note = _vline(cut, cut_label)
         shapes, notes = [line], [note]
+    shapes += [_vline(x, "")[0] for x in more_cuts]  # further marks of the same kind, labelled by the first
     layout = _layout(title, x_title, y_title, height, shapes=shapes, annotations=notes)
     layout["yaxis"].update(tickformat=".1~%", rangemode="tozero")
     if x_range is not None:

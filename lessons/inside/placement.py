@@ -106,6 +106,7 @@ def saturation(z: np.ndarray) -> None:
         ghost_name=t("inside.without_bn"),
         cut=edge,
         cut_label=t("inside.sat_edge", edge=num(edge, ".2f")),
+        more_cuts=(-edge,),  # saturated on both sides: the label says ±
         height=300,
     )
     st.plotly_chart(figure, key="inside.chart_saturation")
