@@ -18,10 +18,11 @@ from typing import Literal
 
 import numpy as np
 
-from bn_core.batchnorm import batch_stats
+from bn_core.batchnorm import CONVENTIONS, batch_stats
 
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh"]
 Placement = Literal["off", "before", "after"]  # BatchNorm: none, before the activation, after it
+BN_EPS = CONVENTIONS["pytorch"].eps  # the lesson's BatchNorm is PyTorch's default layer
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "leaky_relu", "sigmoid", "tanh")
 LEAKY_SLOPE = 0.01  # PyTorch's default negative_slope
 # An output counts as saturated when it lies within this fraction of the
@@ -77,7 +78,7 @@ class NeuronPass:
 
 
 def forward(
-    x: np.ndarray, w1: float, w2: float, w0: float, act: Activation, bn: Placement = "off", eps: float = 1e-5
+    x: np.ndarray, w1: float, w2: float, w0: float, act: Activation, bn: Placement = "off", eps: float = BN_EPS
 ) -> NeuronPass:
     """The lesson's neuron over the sample x (n, 2), BatchNorm in training mode (batch statistics).
 

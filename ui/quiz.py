@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui.i18n import LANG_KEY, t
+from ui.i18n import current_lang, t
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def check_yourself(lesson: str) -> None:
     questions = QUESTIONS.get(lesson, ())
     if not questions:
         return
-    lang = st.session_state.get(LANG_KEY, "en")
+    lang = current_lang()
     with st.expander(t("quiz.title"), icon=":material/quiz:"):
         for i, q in enumerate(questions, start=1):
             choice = st.radio(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from bn_core.histogram import Histogram
+from bn_core.histogram import Histogram, axis_range, bins_for, histogram
 
 HERE = Path(__file__).resolve().parent
 _JS = (HERE / "live.js").read_text(encoding="utf-8")
@@ -27,6 +27,11 @@ _sample_element = st.components.v2.component("bn_lab.neuron_sample", js=_JS)
 _live_element = st.components.v2.component("bn_lab.neuron_live", js=_JS, css=_CSS)
 
 AXIS_STEP = 1.0  # histogram axes widen in whole units (bn_core.histogram.axis_range)
+
+
+def binned(values: np.ndarray, base: tuple[float, float]) -> Histogram:
+    """A chart's histogram as live.js bins it: bins_for(n) bins over the base axis, widened in whole steps."""
+    return histogram(values, bins_for(np.size(values)), axis_range(values, base=tuple(base), step=AXIS_STEP))
 
 
 def sample_id(settings: tuple) -> str:

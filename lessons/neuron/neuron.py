@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from bn_core import neuron
-from bn_core.histogram import axis_range, bins_for, histogram
+from bn_core.histogram import bins_for
 from lessons.neuron import live
 from ui import charts
 from ui.formulas import NEURON
@@ -82,14 +82,18 @@ def plain_slider_moved(key: str) -> None:
     server_set_weights()
 
 
+def placement() -> str:
+    """Where BatchNorm sits: "off", "before" or "after" the activation."""
+    s = st.session_state
+    return s["neuron.place"] if s["neuron.bn"] else "off"
+
+
 def pin() -> None:
     """Keep the output histogram as it is now, to compare with what the weights do next."""
     s = st.session_state
-    act, bn = s["neuron.act"], (s["neuron.place"] if s["neuron.bn"] else "off")
+    act, bn = s["neuron.act"], placement()
     x = inputs(s["neuron.n"], s["neuron.mu"], s["neuron.sd"], s["neuron.seed"])[0]
-    out = neuron.forward(x, *(s[k] for k in WEIGHTS), act, bn).out
-    base = tuple(chart_specs(act, bn)[-1]["base"])
-    s[PIN] = histogram(out, bins_for(len(x)), axis_range(out, base=base, step=live.AXIS_STEP))
+    s[PIN] = live.binned(neuron.forward(x, *(s[k] for k in WEIGHTS), act, bn).out, chart_specs(act, bn)[-1]["base"])
 
 
 def unpin() -> None:
@@ -149,11 +153,10 @@ def lesson_body() -> None:
     panel, view = st.columns([1, 2.6], gap="large")
     with panel:
         controls()
-    act, bn = s["neuron.act"], (s["neuron.place"] if s["neuron.bn"] else "off")
+    act, bn = s["neuron.act"], placement()
     x, sample, sid = inputs(s["neuron.n"], s["neuron.mu"], s["neuron.sd"], s["neuron.seed"])
     weights = tuple(s[k] for k in WEIGHTS)
     result = neuron.forward(x, *weights, act, bn)
-    bins = bins_for(len(x))
     specs = chart_specs(act, bn)
 
     with view:
@@ -161,7 +164,7 @@ def lesson_body() -> None:
         if s["neuron.plain"] or s.get(FAILED):
             if s.get(FAILED) and not s["neuron.plain"]:
                 st.warning(t("neuron.live_failed"), icon=":material/warning:")
-            plain_view(result, specs, bins)
+            plain_view(result, specs)
         else:
             live.draw(
                 sample=sample,
@@ -173,9 +176,9 @@ def lesson_body() -> None:
                     step=WEIGHT_STEP,
                     act=act,
                     bn=bn,
-                    eps=1e-5,
+                    eps=neuron.BN_EPS,
                     leak=neuron.LEAKY_SLOPE,
-                    bins=bins,
+                    bins=bins_for(len(x)),
                     charts=specs,
                     ghost=s.get(PIN),
                     text=live_text(),
@@ -228,7 +231,7 @@ def live_text() -> dict[str, str]:
     return {k: t(f"neuron.live_{k}") for k in keys} | {"decimal": num(0.5, ".1f")[1], "pinned": t("neuron.pinned")}
 
 
-def plain_view(result: neuron.NeuronPass, specs: list[dict], bins: int) -> None:
+def plain_view(result: neuron.NeuronPass, specs: list[dict]) -> None:
     """The fallback: Streamlit sliders (the charts redraw on release) and Plotly histograms."""
     s = st.session_state
     st.caption(t("neuron.plain_note"))
@@ -238,8 +241,7 @@ def plain_view(result: neuron.NeuronPass, specs: list[dict], bins: int) -> None:
             t(key), *WEIGHT_RANGE, step=WEIGHT_STEP, key=f"{key}.slider", on_change=plain_slider_moved, args=(key,)
         )
     for column, spec in zip(st.columns(len(specs)), specs, strict=True):
-        values = getattr(result, spec["source"])
-        hist = histogram(values, bins, axis_range(values, base=tuple(spec["base"]), step=live.AXIS_STEP))
+        hist = live.binned(getattr(result, spec["source"]), spec["base"])
         column.plotly_chart(
             charts.histogram_figure(
                 hist,
