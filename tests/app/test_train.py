@@ -72,7 +72,8 @@ def test_step_trains_one_batch_then_reset_forgets_the_runs():
     at = open_page(PAGE, "en", preset="high_lr")
     at.button(key="train.step").click().run()
     assert at.session_state[sections.PAUSED]
-    poll(at, lambda a: all(len(v.measures) == 2 for v in views(a)))  # step 0 and step 1, each measured
+    # step 0 and step 1, each measured; the runner may get there between a rerun and the next, so wait for the page
+    poll(at, lambda a: all(len(v.measures) == 2 for v in views(a)) and "Step 1 of" in progress_text(a))
     assert [v.done for v in views(at)] == [1, 1]
     assert "Step 1 of 540 · epoch 1 of 30 · paused" in progress_text(at)
     at.button(key="train.step").click().run()

@@ -137,12 +137,19 @@ def test_a_preset_moves_the_sliders_and_the_pinned_ghost_stays_while_dragging(pa
     page.wait_for_function(
         "() => JSON.stringify(globalThis.__bnLabNeuron.last.weights) === JSON.stringify([-0.5, 0.25, 1])"
     )
+    metric = "() => parseFloat(document.querySelector('[data-testid=stMetricValue]').innerText)"
+    page.wait_for_function(f"() => ({metric})() > 50")  # Preset B: about two thirds zeros
+    zeros_before = page.get_by_test_id("stMetricValue").first.inner_text()
     drag(page, 1, 0.54, 0.7, moves=10)
     ghost = page.locator(".bnl-chart[data-chart=out] .bnl-ghost")
     assert len(ghost.get_attribute("d")) > 20  # still drawn mid-drag
     page.mouse.up()
-    zeros = page.get_by_test_id("stMetricValue").first
-    page.wait_for_function("el => parseFloat(el.innerText) > 0", arg=zeros.element_handle())
+    # the release reaches the server (a new w2 in the link) and its metrics follow; Streamlit may replace the
+    # metric's node on that rerun, so look it up afresh instead of holding a handle to it
+    page.wait_for_url(lambda url: "w2=" in url and parse_qs(urlparse(url).query)["w2"] != ["0.25"], timeout=15_000)
+    page.wait_for_function(
+        "old => document.querySelector('[data-testid=stMetricValue]').innerText !== old", arg=zeros_before
+    )
     page.screenshot(path=str(shots / "neuron-live-pinned.png"), full_page=True)
 
 
