@@ -10,6 +10,7 @@ which in a class happens on the students' machines, not on the server.
 from __future__ import annotations
 
 import asyncio
+import json
 from urllib.parse import urlsplit
 
 import websockets
@@ -24,6 +25,9 @@ class Session:
         self.url = f"ws://{parts.netloc}/_stcore/stream"
         self.page, self.query = page, query
         self.buttons: dict[str, str] = {}  # label -> widget id, from the elements the server sent
+        self.sliders: dict[str, object] = {}  # widget id -> the slider's proto (label, min, max, step)
+        self.elements: dict[str, str] = {}  # custom element (components.v2) id -> its name
+        self.exceptions: list[str] = []  # tracebacks the server sent (a user would have seen them)
         self.fragment: tuple[str, float] | None = None  # (fragment id, seconds) while auto-rerun is on
         self.reruns = 0  # runs of the page or a fragment that finished
         self._finished = asyncio.Event()
@@ -42,10 +46,12 @@ class Session:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
 
-    async def run(self, *, click: str | None = None, timeout: float = 120) -> None:
-        """Rerun the page, optionally clicking a button, and wait until it finished."""
+    async def run(self, *, click: str | None = None, values: dict | None = None, timeout: float = 120) -> None:
+        """Rerun the page, optionally clicking a button or setting widgets, and wait until it finished.
+        ``values`` maps a widget id to a slider's value (a number) or a custom element's state (a dict),
+        as the browser sends them when a student releases a slider."""
         self._finished.clear()
-        await self._send(click=click)
+        await self._send(click=click, values=values)
         await asyncio.wait_for(self._finished.wait(), timeout)
 
     async def poll(self, until: asyncio.Event, restart: str | None = None) -> None:
@@ -68,7 +74,7 @@ class Session:
                     await self._send(fragment_id=fragment_id)
                 tick += seconds
 
-    async def _send(self, *, click: str | None = None, fragment_id: str = "") -> None:
+    async def _send(self, *, click: str | None = None, fragment_id: str = "", values: dict | None = None) -> None:
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string, state.page_name = self.query, self.page
@@ -77,6 +83,13 @@ class Session:
         if click is not None:
             widget = state.widget_states.widgets.add()
             widget.id, widget.trigger_value = self.buttons[click], True
+        for widget_id, value in (values or {}).items():
+            widget = state.widget_states.widgets.add()
+            widget.id = widget_id
+            if isinstance(value, dict):
+                widget.json_value = json.dumps(value)
+            else:
+                widget.double_array_value.data.append(float(value))
         await self._ws.send(msg.SerializeToString())
 
     async def _read(self) -> None:
@@ -87,8 +100,15 @@ class Session:
                 kind = msg.WhichOneof("type")
                 if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                     element = msg.delta.new_element
-                    if element.WhichOneof("type") == "button":
+                    kind = element.WhichOneof("type")
+                    if kind == "button":
                         self.buttons[element.button.label] = element.button.id
+                    elif kind == "slider":
+                        self.sliders[element.slider.id] = element.slider
+                    elif kind == "bidi_component":
+                        self.elements[element.bidi_component.id] = element.bidi_component.component_name
+                    elif kind == "exception":
+                        self.exceptions.append(f"{element.exception.type}: {element.exception.message}")
                 elif kind == "new_session" and not msg.metadata.run.fragment_ids:
                     self.fragment = None  # a whole-page run begins: the browser drops its timers
                 elif kind == "auto_rerun":
