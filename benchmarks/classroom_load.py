@@ -91,6 +91,8 @@ def move(session, rng: random.Random) -> dict:
         weights = [round(rng.uniform(-2, 2), 2), round(rng.uniform(-2, 2), 2), round(rng.uniform(-2, 2), 1)]
         return {element: {"weights": {"w": weights, "seq": session.seq}}}
     widget_id, slider = rng.choice(list(session.sliders.items()))
+    if slider.options:  # a select_slider
+        return {widget_id: rng.choice(list(slider.options))}
     steps = int(round((slider.max - slider.min) / slider.step))
     return {widget_id: slider.min + slider.step * rng.randint(0, steps)}
 
@@ -99,15 +101,17 @@ class Class:
     """Training sessions that keep 4 runs busy, and slider sessions that each move a slider,
     wait for the page, think for a moment, and move again, on an event loop of their own."""
 
-    def __init__(self, base: str, sessions: int, training: int, seconds: float):
+    def __init__(self, base: str, sessions: int, training: int, seconds: float, make=None):
+        """``make(base, page, query, index)``: a light session (default: ws_session.Session)."""
         from ws_session import Session
 
+        make = make or (lambda base, page, query, index: Session(base, page, query))
         self.play = catalog("en")["train.play"]
-        self.trainers = [Session(base, "train", TRAIN.format(seed=i)) for i in range(training)]
+        self.trainers = [make(base, "train", TRAIN.format(seed=i), i) for i in range(training)]
         self.students = []
         for i in range(sessions):
             page, query = LESSONS[i % len(LESSONS)]
-            self.students.append(Session(base, page, query.format(lang=LANGS[i % len(LANGS)])))
+            self.students.append(make(base, page, query.format(lang=LANGS[i % len(LANGS)]), training + i))
         self.seconds = seconds
         self.times: list[float] = []
         self.timeouts = 0

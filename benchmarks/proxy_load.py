@@ -9,6 +9,7 @@ the cookie a browser would send; the servers and the proxy are the tests' (tests
 on loopback, with a config rendered from deploy/haproxy's template.
 
     python benchmarks/proxy_load.py --sessions 30 --reconnects 3
+    python benchmarks/proxy_load.py --sessions 30 --lessons 60   # the classroom load through the proxy
 """
 
 import argparse
@@ -104,7 +105,16 @@ def main():
     parser.add_argument(
         "--without-cookie", action="store_true", help="the control: WebSockets without the cookie (no affinity)"
     )
+    parser.add_argument(
+        "--lessons",
+        type=float,
+        metavar="SECONDS",
+        help="instead: the classroom load (classroom_load.py: sliders on the interactive lessons while 4 runs "
+        "train) through the proxy for this long",
+    )
     args = parser.parse_args()
+    if args.lessons:
+        return lessons_through_proxy(args.sessions, args.lessons)
 
     with cluster(2, name="load") as (proxy, _, log, pids):
         before = {name: memory_mb(pid) for name, pid in pids.items()}
@@ -140,6 +150,38 @@ def main():
         print(f"page runs: {len(times)}, p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms")
     for name in pids:
         print(f"  {name}: memory (PSS, server and children) {before[name]:.0f} MB before, {after[name]:.0f} MB after")
+
+
+def lessons_through_proxy(sessions: int, seconds: float) -> None:
+    """classroom_load's class through two replicas (2 runs each at most): every session gets its cookie
+    from a first page load, as a browser does, and the proxy's log shows which replica served it."""
+    from classroom_load import Class, summary
+
+    def make(proxy, page, query, index):
+        marker = f"s={index}"
+        return ProxiedSession(proxy, page, query, first_load(f"{proxy}/{page}?{query}&{marker}"), marker)
+
+    with cluster(2, name="lessons", env={"BN_LAB_MAX_RUNS": "2"}) as (proxy, _, log, pids):
+        start = len(served(log))
+        load = Class(proxy, sessions, 4, seconds, make)
+        load.thread.start()
+        load.thread.join(seconds + 600)
+        time.sleep(1)  # HAProxy logs a WebSocket when it closes
+        requests = served(log)[start:]
+    replicas = collections.defaultdict(set)
+    for replica, _, _, path in requests:
+        if "s=" in path:
+            replicas[path.split("s=")[1].split("&")[0]].add(replica)
+    pinned = sum(len(seen) == 1 for seen in replicas.values())
+    spread = collections.Counter(next(iter(seen)) for seen in replicas.values() if len(seen) == 1)
+    everyone = sessions + 4
+    print(f"{sessions} sessions moving sliders for {seconds:.0f} s while 4 runs train, HAProxy, 2 replicas")
+    print(f"  value sent to rerun finished: {summary(load.times, 300)}")
+    print(f"  errors: {len(load.exceptions())} tracebacks, {load.timeouts} reruns not finished within 30 s")
+    for text in sorted(set(load.exceptions()))[:5]:
+        print(f"    {text}")
+    print(f"  sessions pinned to one replica: {pinned} of {everyone} ({pinned / everyone:.0%}); per replica: "
+          f"{dict(sorted(spread.items()))}")  # fmt: skip
 
 
 if __name__ == "__main__":

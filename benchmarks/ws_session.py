@@ -48,7 +48,8 @@ class Session:
 
     async def run(self, *, click: str | None = None, values: dict | None = None, timeout: float = 120) -> None:
         """Rerun the page, optionally clicking a button or setting widgets, and wait until it finished.
-        ``values`` maps a widget id to a slider's value (a number) or a custom element's state (a dict),
+        ``values`` maps a widget id to a slider's value (a number, or a select_slider's option label) or a
+        custom element's state (a dict),
         as the browser sends them when a student releases a slider."""
         self._finished.clear()
         await self._send(click=click, values=values)
@@ -64,6 +65,10 @@ class Session:
             if self.fragment is None:
                 await asyncio.sleep(0.5)
                 if self.fragment is None and restart is not None and not until.is_set():
+                    # A browser sends every widget's value with a click; this client sends only the click,
+                    # and after a run of fragment reruns the server no longer holds the page's other widgets
+                    # (a callback reading them fails). So it reloads the page first, as a student might.
+                    await self.run()
                     await self.run(click=restart)
                 continue
             fragment_id, seconds = self.fragment
@@ -88,6 +93,8 @@ class Session:
             widget.id = widget_id
             if isinstance(value, dict):
                 widget.json_value = json.dumps(value)
+            elif isinstance(value, str):  # a select_slider's option, as the browser shows it
+                widget.string_array_value.data.append(value)
             else:
                 widget.double_array_value.data.append(float(value))
         await self._ws.send(msg.SerializeToString())
