@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bn_core.batchnorm import single_value_message
-from bn_core.data import DATASETS, Dataset, load
+from bn_core.data import DATASETS, Dataset, load, unit
 
 NORMS = ("none", "batch", "layer", "group", "renorm")
 BATCH_STAT_NORMS = ("batch", "renorm")  # normalize with the batch's statistics while training
@@ -350,6 +350,17 @@ class History:
         return np.array([getattr(m, name) for m in self.measures], dtype=np.float64)
 
 
+def as_tensor(images: np.ndarray) -> torch.Tensor:
+    """Images as a float32 tensor in [0, 1] (MNIST's uint8 pixels divided by 255, see data.unit)."""
+    return torch.from_numpy(unit(np.asarray(images)).astype(np.float32, copy=False))
+
+
+def unit_batch(x: torch.Tensor) -> torch.Tensor:
+    """A batch of a data set's images as float32 in [0, 1]: data.unit in torch (float32 division,
+    correctly rounded as NumPy's), so that a data set kept as uint8 trains on the same numbers."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
+
+
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
     """Loss, accuracy and predicted classes in eval mode."""
     model.eval()
@@ -394,8 +405,8 @@ class _Measurer:
     """Takes the measures of one run."""
 
     def __init__(self, data: Dataset, total: int):
-        self.x_val, self.y_val = (torch.from_numpy(a[:MEASURE_SIZE]) for a in (data.x_val, data.y_val))
-        self.x_test, self.y_test = (torch.from_numpy(a[:MEASURE_SIZE]) for a in (data.x_test, data.y_test))
+        self.x_val, self.y_val = as_tensor(data.x_val[:MEASURE_SIZE]), torch.from_numpy(data.y_val[:MEASURE_SIZE])
+        self.x_test, self.y_test = as_tensor(data.x_test[:MEASURE_SIZE]), torch.from_numpy(data.y_test[:MEASURE_SIZE])
         self.x_probe = self.x_val[:PROBE_SIZE]
         self.snapshots = snapshot_steps(total)
         self.loss_sum, self.loss_count = 0.0, 0
@@ -435,8 +446,14 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     model = DigitNN(data.n_inputs, config, generator)
     optimizer = make_optimizer(model, config)
-    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)  # uint8 for MNIST
+    x_val, y_val = as_tensor(data.x_val), torch.from_numpy(data.y_val)
+    # Each epoch's logits, for its training accuracy: one buffer for the run, filled batch by batch.
+    # Keeping each batch's logits in a list until the epoch ended pinned thousands of small blocks
+    # between the large ones every batch frees: on MNIST at batch size 8 the allocator's heap grew
+    # by gigabytes within an epoch (issue 14). Counting correct answers per batch instead costs
+    # four tensor operations per batch (6 % of a step on the digits); this copy is one.
+    epoch_logits = torch.empty(len(y_train), CLASSES)
     merge = config.norm in BATCH_STAT_NORMS
     total, done = steps_per_epoch(len(y_train), config) * config.epochs, 0
     every = measure_interval(total)
@@ -452,12 +469,13 @@ def train(
     record(0)
     for epoch in range(1, config.epochs + 1):
         model.train()
-        loss_sum, seen, outputs, targets = 0.0, 0, [], []
-        for idx in batches(len(y_train), config.batch_size, generator, merge):
+        loss_sum, seen = 0.0, 0
+        chunks = batches(len(y_train), config.batch_size, generator, merge)
+        for idx in chunks:
             if should_stop is not None and should_stop():
                 history.stopped = "user"
                 break
-            xb, yb = x_train[idx], y_train[idx]
+            xb, yb = unit_batch(x_train[idx]), y_train[idx]
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             value = loss.item()
@@ -470,8 +488,7 @@ def train(
             optimizer.step()
             loss_sum += value * len(idx)
             measurer.add_loss(value)
-            outputs.append(logits.detach())  # accuracy once per epoch: four tensor ops per batch cost 6 %
-            targets.append(yb)
+            epoch_logits[seen : seen + len(idx)] = logits.detach()
             seen += len(idx)
             done += 1
             if on_progress is not None:
@@ -481,7 +498,7 @@ def train(
                 model.train()
         if history.stopped is not None:
             break
-        correct = int((torch.cat(outputs).argmax(1) == torch.cat(targets)).sum())
+        correct = int((epoch_logits[:seen].argmax(1) == y_train[torch.cat(chunks)[:seen]]).sum())
         val_loss, val_acc, _ = evaluate(model, x_val, y_val)
         norm = model.blocks[0].norm
         stats = [getattr(norm, name, None) for name in ("running_mean", "running_var")]
@@ -495,7 +512,7 @@ def train(
         record(history.epochs[-1].epoch if history.epochs else 0)
 
     if history.stopped != "diverged":
-        _, test_acc, predicted = evaluate(model, torch.from_numpy(data.x_test), torch.from_numpy(data.y_test))
+        _, test_acc, predicted = evaluate(model, as_tensor(data.x_test), torch.from_numpy(data.y_test))
         history.test_accuracy, history.test_predictions = test_acc, predicted.numpy()
     model.eval()
     history.model = model
@@ -533,7 +550,7 @@ def probabilities(model: nn.Module, images: np.ndarray) -> np.ndarray:
     """Class probabilities for flat images (n, h*w), in eval mode."""
     model.eval()
     with torch.no_grad():
-        return F.softmax(model(torch.from_numpy(np.asarray(images, np.float32))), dim=1).numpy()
+        return F.softmax(model(as_tensor(images)), dim=1).numpy()
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int = CLASSES) -> np.ndarray:
