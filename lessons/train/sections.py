@@ -259,31 +259,32 @@ def mnist_missing() -> None:
     offered = download_allowed()
     st.warning(t("train.mnist_missing" if offered else "train.mnist_missing_no_download"), icon=":material/folder_off:")
     running = downloader().progress().state == "running"
-    st.fragment(download_status, run_every=DOWNLOAD_POLL if running else None)()
-    left, right = st.columns(2)
-    if offered:
-        left.button(
+    st.fragment(download_status, run_every=DOWNLOAD_POLL if running else None)(polling=running)
+    if offered:  # one above the other: side by side in the settings column, the labels were cut off
+        st.button(
             t("train.mnist_download"), on_click=download, icon=":material/download:", width="stretch", disabled=running
         )
-    right.button(t("train.use_digits"), on_click=use_digits, width="stretch")
+    st.button(t("train.use_digits"), on_click=use_digits, width="stretch")
 
 
-def download_status() -> None:
-    """The download's progress, polled while it runs; its end reruns the page once (the attempt this
-    session saw running is remembered, so the rerun cannot repeat)."""
+def download_status(polling: bool) -> None:
+    """The download's progress, polled while it runs. When it ends, the whole page runs once more
+    (it stops polling, and finds MNIST if it came); a failure this session asked about stays
+    beside the button."""
     s, progress = st.session_state, downloader().progress()
     if progress.state == "running":
         s[DOWNLOAD_SEEN] = progress.attempt
         done_mb, total_mb = progress.received / 1e6, max(progress.total, 1) / 1e6
         text = t("train.mnist_downloading", done=num(done_mb, ".1f"), total=num(total_mb, ".1f"))
         st.progress(min(progress.received / max(progress.total, 1), 1.0), text=text)
-    elif s.get(DOWNLOAD_SEEN) == progress.attempt:
-        del s[DOWNLOAD_SEEN]
-        if progress.state == "done":
+        return
+    ours = s.get(DOWNLOAD_SEEN) == progress.attempt
+    if polling:  # registered with run_every while it ran; the page's next run registers it without
+        if ours and progress.state == "done":
             s[NOTICE] = ("success", t("train.mnist_downloaded"))
-        else:
-            s[NOTICE] = ("error", t(f"train.data_{progress.error}", detail=progress.detail))
         st.rerun()
+    if ours and progress.state == "failed":
+        st.error(t(f"train.data_{progress.error}", detail=progress.detail), icon=":material/error:")
 
 
 def problems_message(problems: list[str], hidden: int) -> None:

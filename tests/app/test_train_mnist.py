@@ -69,8 +69,10 @@ def test_a_press_shows_the_progress_and_then_how_the_download_ended(no_mnist, tm
             time.sleep(0.3)
             at.run()
     assert len(server.requests) == 1  # the first file failed its checksum: no further requests
-    assert [e.value for e in at.error] == [text["train.data_checksum"].format(detail="train-images-idx3-ubyte.gz")]
+    failed = [text["train.data_checksum"].format(detail="train-images-idx3-ubyte.gz")]
+    assert [e.value for e in at.error] == failed
     assert sections.downloader().progress().state == "failed"
+    assert not at.get("progress") and not buttons(at)[text["train.mnist_download"]].disabled  # a new press may retry
     at.run()
-    assert not at.error  # the notice was shown once
+    assert [e.value for e in at.error] == failed  # it stays beside the button, once
     assert not list(no_mnist.glob("*"))  # nothing kept
