@@ -38,6 +38,7 @@ MNIST_SIZES = {  # bytes of each published gzip file: a download reads no furthe
 DOWNLOAD_DEADLINE = 300.0  # seconds for the four files together (11.6 MB: at least ~40 KB/s)
 READ_TIMEOUT = 10.0  # seconds one read may wait (the deadline is checked between reads)
 CHUNK = 1 << 16
+IDX_MAX_BYTES = 1 << 30  # an IDX file whose header promises more is refused (MNIST's largest: 47 MB)
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # a public mirror of the original files
 MNIST_DIR_ENV = "BN_LAB_MNIST_DIR"
 MNIST_VALIDATION = 5_000  # the last images of the training file, as is customary
@@ -106,22 +107,32 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """An IDX file (the MNIST format), gzip-compressed or not."""
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise DataUnavailable("bad_file", f"{Path(path).name} is not an IDX file")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataUnavailable("bad_file", f"{Path(path).name}: truncated header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataUnavailable("bad_file", f"{Path(path).name}: {len(raw) - header} bytes of data, expected {expected}")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape)
+    """An IDX file (the MNIST format), gzip-compressed or not. Decompressed piece by piece into
+    the array: holding the whole file and then the array took MNIST's 47 MB three times over."""
+    path = Path(path)
+    with path.open("rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if compressed else path.open("rb") as f:
+        magic = f.read(4)
+        if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
+            raise DataUnavailable("bad_file", f"{path.name} is not an IDX file")
+        dims = f.read(4 * magic[3])
+        if len(dims) < 4 * magic[3]:
+            raise DataUnavailable("bad_file", f"{path.name}: truncated header")
+        shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4))
+        dtype = np.dtype(IDX_TYPES[magic[2]])
+        expected = int(np.prod(shape)) * dtype.itemsize
+        if expected > IDX_MAX_BYTES:
+            raise DataUnavailable("bad_file", f"{path.name}: {expected} bytes of data, more than {IDX_MAX_BYTES}")
+        array = np.empty(shape, dtype)
+        view, got = memoryview(array.reshape(-1).view(np.uint8)), 0
+        while got < expected and (chunk := f.read(min(CHUNK * 16, expected - got))):
+            view[got : got + len(chunk)] = chunk
+            got += len(chunk)
+        if got != expected or f.read(1):
+            got_text = got if got != expected else f"more than {expected}"
+            raise DataUnavailable("bad_file", f"{path.name}: {got_text} bytes of data, expected {expected}")
+    return array
 
 
 def mnist_dir() -> Path:
@@ -155,9 +166,9 @@ def load_mnist(directory: str | Path | None = None) -> Dataset:
     if arrays["test_images"].shape[1:] != shape:
         raise DataUnavailable("bad_file", "train and test images differ in size")
 
-    def flat(images: np.ndarray) -> np.ndarray:  # uint8 pixels stay uint8 (a copy: read_idx's is read-only)
+    def flat(images: np.ndarray) -> np.ndarray:  # uint8 pixels stay uint8
         x = images.reshape(len(images), -1)
-        return x.copy() if x.dtype == np.uint8 else np.divide(x, 255.0).astype(np.float32)
+        return x if x.dtype == np.uint8 else np.divide(x, 255.0).astype(np.float32)
 
     x, y = flat(arrays["train_images"]), arrays["train_labels"].astype(np.int64)
     n_val = min(MNIST_VALIDATION, len(y) // 5)

@@ -49,6 +49,8 @@ QUANTILES = (0.15, 0.5, 0.85)  # the percentiles of Ioffe and Szegedy's Figure 1
 MEASURES = 200  # about this many measures over a run (more when it is paced slowly)
 SNAPSHOTS = 24  # measures that also keep every probed value (for histograms), spread over the run
 MEASURE_SIZE = 2_000  # validation and test images used by a measure (all of them on the digits)
+# Images per forward pass when evaluating: MNIST's 10 000 test images at once took 150 MB more for a moment.
+EVAL_CHUNK = 2_000
 # A batch loss above this counts as divergence. Guessing uniformly costs ln 10 ≈ 2.3; a loss of 100
 # means logits about 100 apart in the wrong direction: the weights have blown up, even if they
 # have not reached infinity (with ReLU they often die instead, and the loss never becomes NaN).
@@ -362,12 +364,18 @@ def unit_batch(x: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
-    """Loss, accuracy and predicted classes in eval mode."""
+    """Loss, accuracy and predicted classes in eval mode, ``EVAL_CHUNK`` images at a time (each
+    image's output is the same either way in eval mode). ``x`` may be uint8 pixels (unit_batch)."""
     model.eval()
+    losses, predicted = [], []
     with torch.no_grad():
-        logits = model(x)
-        loss = F.cross_entropy(logits, y).item()
-        predicted = logits.argmax(1)
+        for start in range(0, len(y), EVAL_CHUNK):
+            logits = model(unit_batch(x[start : start + EVAL_CHUNK]))
+            yb = y[start : start + EVAL_CHUNK]
+            losses.append(F.cross_entropy(logits, yb).item() * len(yb))
+            predicted.append(logits.argmax(1))
+    predicted = torch.cat(predicted) if predicted else torch.empty(0, dtype=torch.long)
+    loss = sum(losses) / len(y) if len(y) else math.nan
     return loss, (predicted == y).float().mean().item(), predicted
 
 
@@ -447,7 +455,7 @@ def train(
     model = DigitNN(data.n_inputs, config, generator)
     optimizer = make_optimizer(model, config)
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)  # uint8 for MNIST
-    x_val, y_val = as_tensor(data.x_val), torch.from_numpy(data.y_val)
+    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)  # evaluate converts a chunk at a time
     # Each epoch's logits, for its training accuracy: one buffer for the run, filled batch by batch.
     # Keeping each batch's logits in a list until the epoch ended pinned thousands of small blocks
     # between the large ones every batch frees: on MNIST at batch size 8 the allocator's heap grew
@@ -512,7 +520,7 @@ def train(
         record(history.epochs[-1].epoch if history.epochs else 0)
 
     if history.stopped != "diverged":
-        _, test_acc, predicted = evaluate(model, as_tensor(data.x_test), torch.from_numpy(data.y_test))
+        _, test_acc, predicted = evaluate(model, torch.from_numpy(data.x_test), torch.from_numpy(data.y_test))
         history.test_accuracy, history.test_predictions = test_acc, predicted.numpy()
     model.eval()
     history.model = model
