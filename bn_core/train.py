@@ -457,10 +457,11 @@ def train(
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)  # uint8 for MNIST
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)  # evaluate converts a chunk at a time
     # Each epoch's logits, for its training accuracy: one buffer for the run, filled batch by batch.
-    # Keeping each batch's logits in a list until the epoch ended pinned thousands of small blocks
-    # between the large ones every batch frees: on MNIST at batch size 8 the allocator's heap grew
-    # by gigabytes within an epoch (issue 14). Counting correct answers per batch instead costs
-    # four tensor operations per batch (6 % of a step on the digits); this copy is one.
+    # A list of every batch's logits, kept until the epoch ended, pinned thousands of small blocks
+    # between the large ones each batch frees, and the heap kept growing: a worker on MNIST at
+    # batch size 8 grew from 591 to 1 338 MB in 4 000 steps (benchmarks/worker_memory.py; issue 14
+    # saw 4.66 GB). Counting correct answers per batch would cost four tensor operations per
+    # batch (6 % of a step on the digits, measured earlier); this copy is one.
     epoch_logits = torch.empty(len(y_train), CLASSES)
     merge = config.norm in BATCH_STAT_NORMS
     total, done = steps_per_epoch(len(y_train), config) * config.epochs, 0
