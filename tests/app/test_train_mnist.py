@@ -4,6 +4,7 @@ The download comes from a loopback server (bn_core.download reads BN_LAB_MNIST_U
 
 import time
 
+import numpy as np
 import pytest
 
 from bn_core.download import DOWNLOAD_ENV, URL_ENV
@@ -76,3 +77,10 @@ def test_a_press_shows_the_progress_and_then_how_the_download_ended(no_mnist, tm
     at.run()
     assert [e.value for e in at.error] == failed  # it stays beside the button, once
     assert not list(no_mnist.glob("*"))  # nothing kept
+
+
+def test_mnist_pixels_kept_as_bytes_are_drawn_as_their_float_images_are():
+    raw = np.array([0, 1, 128, 254, 255, 17, 200, 90, 3], np.uint8)
+    floats = (raw / 255.0).astype(np.float32)  # as MNIST was held before issue 14
+    assert np.array_equal(sections.pixels(raw, (3, 3)), sections.pixels(floats, (3, 3)))
+    assert sections.pixels(raw, (3, 3)).max() >= 254  # not clipped to [0, 1] as raw bytes
