@@ -1,9 +1,11 @@
-"""Digit data sets for the `train` lesson, as flat float32 images in [0, 1].
+"""Digit data sets for the `train` lesson, as flat images: float32 in [0, 1], or MNIST's
+uint8 pixels as stored (``unit`` turns them into float32 in [0, 1]).
 
 - ``digits``: scikit-learn's bundled 8x8 handwritten digits (1 797 images), always
   available offline; a fixed stratified split into train / validation / test.
 - ``mnist``: the standard 28x28 MNIST IDX files (gzip or not) from a directory; they
-  can be downloaded on request, each file checked against its published MD5 sum.
+  can be downloaded on request (a bounded size, within a deadline), each file checked
+  against its published MD5 sum.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
+import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,16 @@ MNIST_FILES = {  # role -> (file name, MD5 of the gzip file as published with th
     "test_images": ("t10k-images-idx3-ubyte", "9fb629c4189551a2d022fa330f9573f3"),
     "test_labels": ("t10k-labels-idx1-ubyte", "ec29112dd5afa0611ce80d1b7f02629c"),
 }
+MNIST_SIZES = {  # bytes of each published gzip file: a download reads no further
+    "train-images-idx3-ubyte": 9_912_422,
+    "train-labels-idx1-ubyte": 28_881,
+    "t10k-images-idx3-ubyte": 1_648_877,
+    "t10k-labels-idx1-ubyte": 4_542,
+}
+DOWNLOAD_DEADLINE = 300.0  # seconds for the four files together (11.6 MB: at least ~40 KB/s)
+READ_TIMEOUT = 10.0  # seconds one read may wait (the deadline is checked between reads)
+CHUNK = 1 << 16
+IDX_MAX_BYTES = 1 << 30  # an IDX file whose header promises more is refused (MNIST's largest: 47 MB)
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # a public mirror of the original files
 MNIST_DIR_ENV = "BN_LAB_MNIST_DIR"
 MNIST_VALIDATION = 5_000  # the last images of the training file, as is customary
@@ -45,7 +58,9 @@ class DataUnavailable(Exception):
 class Dataset:
     name: str
     image_shape: tuple[int, int]
-    x_train: np.ndarray  # (n, h*w) float32 in [0, 1]
+    # Images are kept as loaded: float32 in [0, 1] (digits) or uint8 pixels 0..255 (MNIST, a quarter of
+    # the memory of float32: 55 MB, not 220 MB, in every worker that holds it). ``unit(x)`` is float32.
+    x_train: np.ndarray  # (n, h*w)
     y_train: np.ndarray  # (n,) int64 in 0..9
     x_val: np.ndarray
     y_val: np.ndarray
@@ -85,23 +100,39 @@ def load_digits(seed: int = 0) -> Dataset:
     return Dataset("digits", (8, 8), x[train], y[train], x[val], y[val], x[test], y[test])
 
 
+def unit(x: np.ndarray) -> np.ndarray:
+    """Images as float32 in [0, 1]: uint8 pixels divided by 255 (in float32, which gives the same
+    numbers as dividing in float64 and rounding), float images as they are."""
+    return np.divide(x, np.float32(255), dtype=np.float32) if x.dtype == np.uint8 else x
+
+
 def read_idx(path: str | Path) -> np.ndarray:
-    """An IDX file (the MNIST format), gzip-compressed or not."""
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise DataUnavailable("bad_file", f"{Path(path).name} is not an IDX file")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataUnavailable("bad_file", f"{Path(path).name}: truncated header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataUnavailable("bad_file", f"{Path(path).name}: {len(raw) - header} bytes of data, expected {expected}")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape)
+    """An IDX file (the MNIST format), gzip-compressed or not. Decompressed piece by piece into
+    the array: holding the whole file and then the array took MNIST's 47 MB three times over."""
+    path = Path(path)
+    with path.open("rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if compressed else path.open("rb") as f:
+        magic = f.read(4)
+        if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
+            raise DataUnavailable("bad_file", f"{path.name} is not an IDX file")
+        dims = f.read(4 * magic[3])
+        if len(dims) < 4 * magic[3]:
+            raise DataUnavailable("bad_file", f"{path.name}: truncated header")
+        shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4))
+        dtype = np.dtype(IDX_TYPES[magic[2]])
+        expected = int(np.prod(shape)) * dtype.itemsize
+        if expected > IDX_MAX_BYTES:
+            raise DataUnavailable("bad_file", f"{path.name}: {expected} bytes of data, more than {IDX_MAX_BYTES}")
+        array = np.empty(shape, dtype)
+        view, got = memoryview(array.reshape(-1).view(np.uint8)), 0
+        while got < expected and (chunk := f.read(min(CHUNK * 16, expected - got))):
+            view[got : got + len(chunk)] = chunk
+            got += len(chunk)
+        if got != expected or f.read(1):
+            got_text = got if got != expected else f"more than {expected}"
+            raise DataUnavailable("bad_file", f"{path.name}: {got_text} bytes of data, expected {expected}")
+    return array
 
 
 def mnist_dir() -> Path:
@@ -123,7 +154,7 @@ def load_mnist(directory: str | Path | None = None) -> Dataset:
     for role, (name, _) in MNIST_FILES.items():
         path = find_mnist_file(directory, name)
         if path is None:
-            raise DataUnavailable("missing", str(directory / name))
+            raise DataUnavailable("missing", name)  # not the server's path: students read this
         arrays[role] = read_idx(path)
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
@@ -135,8 +166,9 @@ def load_mnist(directory: str | Path | None = None) -> Dataset:
     if arrays["test_images"].shape[1:] != shape:
         raise DataUnavailable("bad_file", "train and test images differ in size")
 
-    def flat(images: np.ndarray) -> np.ndarray:
-        return (images.reshape(len(images), -1) / 255.0).astype(np.float32)
+    def flat(images: np.ndarray) -> np.ndarray:  # uint8 pixels stay uint8
+        x = images.reshape(len(images), -1)
+        return x if x.dtype == np.uint8 else np.divide(x, 255.0).astype(np.float32)
 
     x, y = flat(arrays["train_images"]), arrays["train_labels"].astype(np.int64)
     n_val = min(MNIST_VALIDATION, len(y) // 5)
@@ -161,32 +193,73 @@ def md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def fetch(url: str, target: Path, size: int, deadline: float, on_bytes: Callable[[int], None] | None = None) -> None:
+    """Write the body at ``url`` to ``target``, reading at most ``size`` bytes and stopping at
+    ``deadline`` (time.monotonic()). ``on_bytes(n)`` hears about every chunk. Raises
+    DataUnavailable('too_large' | 'timeout') or OSError."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DataUnavailable("timeout", Path(url).name)
+    with urllib.request.urlopen(url, timeout=min(READ_TIMEOUT, left)) as response, target.open("wb") as out:
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > size:
+            raise DataUnavailable("too_large", Path(url).name)
+        received = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise DataUnavailable("timeout", Path(url).name)
+            # read1: what one socket read returns (read(n) would wait for n bytes of a slow body)
+            chunk = response.read1(CHUNK)
+            if not chunk:
+                return
+            received += len(chunk)
+            if received > size:
+                raise DataUnavailable("too_large", Path(url).name)
+            out.write(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+
+
+def missing_mnist(directory: Path) -> list[str]:
+    """The MNIST file names (without .gz) not in ``directory``."""
+    return [name for name, _ in MNIST_FILES.values() if find_mnist_file(directory, name) is None]
+
+
 def download_mnist(
     directory: str | Path | None = None,
     base_url: str = MNIST_URL,
     checksums: dict[str, str] | None = None,
-    timeout: float = 30.0,
+    sizes: dict[str, int] | None = None,
+    deadline: float = DOWNLOAD_DEADLINE,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> Path:
-    """Fetch the four gzip files that are not there yet, verify each MD5 sum and
-    only then move it into place. ``checksums`` maps file name to MD5 (default:
-    the published ones). Raises DataUnavailable('offline' | 'checksum')."""
+    """Fetch the four gzip files that are not there yet, within ``deadline`` seconds for all of
+    them, reading no more than each file's size, verify each MD5 sum and only then move it into
+    place. ``checksums`` and ``sizes`` map file name to MD5 and bytes (default: the published
+    ones). Raises DataUnavailable('offline' | 'timeout' | 'too_large' | 'checksum')."""
     directory = Path(directory) if directory is not None else mnist_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     checksums = checksums or {name: md5 for name, md5 in MNIST_FILES.values()}
-    for name, _ in MNIST_FILES.values():
-        if find_mnist_file(directory, name) is not None:
-            continue
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
-            tmp = Path(part.name)
-            try:
-                with urllib.request.urlopen(f"{base_url}{name}.gz", timeout=timeout) as response:
-                    shutil.copyfileobj(response, part)
-            except OSError as err:
-                tmp.unlink(missing_ok=True)
-                raise DataUnavailable("offline", f"{name}.gz: {err}") from err
-        if md5_of(tmp) != checksums[name]:
+    sizes = sizes or MNIST_SIZES
+    ends = time.monotonic() + deadline
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataUnavailable("not_writable", type(err).__name__) from err
+    for name in missing_mnist(directory):
+        try:
+            with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
+                tmp = Path(part.name)
+        except OSError as err:
+            raise DataUnavailable("not_writable", type(err).__name__) from err
+        try:
+            fetch(f"{base_url}{name}.gz", tmp, sizes[name], ends, on_bytes)
+            if md5_of(tmp) != checksums[name]:
+                raise DataUnavailable("checksum", f"{name}.gz")
+        except BaseException as err:  # nothing half-written stays behind
             tmp.unlink(missing_ok=True)
-            raise DataUnavailable("checksum", f"{name}.gz")
+            if isinstance(err, OSError):  # urllib's errors, refused connections, a read that timed out
+                raise DataUnavailable("timeout" if isinstance(err, TimeoutError) else "offline", f"{name}.gz") from err
+            raise
         tmp.replace(directory / f"{name}.gz")
     return directory
 

@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bn_core.batchnorm import single_value_message
-from bn_core.data import DATASETS, Dataset, load
+from bn_core.data import DATASETS, Dataset, load, unit
 
 NORMS = ("none", "batch", "layer", "group", "renorm")
 BATCH_STAT_NORMS = ("batch", "renorm")  # normalize with the batch's statistics while training
@@ -49,6 +49,8 @@ QUANTILES = (0.15, 0.5, 0.85)  # the percentiles of Ioffe and Szegedy's Figure 1
 MEASURES = 200  # about this many measures over a run (more when it is paced slowly)
 SNAPSHOTS = 24  # measures that also keep every probed value (for histograms), spread over the run
 MEASURE_SIZE = 2_000  # validation and test images used by a measure (all of them on the digits)
+# Images per forward pass when evaluating: MNIST's 10 000 test images at once took 150 MB more for a moment.
+EVAL_CHUNK = 2_000
 # A batch loss above this counts as divergence. Guessing uniformly costs ln 10 ≈ 2.3; a loss of 100
 # means logits about 100 apart in the wrong direction: the weights have blown up, even if they
 # have not reached infinity (with ReLU they often die instead, and the loss never becomes NaN).
@@ -350,13 +352,30 @@ class History:
         return np.array([getattr(m, name) for m in self.measures], dtype=np.float64)
 
 
+def as_tensor(images: np.ndarray) -> torch.Tensor:
+    """Images as a float32 tensor in [0, 1] (MNIST's uint8 pixels divided by 255, see data.unit)."""
+    return torch.from_numpy(unit(np.asarray(images)).astype(np.float32, copy=False))
+
+
+def unit_batch(x: torch.Tensor) -> torch.Tensor:
+    """A batch of a data set's images as float32 in [0, 1]: data.unit in torch (float32 division,
+    correctly rounded as NumPy's), so that a data set kept as uint8 trains on the same numbers."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
+
+
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
-    """Loss, accuracy and predicted classes in eval mode."""
+    """Loss, accuracy and predicted classes in eval mode, ``EVAL_CHUNK`` images at a time (each
+    image's output is the same either way in eval mode). ``x`` may be uint8 pixels (unit_batch)."""
     model.eval()
+    losses, predicted = [], []
     with torch.no_grad():
-        logits = model(x)
-        loss = F.cross_entropy(logits, y).item()
-        predicted = logits.argmax(1)
+        for start in range(0, len(y), EVAL_CHUNK):
+            logits = model(unit_batch(x[start : start + EVAL_CHUNK]))
+            yb = y[start : start + EVAL_CHUNK]
+            losses.append(F.cross_entropy(logits, yb).item() * len(yb))
+            predicted.append(logits.argmax(1))
+    predicted = torch.cat(predicted) if predicted else torch.empty(0, dtype=torch.long)
+    loss = sum(losses) / len(y) if len(y) else math.nan
     return loss, (predicted == y).float().mean().item(), predicted
 
 
@@ -394,8 +413,8 @@ class _Measurer:
     """Takes the measures of one run."""
 
     def __init__(self, data: Dataset, total: int):
-        self.x_val, self.y_val = (torch.from_numpy(a[:MEASURE_SIZE]) for a in (data.x_val, data.y_val))
-        self.x_test, self.y_test = (torch.from_numpy(a[:MEASURE_SIZE]) for a in (data.x_test, data.y_test))
+        self.x_val, self.y_val = as_tensor(data.x_val[:MEASURE_SIZE]), torch.from_numpy(data.y_val[:MEASURE_SIZE])
+        self.x_test, self.y_test = as_tensor(data.x_test[:MEASURE_SIZE]), torch.from_numpy(data.y_test[:MEASURE_SIZE])
         self.x_probe = self.x_val[:PROBE_SIZE]
         self.snapshots = snapshot_steps(total)
         self.loss_sum, self.loss_count = 0.0, 0
@@ -435,8 +454,15 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     model = DigitNN(data.n_inputs, config, generator)
     optimizer = make_optimizer(model, config)
-    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)  # uint8 for MNIST
+    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)  # evaluate converts a chunk at a time
+    # Each epoch's logits, for its training accuracy: one buffer for the run, filled batch by batch.
+    # A list of every batch's logits, kept until the epoch ended, pinned thousands of small blocks
+    # between the large ones each batch frees, and the heap kept growing: a worker on MNIST at
+    # batch size 8 grew from 591 to 1 338 MB in 4 000 steps (benchmarks/worker_memory.py; issue 14
+    # saw 4.66 GB). Counting correct answers per batch would cost four tensor operations per
+    # batch (6 % of a step on the digits, measured earlier); this copy is one.
+    epoch_logits = torch.empty(len(y_train), CLASSES)
     merge = config.norm in BATCH_STAT_NORMS
     total, done = steps_per_epoch(len(y_train), config) * config.epochs, 0
     every = measure_interval(total)
@@ -452,12 +478,13 @@ def train(
     record(0)
     for epoch in range(1, config.epochs + 1):
         model.train()
-        loss_sum, seen, outputs, targets = 0.0, 0, [], []
-        for idx in batches(len(y_train), config.batch_size, generator, merge):
+        loss_sum, seen = 0.0, 0
+        chunks = batches(len(y_train), config.batch_size, generator, merge)
+        for idx in chunks:
             if should_stop is not None and should_stop():
                 history.stopped = "user"
                 break
-            xb, yb = x_train[idx], y_train[idx]
+            xb, yb = unit_batch(x_train[idx]), y_train[idx]
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             value = loss.item()
@@ -470,8 +497,7 @@ def train(
             optimizer.step()
             loss_sum += value * len(idx)
             measurer.add_loss(value)
-            outputs.append(logits.detach())  # accuracy once per epoch: four tensor ops per batch cost 6 %
-            targets.append(yb)
+            epoch_logits[seen : seen + len(idx)] = logits.detach()
             seen += len(idx)
             done += 1
             if on_progress is not None:
@@ -481,7 +507,7 @@ def train(
                 model.train()
         if history.stopped is not None:
             break
-        correct = int((torch.cat(outputs).argmax(1) == torch.cat(targets)).sum())
+        correct = int((epoch_logits[:seen].argmax(1) == y_train[torch.cat(chunks)[:seen]]).sum())
         val_loss, val_acc, _ = evaluate(model, x_val, y_val)
         norm = model.blocks[0].norm
         stats = [getattr(norm, name, None) for name in ("running_mean", "running_var")]
@@ -533,7 +559,7 @@ def probabilities(model: nn.Module, images: np.ndarray) -> np.ndarray:
     """Class probabilities for flat images (n, h*w), in eval mode."""
     model.eval()
     with torch.no_grad():
-        return F.softmax(model(torch.from_numpy(np.asarray(images, np.float32))), dim=1).numpy()
+        return F.softmax(model(as_tensor(images)), dim=1).numpy()
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int = CLASSES) -> np.ndarray:

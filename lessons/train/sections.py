@@ -13,6 +13,8 @@ import torch
 from bn_core import data as digit_data
 from bn_core import train as tr
 from bn_core.batchnorm import single_value_message
+from bn_core.download import MnistDownload
+from bn_core.download import allowed as download_allowed
 from bn_core.runner import SPEEDS, Runner, RunView
 from lessons.train import figures
 from ui import charts
@@ -53,6 +55,8 @@ GROUPS = "train.groups"  # this session's finished groups, oldest first: {"name"
 COUNTER = "train.counter"  # groups started in this session (their numbers)
 NOTICE = "train.notice"  # a message to show once (download result, run lost)
 CHOSEN = "train.chosen"  # the finished group shown
+DOWNLOAD_SEEN = "train.download_seen"  # the MNIST download attempt this session saw running
+DOWNLOAD_POLL = 1.0  # seconds between looks at a running MNIST download
 
 
 @st.cache_resource
@@ -236,19 +240,51 @@ def use_digits() -> None:
     st.session_state["train.dataset"] = "digits"
 
 
+@st.cache_resource
+def downloader() -> MnistDownload:
+    """One MNIST download for the whole server, in a thread of its own (see bn_core.download)."""
+    return MnistDownload()
+
+
 def download() -> None:
-    try:
-        digit_data.download_mnist()
-        st.session_state[NOTICE] = ("success", t("train.mnist_downloaded"))
-    except digit_data.DataUnavailable as err:
-        st.session_state[NOTICE] = ("error", t(f"train.data_{err.reason}", detail=err.detail))
+    """Start the server's download, or join the one under way; this session then hears how it ends
+    (also when it fails at once, before the page could see it running)."""
+    job = downloader()
+    job.start()
+    st.session_state[DOWNLOAD_SEEN] = job.progress().attempt
 
 
 def mnist_missing() -> None:
-    st.warning(t("train.mnist_missing", dir=str(digit_data.mnist_dir())), icon=":material/folder_off:")
-    left, right = st.columns(2)
-    left.button(t("train.mnist_download"), on_click=download, icon=":material/download:", width="stretch")
-    right.button(t("train.use_digits"), on_click=use_digits, width="stretch")
+    """Where MNIST comes from, without the server's paths: students read this."""
+    offered = download_allowed()
+    st.warning(t("train.mnist_missing" if offered else "train.mnist_missing_no_download"), icon=":material/folder_off:")
+    running = downloader().progress().state == "running"
+    st.fragment(download_status, run_every=DOWNLOAD_POLL if running else None)(polling=running)
+    if offered:  # one above the other: side by side in the settings column, the labels were cut off
+        st.button(
+            t("train.mnist_download"), on_click=download, icon=":material/download:", width="stretch", disabled=running
+        )
+    st.button(t("train.use_digits"), on_click=use_digits, width="stretch")
+
+
+def download_status(polling: bool) -> None:
+    """The download's progress, polled while it runs. When it ends, the whole page runs once more
+    (it stops polling, and finds MNIST if it came); a failure this session asked about stays
+    beside the button."""
+    s, progress = st.session_state, downloader().progress()
+    if progress.state == "running":
+        s[DOWNLOAD_SEEN] = progress.attempt
+        done_mb, total_mb = progress.received / 1e6, max(progress.total, 1) / 1e6
+        text = t("train.mnist_downloading", done=num(done_mb, ".1f"), total=num(total_mb, ".1f"))
+        st.progress(min(progress.received / max(progress.total, 1), 1.0), text=text)
+        return
+    ours = s.get(DOWNLOAD_SEEN) == progress.attempt
+    if polling:  # registered with run_every while it ran; the page's next run registers it without
+        if ours and progress.state == "done":
+            s[NOTICE] = ("success", t("train.mnist_downloaded"))
+        st.rerun()
+    if ours and progress.state == "failed":
+        st.error(t(f"train.data_{progress.error}", detail=progress.detail), icon=":material/error:")
 
 
 def problems_message(problems: list[str], hidden: int) -> None:
@@ -538,7 +574,7 @@ def results(view: RunView, dataset: digit_data.Dataset | None) -> None:
 
 def pixels(flat: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A flat image, enlarged with sharp pixels (8x8 digits would be blurred by the browser)."""
-    image = (np.clip(flat.reshape(shape), 0.0, 1.0) * 255).astype(np.uint8)
+    image = (np.clip(digit_data.unit(flat).reshape(shape), 0.0, 1.0) * 255).astype(np.uint8)
     scale = max(1, 64 // shape[0])
     return np.kron(image, np.ones((scale, scale), np.uint8))
 

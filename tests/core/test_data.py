@@ -1,16 +1,15 @@
 """Digit data: the bundled digits split, and the MNIST IDX reader, loader and downloader
 (on small IDX files the tests write; nothing is fetched from the internet)."""
 
-import functools
 import gzip
 import hashlib
-import http.server
-import threading
+import time
 
 import numpy as np
 import pytest
 
 from bn_core import data
+from tests.core.mnist_server import serve
 
 
 def write_idx(path, array, dtype_code=0x08, compress=False):
@@ -79,14 +78,32 @@ def test_load_mnist_from_a_directory(tmp_path, compress):
     d = data.load_mnist(tmp_path)
     assert d.image_shape == (6, 6) and d.n_inputs == 36
     assert d.sizes() == {"train": 48, "val": 12, "test": 20}  # validation: at most a fifth of train
-    assert np.allclose(d.x_train[0] * 255, arrays["train_images"][0].ravel())
+    assert d.x_train.dtype == np.uint8  # a quarter of float32's memory; unit() gives [0, 1]
+    assert np.array_equal(d.x_train[0], arrays["train_images"][0].ravel())
+    assert np.allclose(data.unit(d.x_train[0]) * 255, arrays["train_images"][0].ravel(), rtol=1e-6)
     assert np.array_equal(d.y_val, arrays["train_labels"][48:])
 
 
-def test_load_mnist_says_what_is_missing(tmp_path):
+def test_load_mnist_says_what_is_missing_without_the_servers_path(tmp_path):
     with pytest.raises(data.DataUnavailable) as err:
         data.load_mnist(tmp_path)
     assert err.value.reason == "missing" and "train-images" in err.value.detail
+    assert str(tmp_path) not in err.value.detail  # a student reads it
+
+
+def test_unit_pixels_are_the_float64_quotient_rounded_to_float32():
+    """MNIST is kept as uint8 and divided in float32: every pixel value gives exactly the number the
+    float64 division (the former way to load it) rounded to float32 gives, in NumPy and in torch."""
+    import torch
+
+    from bn_core.train import unit_batch
+
+    pixels = np.arange(256, dtype=np.uint8)
+    expected = (pixels / 255.0).astype(np.float32)
+    assert data.unit(pixels).dtype == np.float32 and np.array_equal(data.unit(pixels), expected)
+    assert np.array_equal(unit_batch(torch.from_numpy(pixels)).numpy(), expected)
+    floats = np.linspace(0, 1, 5, dtype=np.float32)
+    assert data.unit(floats) is floats
 
 
 def test_mnist_dir_follows_the_environment(tmp_path, monkeypatch):
@@ -96,44 +113,102 @@ def test_mnist_dir_follows_the_environment(tmp_path, monkeypatch):
     assert data.load("mnist").sizes()["test"] == 20
 
 
+def gzip_files(directory):
+    """The four gzip files of a small fake MNIST, as bytes, with their MD5 sums and sizes."""
+    fake_mnist(directory)
+    bodies = {f"{name}.gz": (directory / f"{name}.gz").read_bytes() for name, _ in data.MNIST_FILES.values()}
+    sums = {name[:-3]: hashlib.md5(body).hexdigest() for name, body in bodies.items()}
+    sizes = {name[:-3]: len(body) for name, body in bodies.items()}
+    return bodies, sums, sizes
+
+
 @pytest.fixture
-def served(tmp_path):
-    """A local HTTP server over a folder of gzip IDX files, and their MD5 sums."""
+def files(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
-    fake_mnist(source)
-    sums = {
-        name: hashlib.md5((source / f"{name}.gz").read_bytes()).hexdigest() for name, _ in data.MNIST_FILES.values()
-    }
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(source))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", sums
-    server.shutdown()
-    server.server_close()
+    return gzip_files(source)
 
 
-def test_download_verifies_checksums_then_loads(tmp_path, served):
-    url, sums = served
-    target = tmp_path / "mnist"
-    data.download_mnist(target, base_url=url, checksums=sums)
+def nothing_kept(directory):
+    return not [p for p in directory.iterdir() if p.name.endswith((".gz", ".part"))]
+
+
+def test_download_verifies_checksums_then_loads(tmp_path, files):
+    bodies, sums, sizes = files
+    target, heard = tmp_path / "mnist", []
+    with serve(bodies) as (url, _):
+        data.download_mnist(target, base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
     assert data.load_mnist(target).sizes()["train"] == 48
+    assert sum(heard) == sum(sizes.values())
     assert not list(target.glob("*.part"))
 
 
-def test_download_refuses_a_file_with_the_wrong_checksum(tmp_path, served):
-    url, sums = served
+def test_download_fetches_only_what_is_missing(tmp_path, files):
+    bodies, sums, sizes = files
+    target = tmp_path / "mnist"
+    target.mkdir()
+    (target / "train-labels-idx1-ubyte.gz").write_bytes(bodies["train-labels-idx1-ubyte.gz"])
+    with serve(bodies) as (url, server):
+        data.download_mnist(target, base_url=url, checksums=sums, sizes=sizes)
+    assert sorted(server.requests) == sorted(set(bodies) - {"train-labels-idx1-ubyte.gz"})
+
+
+def test_download_refuses_a_file_with_the_wrong_checksum(tmp_path, files):
+    bodies, sums, sizes = files
     bad = dict(sums, **{"t10k-labels-idx1-ubyte": "0" * 32})
-    with pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=bad)
+    with serve(bodies) as (url, _), pytest.raises(data.DataUnavailable) as err:
+        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=bad, sizes=sizes)
     assert err.value.reason == "checksum"
     assert not (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not list((tmp_path / "mnist").glob("*.part"))
 
 
+def test_download_stops_reading_past_the_expected_size(tmp_path, files):
+    """A body 1 000 times the expected size, without a Content-Length: the download reads no more than
+    one chunk past the size, keeps nothing, and says why."""
+    bodies, sums, sizes = files
+    first = "train-images-idx3-ubyte"
+    huge = dict(bodies, **{f"{first}.gz": bodies[f"{first}.gz"] * 1000})
+    sizes = dict(sizes, **{first: max(sizes[first], data.CHUNK)})  # bigger than one read
+    heard = []
+    with serve(huge, mode="no_length") as (url, _), pytest.raises(data.DataUnavailable) as err:
+        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
+    assert err.value.reason == "too_large" and first in err.value.detail
+    assert sum(heard) <= sizes[first] < len(huge[f"{first}.gz"]) // 2
+    assert nothing_kept(tmp_path / "mnist")
+
+
+def test_download_refuses_a_body_announced_too_large_before_reading_it(tmp_path, files):
+    bodies, sums, sizes = files
+    huge = {name: body * 50 for name, body in bodies.items()}
+    heard = []
+    with serve(huge) as (url, _), pytest.raises(data.DataUnavailable) as err:
+        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
+    assert err.value.reason == "too_large" and heard == []
+    assert nothing_kept(tmp_path / "mnist")
+
+
+def test_download_stops_at_its_deadline_however_the_bytes_trickle(tmp_path, files):
+    """One byte every 0.2 s never trips a per-read timeout; the overall deadline stops it."""
+    bodies, sums, sizes = files
+    started = time.monotonic()
+    with serve(bodies, mode="slow", pause=0.2) as (url, _), pytest.raises(data.DataUnavailable) as err:
+        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, deadline=1.5)
+    elapsed = time.monotonic() - started
+    assert err.value.reason == "timeout"
+    assert 1.5 <= elapsed < 2.5, elapsed
+    assert nothing_kept(tmp_path / "mnist")
+
+
 def test_download_offline_is_a_clear_failure(tmp_path):
     with pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url="http://127.0.0.1:9/", timeout=2)
+        data.download_mnist(tmp_path / "mnist", base_url="http://127.0.0.1:9/", deadline=5)
     assert err.value.reason == "offline"
+
+
+def test_download_into_a_place_that_cannot_be_a_folder_says_so(tmp_path, files):
+    bodies, sums, sizes = files
+    (tmp_path / "a_file").write_text("not a folder")
+    with serve(bodies) as (url, _), pytest.raises(data.DataUnavailable) as err:
+        data.download_mnist(tmp_path / "a_file" / "mnist", base_url=url, checksums=sums, sizes=sizes)
+    assert err.value.reason == "not_writable"
