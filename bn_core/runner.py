@@ -392,9 +392,7 @@ class Runner:
         """Queue a run at ``speed`` steps per second (None: as fast as it can), or ``paused``
         (then it trains ``steps`` single steps and waits). ``owner``: see the module's docstring.
         Raises ValueError for a configuration that cannot train, LimitReached past a limit."""
-        return self.submit_many(
-            [config], mnist_directory, speed=speed, paused=paused, steps=steps, owner=owner
-        )[0]
+        return self.submit_many([config], mnist_directory, speed=speed, paused=paused, steps=steps, owner=owner)[0]
 
     def submit_many(
         self,

@@ -6,9 +6,9 @@ import streamlit as st
 from bn_core.data import DataUnavailable, mnist_dir
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
+from ui import session as page_session
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
-from ui import session as page_session
 from ui.state import mirror, restore, show_notices
 
 freeze_imports("torch")  # this page brought torch into the server process
