@@ -206,6 +206,8 @@ class _Run:
     paused: bool = False
     steps: int = 0  # single steps asked for while paused, not yet passed on to the worker
     step_seconds: float | None = None
+    progress_at: float = 0.0  # when its last progress message arrived
+    mark: tuple[float, int] | None = None  # (time, steps done) of its first progress at the current pace
 
 
 def _worker(conn: Connection, stop_event) -> None:
@@ -452,7 +454,7 @@ class Runner:
         with self._lock:
             run = self._runs.get(run_id)
             if run is not None and run.state in ("queued", "running"):
-                run.speed, run.paused = speed, paused
+                run.speed, run.paused, run.mark = speed, paused, None
                 self._tell(run, ("pace", speed, paused))
 
     def step(self, run_id: str) -> None:
@@ -539,13 +541,18 @@ class Runner:
 
     @staticmethod
     def _per_step(run: _Run) -> float | None:
-        """Seconds per step of a running run: measured, or its pace if that is slower; None while
-        paused or before its first steps are timed (they run cold)."""
+        """Seconds per step of a running run, or None while paused. Once it has trained
+        ESTIMATE_AFTER steps at its current pace: their average wall-clock time (measures, waits
+        and a loaded machine included; the worker's own per-step time swings with every measure).
+        Before that, the worker's time per step or the pace, whichever is slower; at full speed
+        no guess at all (the first steps run cold)."""
         if run.paused:
             return None
-        per_step = max(run.step_seconds or 0.0, 1.0 / run.speed if run.speed else 0.0)
-        known = run.done >= ESTIMATE_AFTER or run.speed is not None
-        return per_step if per_step > 0 and known else None
+        pace = 1.0 / run.speed if run.speed else 0.0
+        if run.mark is not None and run.done - run.mark[1] >= ESTIMATE_AFTER:
+            return max((run.progress_at - run.mark[0]) / (run.done - run.mark[1]), pace)
+        per_step = max(run.step_seconds or 0.0, pace)
+        return per_step if per_step > 0 and run.speed is not None else None
 
     def _tell(self, run: _Run, message: tuple) -> bool:
         """Send a command to the run's worker, if its job has reached it (else False)."""
@@ -663,6 +670,9 @@ class Runner:
         kind = message[0]
         if kind == "progress":
             run.done, run.total, run.step_seconds = message[1], message[2], message[3]
+            run.progress_at = time.monotonic()
+            if run.mark is None:
+                run.mark = (run.progress_at, run.done)
         elif kind == "measure":
             run.measures.append(message[1])
         elif kind == "data":

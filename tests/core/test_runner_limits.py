@@ -140,17 +140,22 @@ def test_the_queue_refuses_runs_beyond_its_length_all_or_none(runner):
 def test_a_queued_run_shows_the_wait_its_place_implies(owners):
     runner = Runner(max_concurrent=1, idle_timeout=2.0, max_queue=4, max_per_owner=4)
     try:
-        ahead = runner.submit(TrainConfig(epochs=2), speed=20)  # 20 steps a second: its length is known
+        ahead = runner.submit(TrainConfig(epochs=2), speed=20)  # about 20 steps a second
         second, third = runner.submit(TrainConfig(epochs=2)), runner.submit(TrainConfig(epochs=2))
-        assert wait_for(lambda: runner.view(ahead).total > 0 and runner.view(ahead).done >= 2)
+        assert wait_for(lambda: runner.view(ahead).done >= 12)
+        # the running run's speed, timed here on the wall clock
+        start, done = time.monotonic(), runner.view(ahead).done
+        time.sleep(2.0)
         views = {i: runner.view(i) for i in (ahead, second, third)}
         running = views[ahead]
+        per_step = (time.monotonic() - start) / (running.done - done)
         assert running.wait_seconds is None and running.place is None
-        step = max(running.step_seconds, 1 / 20)  # the slot frees when this run's remaining steps are done
-        left = (running.total - running.done) * step
-        assert views[second].wait_seconds == pytest.approx(left, rel=0.15)
-        # the third waits for the second too, taken to last as long as the running one does in all
-        assert views[third].wait_seconds == pytest.approx(left + running.total * step, rel=0.15)
+        # the first in the queue starts when the running run ends...
+        assert views[second].wait_seconds == pytest.approx(running.seconds_left, rel=0.05)
+        assert 0.6 < views[second].wait_seconds / ((running.total - running.done) * per_step) < 1.6
+        # ...and the second after that, the run ahead taken to last as long as the running one in all
+        whole = running.seconds_left / (running.total - running.done) * running.total
+        assert views[third].wait_seconds == pytest.approx(running.seconds_left + whole, rel=0.05)
         runner.pace(ahead, speed=20, paused=True)
         assert wait_for(lambda: runner.view(second).wait_seconds is None)  # a paused run: no estimate
     finally:
