@@ -20,6 +20,15 @@ def step_shown(page) -> int:
     return int(match.group(1).replace(",", "")) if match else -1
 
 
+def wait_for_step_above(page, n: int) -> None:
+    page.wait_for_function(
+        "([s, n]) => { const p = document.querySelector(s); const m = p && p.innerText.match(/Step ([\\d,]+) of/);"
+        " return m && Number(m[1].replace(/,/g, '')) > n; }",
+        arg=[PROGRESS, n],
+        timeout=60_000,
+    )
+
+
 def test_a_reload_keeps_the_finished_runs_and_the_run_in_training(page, server, shots):
     text = catalog("en")
     open_and_check(page, server, TRAIN, "en", "&preset=custom&epochs=1&hidden=16&speed=max")
@@ -46,13 +55,16 @@ def test_a_reload_keeps_the_finished_runs_and_the_run_in_training(page, server, 
     before = step_shown(page)
     page.reload()
     page.locator(PROGRESS).wait_for(timeout=60_000)
-    page.wait_for_function(
-        "([s, n]) => { const p = document.querySelector(s); const m = p && p.innerText.match(/Step ([\\d,]+) of/);"
-        " return m && Number(m[1].replace(/,/g, '')) > n; }",
-        arg=[PROGRESS, before],
-        timeout=60_000,
-    )
+    wait_for_step_above(page, before)
     assert page.get_by_role("button", name=text["train.pause"]).count() == 1  # it plays on, under its controls
+    # another lesson for longer than the 8 s a run used to outlive its page, and back: still training
+    before = step_shown(page)
+    page.get_by_role("link", name=text["nav.neuron"]).first.click()
+    page.get_by_role("heading", name=text["neuron.title"]).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(10_000)
+    page.get_by_role("link", name=text["nav.train"]).first.click()
+    wait_for_step_above(page, before)  # it trained on meanwhile
+    assert page.get_by_role("button", name=text["train.pause"]).count() == 1
     page.get_by_role("button", name=text["train.stop"]).click()
     page.get_by_text("#2 ").first.wait_for(timeout=60_000)  # stopped, kept as the second pair
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
