@@ -429,7 +429,7 @@ def progress(views: list[RunView]) -> None:
         text = t("train.queued", place=queued[0].place, limit=runner().max_concurrent)
         waits = [v.wait_seconds for v in queued]  # the later of a pair starts last
         wait = t("train.queue_wait", wait=seconds(max(waits))) if None not in waits else t("train.queue_wait_unknown")
-        st.info(f"{text} {wait}", icon=":material/hourglass:")
+        st.info(("" if current_lang() == "zh" else " ").join((text, wait)), icon=":material/hourglass:")
     view = min(views, key=lambda v: v.done)  # the slower of a pair
     total = view.total
     per_epoch = total // view.config.epochs if total else 0
@@ -605,8 +605,9 @@ def restore_kept(tab: str | None) -> None:
     s[GROUPS] = list(record.groups)
     s[COUNTER] = max(s.get(COUNTER, 0), record.counter)
     me = page_session.session_id()
-    if record.active and me is not None and all(runner().adopt(r, me) for r in record.active):
-        s[ACTIVE], s[PAUSED], s["train.group_name"] = list(record.active), record.paused, record.group_name
+    adopted = [r for r in record.active if me is not None and runner().adopt(r, me)]  # each one it can
+    if adopted:
+        s[ACTIVE], s[PAUSED], s["train.group_name"] = adopted, record.paused, record.group_name
 
 
 def save_kept() -> None:

@@ -83,3 +83,23 @@ def test_a_start_past_the_per_session_limit_is_refused_in_the_students_language(
             page.screenshot(path=str(shots / f"train-limit-session-{lang}.png"))
         finally:
             page.context.close()
+
+
+def test_a_queued_pair_shows_an_estimated_wait_in_russian(browser, shots):
+    text = catalog("ru")
+    with streamlit_server("streamlit-e2e-wait.log", env={"BN_LAB_MAX_RUNS": "2"}) as base:
+        first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
+        try:
+            for page in (first, second):  # the first pair, at 5 steps a second, holds both slots
+                open_and_check(page, base, TRAIN, "ru", "&speed=5")
+                page.get_by_role("button", name=text["train.play"]).click()
+            first.locator(PROGRESS).wait_for(timeout=120_000)
+            estimate = text["train.queue_wait"].split("{")[0]
+            second.get_by_text(estimate).wait_for(timeout=120_000)  # once the running pair has timed its steps
+            assert text["train.queued"].format(place=1, limit=2) in second.get_by_text(estimate).inner_text()
+            second.screenshot(path=str(shots / "train-queue-wait-ru.png"))
+            for page in (first, second):
+                page.get_by_role("button", name=text["train.reset"]).click()
+        finally:
+            for page in (first, second):
+                page.context.close()
