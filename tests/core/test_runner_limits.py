@@ -138,10 +138,13 @@ def test_the_queue_refuses_runs_beyond_its_length_all_or_none(runner):
 
 
 def test_a_queued_run_shows_the_wait_its_place_implies(owners):
-    runner = Runner(max_concurrent=1, idle_timeout=2.0, max_queue=4, max_per_owner=4)
+    # owned by a session that stays: the queued runs need no views while the test waits (a loaded
+    # machine took longer than the 8 s heartbeat to train the first twelve steps)
+    owners.alive.add("tab")
+    runner = Runner(max_concurrent=1, idle_timeout=2.0, max_queue=4, max_per_owner=4, owner_alive=owners)
     try:
-        ahead = runner.submit(TrainConfig(epochs=2), speed=20)  # about 20 steps a second
-        second, third = runner.submit(TrainConfig(epochs=2)), runner.submit(TrainConfig(epochs=2))
+        ahead = runner.submit(TrainConfig(epochs=2), speed=20, owner="tab")  # about 20 steps a second
+        second, third = (runner.submit(TrainConfig(epochs=2), owner="tab") for _ in "23")
         assert wait_for(lambda: runner.view(ahead).done >= 12)
         # the running run's speed, timed here on the wall clock
         start, done = time.monotonic(), runner.view(ahead).done
