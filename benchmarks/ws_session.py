@@ -30,6 +30,7 @@ class Session:
         self.exceptions: list[str] = []  # tracebacks the server sent (a user would have seen them)
         self.fragment: tuple[str, float] | None = None  # (fragment id, seconds) while auto-rerun is on
         self.reruns = 0  # runs of the page or a fragment that finished
+        self.page_hash = ""  # the page's script hash, once the server has named it (the browser sends it back)
         self._finished = asyncio.Event()
         self._ws = None
         self._reader: asyncio.Task | None = None
@@ -83,6 +84,8 @@ class Session:
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string, state.page_name = self.query, self.page
+        if self.page_hash:  # as the browser: without it, a rerun the server starts (st.rerun) opens the home page
+            state.page_script_hash = self.page_hash
         if fragment_id:
             state.fragment_id, state.is_auto_rerun = fragment_id, True
         if click is not None:
@@ -99,23 +102,29 @@ class Session:
                 widget.double_array_value.data.append(float(value))
         await self._ws.send(msg.SerializeToString())
 
+    def seen(self, msg: ForwardMsg) -> None:
+        """Called with every message from the server, before the session's own bookkeeping."""
+
     async def _read(self) -> None:
         try:
             async for data in self._ws:
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
+                self.seen(msg)
                 kind = msg.WhichOneof("type")
                 if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                     element = msg.delta.new_element
-                    kind = element.WhichOneof("type")
-                    if kind == "button":
+                    shown = element.WhichOneof("type")
+                    if shown == "button":
                         self.buttons[element.button.label] = element.button.id
-                    elif kind == "slider":
+                    elif shown == "slider":
                         self.sliders[element.slider.id] = element.slider
-                    elif kind == "bidi_component":
+                    elif shown == "bidi_component":
                         self.elements[element.bidi_component.id] = element.bidi_component.component_name
-                    elif kind == "exception":
+                    elif shown == "exception":
                         self.exceptions.append(f"{element.exception.type}: {element.exception.message}")
+                elif kind == "navigation" and msg.navigation.page_script_hash:
+                    self.page_hash = msg.navigation.page_script_hash
                 elif kind == "new_session" and not msg.metadata.run.fragment_ids:
                     self.fragment = None  # a whole-page run begins: the browser drops its timers
                 elif kind == "auto_rerun":

@@ -1,6 +1,6 @@
 """Training runs off the page: worker processes that train one run at a time, a
-server-wide limit on concurrent runs with a queue, stop, and a heartbeat that ends runs
-nobody watches any more.
+server-wide limit on concurrent runs with a bounded queue, a limit per owner, stop, and an
+end for runs nobody watches any more.
 
 Why processes, not threads: a small network's training loop is mostly Python, so
 training threads would hold the GIL that every page of the server needs. Workers run at
@@ -17,6 +17,13 @@ Idle workers end after a minute.
     runner.step(run_id)                 # one batch, while paused
     runner.stop(run_id)
 
+A run lives while someone watches it. A run without an owner needs a view() at least every
+``heartbeat_timeout`` seconds. A run with an owner (a page passes its session's id) lives as long
+as the owner does: the runner asks ``owner_alive(owner)`` (a callable the page supplies, which
+must be cheap and safe to call from any thread) and ends the run once the owner has not been
+alive for ``owner_timeout`` seconds. A page sets that to its server's own grace for a dropped
+connection, so a run survives any network drop its session survives.
+
 A paced or paused worker waits on its pipe (with a timeout, to look at the stop event):
 it holds no CPU while it waits.
 
@@ -26,12 +33,15 @@ No Streamlit here: the page keeps one Runner for the whole server.
 from __future__ import annotations
 
 import ctypes
+import heapq
 import io
+import math
 import multiprocessing
 import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
@@ -64,6 +74,10 @@ MEASURE_EVERY_STEP = 20  # at this pace (steps per second) or slower, every step
 # 25 ms with four busy processes at nice 10 beside it, 20.6 ms with them at nice 19 (measured).
 WORKER_NICE = 19
 CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"
+QUEUE_ENV = "BN_LAB_MAX_QUEUE"  # runs that may wait in the queue (server-wide)
+PER_OWNER_ENV = "BN_LAB_MAX_RUNS_PER_SESSION"  # runs one owner (a page's session) may have queued or training
+DEFAULT_MAX_QUEUE = 16  # 8 pairs: behind two slots, a wait of a few runs' length each
+DEFAULT_MAX_PER_OWNER = 2  # one pair (a run and its twin without normalization)
 # Imported once by the forkserver, so that a forked worker starts warm: torch's optimizers import
 # torch._dynamo (1.7 s) on first use, the digits come through sklearn.datasets (1 s), and the warm-up
 # trains once per optimizer. Not "__main__": under Streamlit that is whichever page script ran last,
@@ -76,6 +90,34 @@ def default_concurrency() -> int:
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
     return cpu_limit()  # the container's CPU quota and affinity, not just the host's core count
+
+
+def env_limit(name: str, default: int) -> int:
+    """A limit from the environment: a whole number >= 0 (0 for the queue: no queue at all), else ``default``."""
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() else default
+
+
+class LimitReached(Exception):
+    """A submit the runner refuses: ``reason`` "queue" (the queue is full) or "session" (the owner
+    already has ``limit`` runs queued or training)."""
+
+    def __init__(self, reason: str, limit: int):
+        super().__init__(f"{reason} limit reached ({limit})")
+        self.reason, self.limit = reason, limit
+
+
+def queue_wait(remaining: list[float | None], slots: int, ahead: int, duration: float | None) -> float | None:
+    """Seconds until a queued run starts: ``slots`` runs train at a time, the running ones end in
+    ``remaining`` seconds (None: not known, e.g. paused), and each of the ``ahead`` runs before it
+    in the queue holds a slot for ``duration`` seconds. None when that depends on something unknown."""
+    free = sorted([math.inf if r is None else max(r, 0.0) for r in remaining] + [0.0] * (slots - len(remaining)))
+    free = free[:slots] if slots > 0 else [math.inf]
+    for _ in range(ahead):
+        if duration is None:
+            return None
+        heapq.heappush(free, heapq.heappop(free) + duration)
+    return None if math.isinf(free[0]) else free[0]
 
 
 class _BarePopen(popen_forkserver.Popen):
@@ -124,6 +166,7 @@ class RunView:
     speed: float | None = None  # steps per second; None: as fast as it can
     paused: bool = False
     step_seconds: float | None = None  # the worker's measured time per step (training and measuring)
+    wait_seconds: float | None = None  # queued: estimated seconds until it starts (None: not known)
 
     @property
     def active(self) -> bool:
@@ -145,8 +188,9 @@ class _Worker:
 class _Run:
     run_id: str
     config: TrainConfig
-    last_seen: float
+    last_seen: float  # when it was last viewed, or its owner last seen alive
     mnist_directory: str | None = None
+    owner: str | None = None
     state: str = "queued"
     launched: bool = False  # its job has reached its worker
     stop_asked: float | None = None
@@ -163,6 +207,8 @@ class _Run:
     paused: bool = False
     steps: int = 0  # single steps asked for while paused, not yet passed on to the worker
     step_seconds: float | None = None
+    progress_at: float = 0.0  # when its last progress message arrived
+    mark: tuple[float, int] | None = None  # (time, steps done) of its first progress at the current pace
 
 
 def _worker(conn: Connection, stop_event) -> None:
@@ -320,9 +366,18 @@ class Runner:
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         start_method: str = "forkserver",
         idle_timeout: float = IDLE_TIMEOUT,
+        *,
+        max_queue: int | None = None,
+        max_per_owner: int | None = None,
+        owner_alive: Callable[[str], bool] | None = None,
+        owner_timeout: float = HEARTBEAT_TIMEOUT,
     ):
         self.max_concurrent = max_concurrent or default_concurrency()
+        self.max_queue = env_limit(QUEUE_ENV, DEFAULT_MAX_QUEUE) if max_queue is None else max_queue
+        self.max_per_owner = env_limit(PER_OWNER_ENV, DEFAULT_MAX_PER_OWNER) if max_per_owner is None else max_per_owner
         self.heartbeat_timeout = heartbeat_timeout
+        self.owner_alive = owner_alive
+        self.owner_timeout = owner_timeout
         self.idle_timeout = idle_timeout
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
@@ -347,22 +402,56 @@ class Runner:
         speed: float | None = None,
         paused: bool = False,
         steps: int = 0,
+        owner: str | None = None,
     ) -> str:
         """Queue a run at ``speed`` steps per second (None: as fast as it can), or ``paused``
-        (then it trains ``steps`` single steps and waits)."""
-        problems = config.problems()
-        if problems:
-            raise ValueError(f"cannot train with this configuration: {', '.join(problems)}")
-        run = _Run(uuid.uuid4().hex[:12], config, last_seen=time.monotonic(), mnist_directory=mnist_directory)
-        run.speed, run.paused, run.steps = speed, paused, steps
+        (then it trains ``steps`` single steps and waits). ``owner``: see the module's docstring.
+        Raises ValueError for a configuration that cannot train, LimitReached past a limit."""
+        return self.submit_many([config], mnist_directory, speed=speed, paused=paused, steps=steps, owner=owner)[0]
+
+    def submit_many(
+        self,
+        configs: list[TrainConfig],
+        mnist_directory: str | None = None,
+        *,
+        speed: float | None = None,
+        paused: bool = False,
+        steps: int = 0,
+        owner: str | None = None,
+    ) -> list[str]:
+        """Queue several runs (a pair) together: all of them, or none if a limit refuses them."""
+        for config in configs:
+            problems = config.problems()
+            if problems:
+                raise ValueError(f"cannot train with this configuration: {', '.join(problems)}")
+        now = time.monotonic()
+        runs = []
+        for config in configs:
+            run = _Run(uuid.uuid4().hex[:12], config, last_seen=now, mnist_directory=mnist_directory, owner=owner)
+            run.speed, run.paused, run.steps = speed, paused, steps
+            runs.append(run)
         with self._lock:
+            self._check_limits(len(runs), owner)
             self._closing = False
-            self._runs[run.run_id] = run
-            self._queue.append(run.run_id)
+            for run in runs:
+                self._runs[run.run_id] = run
+                self._queue.append(run.run_id)
             ready = self._start_queued()
             self._ensure_monitor()
         self._launch(ready)
-        return run.run_id
+        return [run.run_id for run in runs]
+
+    def adopt(self, run_id: str, owner: str) -> bool:
+        """Give a run to ``owner`` (a reloaded page's new session) if its owner is gone or has lost
+        its connection; False if it is unknown or its owner is still there (say, a duplicated tab)."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return False
+            if run.owner not in (None, owner) and self._alive(run.owner):
+                return False
+            run.owner, run.last_seen = owner, time.monotonic()
+            return True
 
     def view(self, run_id: str) -> RunView | None:
         """A snapshot of the run (None if unknown or forgotten); counts as a heartbeat."""
@@ -378,7 +467,7 @@ class Runner:
         with self._lock:
             run = self._runs.get(run_id)
             if run is not None and run.state in ("queued", "running"):
-                run.speed, run.paused = speed, paused
+                run.speed, run.paused, run.mark = speed, paused, None
                 self._tell(run, ("pace", speed, paused))
 
     def step(self, run_id: str) -> None:
@@ -431,6 +520,53 @@ class Runner:
             time.sleep(0.05)
 
     # --- inside the lock ---------------------------------------------------
+    def _check_limits(self, n: int, owner: str | None) -> None:
+        if owner is not None:
+            mine = sum(1 for r in self._runs.values() if r.owner == owner and r.state in ("queued", "running"))
+            if mine + n > self.max_per_owner:
+                raise LimitReached("session", self.max_per_owner)
+        running = sum(1 for r in self._runs.values() if r.state == "running")
+        waiting = len(self._queue) + n - max(self.max_concurrent - running, 0)
+        if waiting > self.max_queue:
+            raise LimitReached("queue", self.max_queue)
+
+    def _alive(self, owner: str) -> bool:
+        try:
+            return self.owner_alive is not None and bool(self.owner_alive(owner))
+        except Exception:  # noqa: BLE001 - a failing check must not end the monitor; the owner counts as absent
+            return False
+
+    def _wait(self, run: _Run) -> float | None:
+        """A queued run's estimated wait, from the running runs' measured times and its place.
+        Each run ahead of it is taken to last as long as the running runs do on average."""
+        remaining, durations = [], []
+        for other in self._runs.values():
+            if other.state != "running":
+                continue
+            per_step = self._per_step(other)
+            if per_step is None or not other.total:
+                remaining.append(None)
+                continue
+            remaining.append(per_step * (other.total - other.done))
+            durations.append(per_step * other.total)
+        duration = sum(durations) / len(durations) if durations else None
+        return queue_wait(remaining, self.max_concurrent, self._queue.index(run.run_id), duration)
+
+    @staticmethod
+    def _per_step(run: _Run) -> float | None:
+        """Seconds per step of a running run, or None while paused. Once it has trained
+        ESTIMATE_AFTER steps at its current pace: their average wall-clock time (measures, waits
+        and a loaded machine included; the worker's own per-step time swings with every measure).
+        Before that, the worker's time per step or the pace, whichever is slower; at full speed
+        no guess at all (the first steps run cold)."""
+        if run.paused:
+            return None
+        pace = 1.0 / run.speed if run.speed else 0.0
+        if run.mark is not None and run.done - run.mark[1] >= ESTIMATE_AFTER:
+            return max((run.progress_at - run.mark[0]) / (run.done - run.mark[1]), pace)
+        per_step = max(run.step_seconds or 0.0, pace)
+        return per_step if per_step > 0 and run.speed is not None else None
+
     def _tell(self, run: _Run, message: tuple) -> bool:
         """Send a command to the run's worker, if its job has reached it (else False)."""
         worker = self._worker_of(run) if run.launched and run.state == "running" else None
@@ -445,11 +581,9 @@ class Runner:
     def _snapshot(self, run: _Run) -> RunView:
         place = self._queue.index(run.run_id) + 1 if run.state == "queued" else None
         left = None
-        if run.state == "running" and run.total and not run.paused:
-            # the measured time per step, or the pace if that is slower; no guess before the first steps
-            per_step = max(run.step_seconds or 0.0, 1.0 / run.speed if run.speed else 0.0)
-            known = run.done >= ESTIMATE_AFTER or run.speed is not None  # the first steps run cold
-            left = per_step * (run.total - run.done) if per_step > 0 and known else None
+        if run.state == "running" and run.total:
+            per_step = self._per_step(run)
+            left = per_step * (run.total - run.done) if per_step is not None else None
         return RunView(
             run.run_id,
             run.config,
@@ -467,6 +601,7 @@ class Runner:
             run.speed,
             run.paused,
             run.step_seconds,
+            self._wait(run) if run.state == "queued" else None,
         )
 
     def _stop(self, run: _Run) -> None:
@@ -548,6 +683,9 @@ class Runner:
         kind = message[0]
         if kind == "progress":
             run.done, run.total, run.step_seconds = message[1], message[2], message[3]
+            run.progress_at = time.monotonic()
+            if run.mark is None:
+                run.mark = (run.progress_at, run.done)
         elif kind == "measure":
             run.measures.append(message[1])
         elif kind == "data":
@@ -600,9 +738,13 @@ class Runner:
         while True:
             with self._lock:
                 now = time.monotonic()
+                present = {o for o in {r.owner for r in self._runs.values()} - {None} if self._alive(o)}
                 for run in list(self._runs.values()):
                     launching = run.state == "running" and not run.launched
-                    if now - run.last_seen > self.heartbeat_timeout and not launching:  # nobody is watching
+                    if run.owner in present:
+                        run.last_seen = now
+                    timeout = self.heartbeat_timeout if run.owner is None else self.owner_timeout
+                    if now - run.last_seen > timeout and not launching:  # nobody is watching
                         if run.state in ("finished", "failed"):  # its worker was released with its last word
                             del self._runs[run.run_id]
                         else:

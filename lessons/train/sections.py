@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import io
+import pickle
 
 import numpy as np
 import streamlit as st
@@ -15,9 +16,11 @@ from bn_core import train as tr
 from bn_core.batchnorm import single_value_message
 from bn_core.download import MnistDownload
 from bn_core.download import allowed as download_allowed
-from bn_core.runner import SPEEDS, Runner, RunView
+from bn_core.runner import SPEEDS, LimitReached, Runner, RunView
 from lessons.train import figures
+from lessons.train.kept import Kept, Record
 from ui import charts
+from ui import session as page_session
 from ui.i18n import current_lang, num, pct, seconds, t
 from ui.state import Param
 
@@ -57,16 +60,25 @@ NOTICE = "train.notice"  # a message to show once (download result, run lost)
 CHOSEN = "train.chosen"  # the finished group shown
 DOWNLOAD_SEEN = "train.download_seen"  # the MNIST download attempt this session saw running
 DOWNLOAD_POLL = 1.0  # seconds between looks at a running MNIST download
+KEPT_FOR = "train.kept_for"  # the tab id this session's groups are kept under (lessons/train/kept.py)
+KEPT_AS = "train.kept_as"  # what was last kept for it (to write only what changed)
 
 
 @st.cache_resource
 def runner() -> Runner:
-    """One runner for the whole server: the limit on concurrent runs is server-wide. It ends its
+    """One runner for the whole server: the limit on concurrent runs is server-wide. A run lives
+    as long as the session that started it, dropped connections included (ui.session). It ends its
     workers at exit, before multiprocessing's own exit handler (which found process objects the
     runner was closing at the same moment, and logged a traceback)."""
-    shared = Runner()
+    shared = Runner(owner_alive=page_session.session_alive, owner_timeout=page_session.session_grace())
     atexit.register(shared.shutdown, timeout=5.0)
     return shared
+
+
+@st.cache_resource
+def kept() -> Kept:
+    """One store for the server: each browser tab's finished and active runs, across reloads."""
+    return Kept(size_of=lambda record: len(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 @st.cache_resource(max_entries=4)
@@ -302,12 +314,22 @@ def start(paused: bool, steps: int = 0) -> None:
     s = st.session_state
     config = chosen_config()
     directory = str(digit_data.mnist_dir()) if config.dataset == "mnist" else None
+    try:
+        s[ACTIVE] = runner().submit_many(
+            pair(config), directory, speed=speed(), paused=paused, steps=steps, owner=page_session.session_id()
+        )
+    except LimitReached as err:
+        s[NOTICE] = ("warning", limit_text(err))
+        return
     s[COUNTER] = s.get(COUNTER, 0) + 1
-    s[ACTIVE] = [
-        runner().submit(c, mnist_directory=directory, speed=speed(), paused=paused, steps=steps) for c in pair(config)
-    ]
     s[PAUSED] = paused
     s["train.group_name"] = group_name(s[COUNTER], s["train.preset"], config)
+
+
+def limit_text(err: LimitReached) -> str:
+    if err.reason == "session":
+        return t("train.limit_session", n=err.limit)
+    return t("train.limit_queue", n=err.limit, limit=runner().max_concurrent)
 
 
 def group_name(number: int, preset: str, config: tr.TrainConfig) -> str:
@@ -392,7 +414,7 @@ def live() -> None:
     s = st.session_state
     ids = s.get(ACTIVE, [])
     views = [runner().view(r) for r in ids]
-    if ids and any(v is None for v in views):  # the runner forgot them: the page stopped polling for too long
+    if ids and any(v is None for v in views):  # the runner forgot them: this session was gone for too long
         reset()
         s[NOTICE] = ("warning", t("train.lost"))
         st.rerun()
@@ -440,7 +462,10 @@ def progress(views: list[RunView]) -> None:
     """The step and epoch counter, a progress bar, and the time left at this pace."""
     queued = [v for v in views if v.state == "queued"]
     if queued:
-        st.info(t("train.queued", place=queued[0].place, limit=runner().max_concurrent), icon=":material/hourglass:")
+        text = t("train.queued", place=queued[0].place, limit=runner().max_concurrent)
+        waits = [v.wait_seconds for v in queued]  # the later of a pair starts last
+        wait = t("train.queue_wait", wait=seconds(max(waits))) if None not in waits else t("train.queue_wait_unknown")
+        st.info(("" if current_lang() == "zh" else " ").join((text, wait)), icon=":material/hourglass:")
     view = min(views, key=lambda v: v.done)  # the slower of a pair
     total = view.total
     per_epoch = total // view.config.epochs if total else 0
@@ -600,3 +625,38 @@ def predict(view: RunView, dataset: digit_data.Dataset | None) -> None:
         key="train.probs",
     )
     st.caption(t("train.pick_note"))
+
+
+# --- kept across reloads ------------------------------------------------------------
+def restore_kept(tab: str | None) -> None:
+    """Once per session, when the tab's id is known: take back what the tab kept before a reload
+    (finished groups, and runs still training, whose old session is gone or disconnected)."""
+    s = st.session_state
+    if tab is None or s.get(KEPT_FOR) == tab:
+        return
+    s[KEPT_FOR] = tab
+    record = kept().get(tab)
+    if record is None or s.get(GROUPS) or s.get(ACTIVE):  # this session's own are newer
+        return
+    s[GROUPS] = list(record.groups)
+    s[COUNTER] = max(s.get(COUNTER, 0), record.counter)
+    me = page_session.session_id()
+    adopted = [r for r in record.active if me is not None and runner().adopt(r, me)]  # each one it can
+    if adopted:
+        s[ACTIVE], s[PAUSED], s["train.group_name"] = adopted, record.paused, record.group_name
+
+
+def save_kept() -> None:
+    """Keep this session's groups and active runs under its tab's id (when they changed)."""
+    s = st.session_state
+    tab = s.get(KEPT_FOR)
+    if tab is None:
+        return
+    groups = s.get(GROUPS, [])
+    record = Record(
+        s.get(COUNTER, 0), tuple(groups), tuple(s.get(ACTIVE, [])), s.get(PAUSED, False), s.get("train.group_name", "")
+    )
+    signature = (record.counter, tuple(id(g) for g in groups), record.active, record.paused)
+    if s.get(KEPT_AS) != signature:
+        kept().put(tab, record)
+        s[KEPT_AS] = signature

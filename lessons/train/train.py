@@ -6,6 +6,7 @@ import streamlit as st
 from bn_core.data import DataUnavailable, mnist_dir
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
+from ui import session as page_session
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
 from ui.state import mirror, restore, show_notices
@@ -16,6 +17,7 @@ freeze_imports("torch")  # this page brought torch into the server process
 def body() -> None:
     header("train")
     show_notices(restore(parts.PARAMS))
+    parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
     s = st.session_state
     busy = bool(s.get(parts.ACTIVE))
     notice = s.pop(parts.NOTICE, None)
@@ -50,6 +52,8 @@ def body() -> None:
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
     mirror(parts.PARAMS)
+    parts.save_kept()
+    page_session.mount_tab_id()
 
 
 def live() -> None:

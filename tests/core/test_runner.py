@@ -234,7 +234,7 @@ def test_fifty_sessions_come_and_go_without_leaks():
     import multiprocessing
 
     children_before = set(multiprocessing.active_children())  # other tests' runners may still have idle workers
-    runner = Runner(max_concurrent=2, heartbeat_timeout=1.0, idle_timeout=1.0)
+    runner = Runner(max_concurrent=2, heartbeat_timeout=1.0, idle_timeout=1.0, max_queue=50)  # leaks, not limits
     threads_before = threading.active_count()
     for i in range(50):  # each session starts a run, looks once, and leaves
         run_id = runner.submit(TrainConfig(epochs=2, seed=i, hidden=16))
