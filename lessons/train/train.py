@@ -8,6 +8,8 @@ from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
+from ui.quiz import check_yourself
+from ui.share import share_bar
 from ui.state import mirror, restore, show_notices
 
 freeze_imports("torch")  # this page brought torch into the server process
@@ -16,6 +18,7 @@ freeze_imports("torch")  # this page brought torch into the server process
 def body() -> None:
     header("train")
     show_notices(restore(parts.PARAMS))
+    share_bar("train", parts.PARAMS)
     s = st.session_state
     busy = bool(s.get(parts.ACTIVE))
     notice = s.pop(parts.NOTICE, None)
@@ -49,6 +52,7 @@ def body() -> None:
     finished(s.get(parts.GROUPS, []))
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
+    check_yourself("train")
     mirror(parts.PARAMS)
 
 
