@@ -34,7 +34,7 @@ def body() -> None:
     with top_right:
         parts.pace_controls(disabled=bool(problems) or missing)
     panel, main = st.columns([1, 2.6], gap="large")
-    with panel:
+    with panel.container(key="train_panel"):  # on a phone it goes below the charts (ui/frame.py)
         preset = s["train.preset"]
         if preset == "custom":
             with st.container(height=560, border=False):  # the settings scroll; the charts stay in view
