@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pandas  # noqa: F401 - see below
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ui.i18n import t
 from ui.lessons import HOME, LESSONS
@@ -43,9 +44,38 @@ def freeze_imports(after: str) -> None:
     log.debug("froze %d objects after %s", gc.get_freeze_count(), after)
 
 
+PANEL = "lesson_panel"  # the key of the container that holds a lesson's controls beside its charts
+# On a phone (Streamlit stacks columns below 640 px) the controls would push the charts they move
+# off the screen: their column stays at the top instead (below Streamlit's 3.75 rem header),
+# scrolling inside when taller than 40 % of the screen, and the charts scroll into view below it.
+# The train lesson's Play, Step and Reset share one row there, and its charts come before the
+# experiment's description, so that what Play moves is on the screen with Play.
+PHONE_CSS = f"""<style>
+@media (max-width: 640px) {{
+  .stColumn:has(.st-key-{PANEL}):not(:has(.stColumn .st-key-{PANEL})) {{
+    position: sticky; top: 3.75rem; z-index: 3; max-height: 40vh; overflow-y: auto; overscroll-behavior: contain;
+    background: #fff; box-shadow: 0 8px 6px -6px rgba(49, 51, 63, 0.3); padding-bottom: 0.5rem;
+  }}
+  .stHorizontalBlock:has(> .stColumn > .stVerticalBlock > .st-key-train-step) > .stColumn {{ min-width: 0; }}
+  .stHorizontalBlock:has(> .stColumn > .stVerticalBlock > .st-key-train-step) > .stColumn:last-child {{
+    min-width: 100%;
+  }}
+  .js-plotly-plot .modebar-container {{ display: none; }}  /* no hover on a phone: it would sit on the titles */
+  .stColumn:has(.st-key-train_panel):not(:has(.stColumn .st-key-train_panel)) {{ order: 1; }}
+}}
+</style>"""
+
+
 def header(page: str) -> None:
     st.title(t(f"{page}.title"))
     st.caption(t(f"{page}.lead"))
+    st.html(PHONE_CSS)
+
+
+def controls_beside() -> tuple[DeltaGenerator, DeltaGenerator]:
+    """A narrow column for a lesson's controls and a wide one for what they move (see PHONE_CSS)."""
+    panel, view = st.columns([1, 2.6], gap="large")
+    return panel.container(key=PANEL), view
 
 
 def guarded(body: Callable[[], None], name: str = "page") -> None:

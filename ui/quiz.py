@@ -37,6 +37,11 @@ QUESTIONS: dict[str, tuple[Question, ...]] = {
         Question("preact_resnet", "b", "inside?section=place"),
         Question("sync_stats", "a", "inside?section=devices"),
     ),
+    "train": (
+        Question("high_lr_survives", "b", "train?preset=high_lr"),
+        Question("figure1_percentiles", "a", "train?preset=figure1"),
+        Question("train_batch_of_one", "a", "train?preset=custom&bs=1"),
+    ),
 }
 
 

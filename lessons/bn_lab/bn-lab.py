@@ -12,6 +12,7 @@ from lessons.bn_lab.lab import Lab
 from ui.frame import guarded, header
 from ui.i18n import t
 from ui.quiz import check_yourself
+from ui.share import share_bar
 from ui.state import Param, mirror, restore, show_notices
 
 PARAMS = (
@@ -46,6 +47,7 @@ def lab_settings() -> Lab:
 def body() -> None:
     header("bn_lab")
     show_notices(restore(PARAMS))
+    share_bar("bn_lab", PARAMS)
     s = st.session_state
     st.segmented_control(
         t("bn_lab.section"),

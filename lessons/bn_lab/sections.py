@@ -15,6 +15,7 @@ from bn_core.batchnorm import values_per_channel
 from bn_core.keras import tf_batch_normalization
 from lessons.bn_lab import controls, views
 from lessons.bn_lab.lab import Lab, feed, run_layer
+from ui.frame import controls_beside
 from ui.i18n import num, pct, t
 
 PUZZLE_X = np.float32(-0.22630838)  # the value from a user's question about tf.keras
@@ -22,7 +23,7 @@ PUZZLE_X = np.float32(-0.22630838)  # the value from a user's question about tf.
 
 def two_columns():
     """The section's controls (the framework first) on the left, what they show on the right."""
-    panel, view = st.columns([1, 2.6], gap="large")
+    panel, view = controls_beside()
     with panel:
         controls.control_framework(st.session_state)
     return panel, view

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from ui.frame import controls_beside
 from ui.i18n import t
 
 
@@ -18,7 +18,7 @@ def labels(prefix: str, options: Iterable[str]) -> dict[str, str]:
 
 def beside_controls(controls: Callable[[], None]) -> DeltaGenerator:
     """Draw a section's controls in a narrow left column; returns the wide column beside it."""
-    panel, view = st.columns([1, 2.6], gap="large")
+    panel, view = controls_beside()
     with panel:
         controls()
     return view

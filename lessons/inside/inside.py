@@ -12,6 +12,7 @@ from lessons.inside.common import labels
 from ui.frame import guarded, header
 from ui.i18n import t
 from ui.quiz import check_yourself
+from ui.share import share_bar
 from ui.state import Param, mirror, restore, show_notices
 
 SECTIONS = {
@@ -31,6 +32,7 @@ PARAMS = (
 def body() -> None:
     header("inside")
     show_notices(restore(PARAMS))
+    share_bar("inside", PARAMS)
     chosen = st.segmented_control(
         t("inside.section"),
         tuple(SECTIONS),

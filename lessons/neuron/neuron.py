@@ -11,6 +11,7 @@ from ui.formulas import NEURON
 from ui.frame import guarded, header
 from ui.i18n import num, pct, t
 from ui.quiz import check_yourself
+from ui.share import share_bar
 from ui.state import Param, mirror, restore, show_notices
 
 SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
@@ -132,6 +133,7 @@ def controls() -> None:
 def body() -> None:
     header("neuron")
     show_notices(restore(PARAMS))
+    share_bar("neuron", PARAMS, after=server_set_weights)
     s = st.session_state
     mu, sd = s["neuron.mu"], s["neuron.sd"]
     a, b = (neuron.relu_moments(*neuron.pre_activation_params(*PRESETS[p], mu, sd))[0] for p in "ab")

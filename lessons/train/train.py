@@ -9,6 +9,8 @@ from lessons.train import sections as parts
 from ui import session as page_session
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
+from ui.quiz import check_yourself
+from ui.share import share_bar
 from ui.state import mirror, restore, show_notices
 
 freeze_imports("torch")  # this page brought torch into the server process
@@ -18,6 +20,7 @@ def body() -> None:
     header("train")
     show_notices(restore(parts.PARAMS))
     parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
+    share_bar("train", parts.PARAMS)
     s = st.session_state
     busy = bool(s.get(parts.ACTIVE))
     notice = s.pop(parts.NOTICE, None)
@@ -33,7 +36,7 @@ def body() -> None:
     with top_right:
         parts.pace_controls(disabled=bool(problems) or missing)
     panel, main = st.columns([1, 2.6], gap="large")
-    with panel:
+    with panel.container(key="train_panel"):  # on a phone it goes below the charts (ui/frame.py)
         preset = s["train.preset"]
         if preset == "custom":
             with st.container(height=560, border=False):  # the settings scroll; the charts stay in view
@@ -51,6 +54,7 @@ def body() -> None:
     finished(s.get(parts.GROUPS, []))
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
+    check_yourself("train")
     mirror(parts.PARAMS)
     parts.save_kept()
     page_session.mount_tab_id()

@@ -109,3 +109,44 @@ def test_each_lesson_with_questions_shows_them(lesson):
     assert_clean(at)
     for q in QUESTIONS[lesson]:
         assert at.radio(key=f"quiz.{lesson}.{q.id}").index is None  # unanswered until the student picks
+
+
+# train: the right answers, checked by training (the digits are bundled; a few seconds each).
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from bn_core.data import load_digits
+
+    return load_digits()
+
+
+def test_only_the_high_lr_preset_leaves_the_network_without_bn_at_chance(digits):
+    from bn_core import train as tr
+
+    config = tr.PRESETS["high_lr"]
+    with_bn, without = tr.train(config, data=digits), tr.train(config.twin(), data=digits)
+    assert with_bn.test_accuracy >= 0.95
+    assert without.test_accuracy is None or without.test_accuracy <= 0.15  # diverged, or 10 classes guessed
+
+
+def test_figure1_percentiles_wander_without_bn_and_stay_with_it(digits):
+    from dataclasses import replace
+
+    from bn_core import train as tr
+
+    config = replace(tr.PRESETS["figure1"], epochs=2)  # the drift shows from the first steps
+    moved = []
+    for run in (tr.train(config, data=digits), tr.train(config.twin(), data=digits)):
+        # the chart's band: the last hidden layer's first unit leaving the normalization, i.e. the sigmoid's input
+        q = np.array([m.quantiles[-1, 1, 0] for m in run.measures])  # (measures, 15th/50th/85th)
+        moved.append((q[:, 1].max() - q[:, 1].min()) / (q[0, 2] - q[0, 0]))  # the median's range in initial spreads
+    with_bn, without = moved
+    assert with_bn < 0.5 and without > 5
+
+
+def test_a_batch_of_one_with_batchnorm_cannot_be_played_and_the_page_says_why():
+    at = open_page("lessons/train/train.py", "en", preset="custom", bs="1")
+    assert not at.exception
+    assert at.button(key="train.start").disabled
+    assert any(catalog("en")["train.batch_of_one"][:40] in e.value for e in at.error)

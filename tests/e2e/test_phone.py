@@ -1,0 +1,144 @@
+"""Phones: at 390 x 844 every lesson keeps the chart its main control moves on the screen while the
+control moves, and nothing is wider than the screen. Screenshots: artifacts/screenshots/phone-*.png."""
+
+import pytest
+
+from tests.e2e.test_browser import ERRORS
+from ui.i18n import LANGUAGES, catalog
+
+pytestmark = pytest.mark.e2e
+WIDTH, HEIGHT = 390, 844
+HEADER = 60  # Streamlit's fixed header covers the top of the screen
+
+# Where an element is not covered (by the header, or by the controls that stay at the top on a phone)
+# and wholly on the screen: its box, and the element found at three points down its middle.
+SHOWN = """el => {
+    const r = el.getBoundingClientRect(), x = r.left + r.width / 2;
+    const inside = r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight;
+    if (!el.isConnected) return null;  // replaced by a rerun since it was found: look again
+    const root = el.getRootNode();  // a live element's shadow root, or the document
+    const hits = [r.top + 4, r.top + r.height / 2, r.bottom - 4].map(y => root.elementFromPoint(x, y));
+    return {inside, covered: hits.filter(h => !h || !(el.contains(h) || h.contains(el))).length,
+            box: [r.left, r.top, r.right, r.bottom].map(Math.round)};
+}"""
+OVERFLOW = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    return {document: document.documentElement.scrollWidth, main: main.scrollWidth, screen: innerWidth};
+}"""
+# Scroll the chart just below whatever stays on top of it (the header, the controls' column)
+BELOW_TOP = """el => {
+    const sticky = [...document.querySelectorAll('.stColumn')].filter(c => getComputedStyle(c).position === 'sticky');
+    const top = Math.max(64, ...sticky.map(c => parseFloat(getComputedStyle(c).top) + c.offsetHeight + 4));  // stuck
+    el.style.scrollMarginTop = top + 'px';
+    el.scrollIntoView({block: 'start'});
+}"""
+TOP = "el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'start'}); }"
+
+
+def assert_shown(page, locator, what):
+    state = None
+    for _ in range(5):
+        state = locator.evaluate(SHOWN)
+        if state is not None:
+            break
+        page.wait_for_timeout(200)
+    assert state["inside"] and state["covered"] == 0, (what, state)
+
+
+def assert_no_overflow(page):
+    widths = page.evaluate(OVERFLOW)
+    assert widths["document"] <= widths["screen"] and widths["main"] <= widths["screen"], widths
+
+
+def chart_y(page, index=0):
+    return page.evaluate(
+        "i => { const p = document.querySelectorAll('.js-plotly-plot')[i]; return p && p.data && JSON.stringify(p.data.map(t => t.y)); }",  # noqa: E501
+        index,
+    )
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, has_touch=True, is_mobile=True)
+    yield context.new_page()
+    context.close()
+
+
+def open_lesson(page, server, path, lang, ready):
+    page.goto(f"{server}/{path}&lang={lang}" if "?" in path else f"{server}/{path}?lang={lang}")
+    page.wait_for_function(ready, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+
+
+def move_slider_and_watch(page, slider, chart, key, moves=3):
+    """Press ``key`` on the slider a few times; after each press, once the chart has redrawn,
+    the slider and the chart are both on the screen."""
+    slider.evaluate("el => el.focus({preventScroll: true})")  # as a tap on it: the page stays where it is
+    for _ in range(moves):
+        before = chart_y(page)
+        page.keyboard.press(key)
+        page.wait_for_function(
+            "old => { const p = document.querySelector('.js-plotly-plot'); return p && p.data && "
+            "JSON.stringify(p.data.map(t => t.y)) !== old; }",
+            arg=before,
+            timeout=30_000,
+        )
+        page.wait_for_timeout(300)
+        assert_shown(page, slider, "slider")
+        assert_shown(page, chart, "chart")
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_neuron_on_a_phone(phone, server, shots, lang):
+    page = phone
+    open_lesson(page, server, "neuron", lang, "() => globalThis.__bnLabNeuron && globalThis.__bnLabNeuron.last")
+    slider = page.locator(".bnl-slider input").first
+    chart = page.locator(".bnl-chart[data-chart=out] svg")
+    slider.evaluate(TOP)
+    slider.focus()
+    for _ in range(5):
+        frames = page.evaluate("() => globalThis.__bnLabNeuron.frames.length")
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("n => globalThis.__bnLabNeuron.frames.length > n", arg=frames, timeout=15_000)
+        assert_shown(page, slider, "w1")
+        assert_shown(page, chart, "output chart")
+    page.wait_for_url(lambda url: "w1=0.45" in url, timeout=15_000)
+    assert_no_overflow(page)
+    page.screenshot(path=str(shots / f"phone-neuron-{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize(
+    "lesson, path",
+    [("bn_lab", "bn-lab"), ("inside", "inside?section=noise")],  # bn-lab: batch size N; inside: batch size B
+)
+def test_controls_beside_charts_on_a_phone(phone, server, shots, lesson, path, lang):
+    page = phone
+    open_lesson(page, server, path, lang, "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.data)")
+    chart = page.locator(".js-plotly-plot").first
+    chart.evaluate(BELOW_TOP)
+    page.wait_for_timeout(300)
+    slider = page.locator(".st-key-lesson_panel").get_by_role("slider").first
+    move_slider_and_watch(page, slider, chart, "ArrowLeft")
+    assert_no_overflow(page)
+    page.screenshot(path=str(shots / f"phone-{lesson}-{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_train_on_a_phone_play_and_its_curves_share_the_screen(phone, server, shots, lang):
+    page, text = phone, catalog(lang)
+    open_lesson(page, server, "train", lang, "() => document.querySelector('.st-key-train-start button')")
+    play = page.get_by_role("button", name=text["train.play"], exact=True)
+    play.evaluate(TOP)
+    play.click()
+    page.locator('[data-testid="stProgress"]').wait_for(timeout=120_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.data)", timeout=60_000)
+    page.wait_for_timeout(1000)
+    pause = page.get_by_role("button", name=text["train.pause"], exact=True)
+    assert_shown(page, pause, "pause")  # Play became Pause where it was
+    assert_shown(page, page.locator(".js-plotly-plot").first, "accuracy curve")
+    assert_no_overflow(page)
+    page.screenshot(path=str(shots / f"phone-train-{lang}.png"))
+    page.get_by_role("button", name=text["train.reset"], exact=True).click()  # end the run: nothing left training
+    play.wait_for(timeout=30_000)
