@@ -33,6 +33,18 @@ def _layout(title: str, x_title: str, y_title: str, height: int, **extra) -> dic
     )
 
 
+def legend_below_plot(layout: dict, extra_height: int = 40) -> dict:
+    """Move ``layout``'s legend under the plot, off a long title (a legend above the plot wraps onto
+    the title when its names are long, as Russian ones are). The legend is placed in the figure's own
+    coordinates at its bottom edge, so Plotly widens the bottom margin for it however many rows it
+    wraps to, and the x-axis title stays above it (a legend at a fraction of the plot's height below
+    the axis ran into the axis title once the plot was short). ``extra_height`` keeps the plot's size."""
+    layout["legend"] = dict(orientation="h", yref="container", y=0.0, yanchor="bottom", xanchor="left", x=0.0)
+    layout["xaxis"]["automargin"] = True
+    layout["height"] = layout["height"] + extra_height
+    return layout
+
+
 def _vline(x: float, label: str) -> tuple[dict, dict]:
     line = dict(
         type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color=PALETTE["accent"], dash="dash", width=2)
@@ -152,8 +164,7 @@ def lines_figure(
     ]
     layout = _layout(title, x_title, y_title, height, shapes=[p[0] for p in pairs], annotations=[p[1] for p in pairs])
     if legend_below:
-        layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
-        layout["height"] = height + 40
+        legend_below_plot(layout)
     if log_y:
         layout["yaxis"].update(type="log", **log_ticks(np.concatenate([np.ravel(y) for _, y, _ in series])))
     return go.Figure(data=traces, layout=layout)
@@ -210,8 +221,7 @@ def curves_figure(
                     marker=dict(size=5),
                 )
             )
-    layout = _layout(title, x_title, y_title, height)
-    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
+    layout = legend_below_plot(_layout(title, x_title, y_title, height), extra_height=0)
     if percent:
         layout["yaxis"]["tickformat"] = ".0%"
     return go.Figure(data=traces, layout=layout)

@@ -19,6 +19,12 @@ from ui.frame import controls_beside
 from ui.i18n import num, pct, t
 
 PUZZLE_X = np.float32(-0.22630838)  # the value from a user's question about tf.keras
+DIM_NAMES = {2: "NC", 3: "NCL", 4: "NCHW", 5: "NCDHW"}  # the letters PyTorch's docs give a channels-first input
+
+
+def axis_names(axes: tuple[int, ...], ndim: int) -> str:
+    """Axes by their letters, "N, H, W", as the layout picker names them (not a tuple such as "(0,)")."""
+    return ", ".join(DIM_NAMES[ndim][a] for a in axes)
 
 
 def two_columns():
@@ -85,9 +91,9 @@ def section_one(lab: Lab, s) -> None:
         controls.control_mode(s)
     with view:
         st.markdown(t("bn_lab.one_text"))
-        axes = reduced_axes(len(lab.shape), 1)
+        axes = axis_names(reduced_axes(len(lab.shape), 1), len(lab.shape))
         count = values_per_channel(lab.shape, 1)
-        st.markdown(t("bn_lab.one_now", shape=str(lab.shape), axes=str(axes), count=num(count, ",")))
+        st.markdown(t("bn_lab.one_now", shape=str(lab.shape), axes=axes, count=num(count, ",")))
         x, layer = lab.batch(), lab.layer()
         training = lab.mode == "train"
         if not training:

@@ -105,6 +105,7 @@ def spread_chart(k: int, b: int) -> None:
         title=t("inside.spread_chart"),
         x_title=t("inside.per_device"),
         y_title=t("inside.spread_y"),
+        legend_below=True,
     )
     st.plotly_chart(figure, key="inside.chart_spread")
     at = int(np.searchsorted(result.sizes, b))

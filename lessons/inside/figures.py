@@ -7,6 +7,8 @@ import colorsys
 import numpy as np
 import plotly.graph_objects as go
 
+from ui import charts
+
 DEPTH = (0.45, 0.35)  # the oblique projection's step for one sample along N (into the page)
 SHADES = {"front": 0.62, "top": 0.78, "side": 0.48}  # lightness per face, so the cube reads as solid
 
@@ -143,9 +145,8 @@ def devices_figure(
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
         font=dict(size=15),
-        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0.0),
     )
-    return go.Figure(data=traces, layout=layout)
+    return go.Figure(data=traces, layout=charts.legend_below_plot(layout, extra_height=60))  # five entries
 
 
 def _points(x: np.ndarray, y: np.ndarray, name: str, marker: dict) -> dict:

@@ -84,6 +84,7 @@ def same_sample() -> None:
             x_title=t("inside.noise_b"),
             y_title=t("inside.spread_y"),
             log_y=True,
+            legend_below=True,
         ),
         key="inside.chart_noise_by_b",
     )

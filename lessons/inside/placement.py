@@ -89,6 +89,7 @@ def saturation(z: np.ndarray) -> None:
         horizontal=True,
     )
     act = s["inside.squash"]
+    act_name = t(f"inside.act_{act}")  # the function's name in the student's language
     normed = pl.batch_normalize(z)
     raw_share, bn_share = pl.saturated_share(act, z), pl.saturated_share(act, normed)
     left, right = st.columns(2)
@@ -98,7 +99,7 @@ def saturation(z: np.ndarray) -> None:
     base = charts.binned(z[:, 0], base=(-6.0, 6.0))
     figure = charts.histogram_figure(
         histogram(normed[:, 0], base.counts.size, (base.edges[0], base.edges[-1])),
-        title=t("inside.sat_chart", act=act),
+        title=t("inside.sat_chart", act=act_name),
         x_title=t("inside.sat_x"),
         y_title=t("common.share"),
         name=t("inside.with_bn"),
@@ -110,7 +111,7 @@ def saturation(z: np.ndarray) -> None:
         height=300,
     )
     st.plotly_chart(figure, key="inside.chart_saturation")
-    st.caption(t("inside.sat_text", edge=num(edge, ".2f"), act=act))
+    st.caption(t("inside.sat_text", edge=num(edge, ".2f"), act=act_name))
 
 
 def orders_in_practice() -> None:

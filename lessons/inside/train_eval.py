@@ -60,6 +60,7 @@ def show() -> None:
             title=t("inside.params_chart"),
             x_title=t("inside.step_axis"),
             y_title="",
+            legend_below=True,  # four names in half the width: above, they wrap onto the title
         ),
         key="inside.chart_params",
     )
@@ -73,6 +74,7 @@ def show() -> None:
             title=t("inside.loss_chart", window=WINDOW),
             x_title=t("inside.step_axis"),
             y_title=t("inside.loss"),
+            legend_below=True,
         ),
         key="inside.chart_loss",
     )

@@ -1,6 +1,7 @@
 """bn-lab interactions: widgets by key, assertions on what the page says and draws."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -220,7 +221,8 @@ def test_running_chart_draws_where_each_convention_settles_at_batch_size_two(con
     targets = sorted(shape["y0"] for shape in layout["shapes"])
     assert targets == pytest.approx(sorted([2.0, target]))
     assert "approach" not in layout["title"]["text"]
-    assert layout["legend"]["y"] < 0  # the legend sits below the plot, not over the title
+    legend = layout["legend"]  # at the figure's bottom edge, under the plot and its axis title, not over the title
+    assert (legend["yref"], legend["y"], legend["yanchor"]) == ("container", 0.0, "bottom")
     assert {note["xanchor"] for note in layout["annotations"]} == {"left", "right"}  # close targets do not overprint
     assert num(target, ".3g", "en") in text_of(at)
 
@@ -292,7 +294,13 @@ def test_image_batch_of_one_works_in_pytorch_and_shows_the_reduced_axes():
     at = bn_lab(section="one", n=1, layout="nchw", hw=4)
     assert_clean(at)
     assert not at.code
-    assert "(0, 2, 3)" in text_of(at) and "**16**" in text_of(at)
+    assert "over N, H, W." in text_of(at) and "**16**" in text_of(at)
+
+
+def test_a_vector_batch_of_one_names_its_axis_in_words_not_as_a_python_tuple():
+    at = bn_lab(section="one", n=1)
+    assert_clean(at)
+    assert "over N." in text_of(at) and "(0,)" not in text_of(at)
 
 
 # --- the Keras puzzle ---
@@ -374,14 +382,22 @@ def test_eps_zero_pytorch_eval_mode_is_accepted_as_the_way_out_says():
 
 
 def test_catalogs_use_one_term_per_concept():
+    """The terms of docs/glossary.md, in every lesson's strings."""
     ru, zh = catalog("ru"), catalog("zh")
     bn_ru = {k: v for k, v in ru.items() if k.startswith("bn_lab.")}
     bn_zh = {k: v for k, v in zh.items() if k.startswith("bn_lab.")}
     assert "размер батча" in ru["bn_lab.n"].lower() and ru["bn_lab.seed"] == "Зерно генератора"
     assert "ε защищает от деления на ноль" in ru["bn_lab.eps_text"]
-    assert "批大小" in zh["bn_lab.n"] and zh["bn_lab.seed"] == "随机种子"
-    assert zh["bn_lab.k"] == "此前已输入的训练批次数"
-    assert not [k for k, v in bn_zh.items() if "您" in v or "批量大小" in v]
+    assert "批量大小" in zh["bn_lab.n"] and zh["bn_lab.seed"] == "随机种子"
+    assert zh["bn_lab.k"] == "此前已输入的训练批量数"
+    assert not [k for k, v in bn_zh.items() if "您" in v]
     assert not [k for k, v in bn_ru.items() if "Начальное значение" in v]
+    # zh: 批量 (batch), 批量大小, 小批量 (mini-batch), 批归一化; 评估模式 for eval mode; 神经元 for a unit
+    assert not [k for k, v in zh.items() if re.search(r"批次|批大小|批(?![量归重])", v)]
+    assert not [k for k, v in zh.items() if re.search(r"(eval|train) 模式|单元(?!格)", v)]
+    assert [k for k, v in zh.items() if "推理模式" in v] == ["bn_lab.puzzle_answer"]  # Keras's "inference mode"
+    # ru: the learning rate is never a bare «скорость» (the train lesson's speed is one); режим оценки, not «режим eval»
+    assert ru["train.field_lr"] == "скорость обучения" and ru["train.speed"] == "Шагов в секунду"
+    assert not [k for k, v in ru.items() if re.search(r"(?i)режим\w* (eval|train)|шаг обучения для", v)]
     for lang in LANGUAGES:
         assert catalog(lang)["bn_lab.gamma"] != "γ (gamma)" or lang == "en"
