@@ -77,7 +77,7 @@ def reset() -> None:
 def controls() -> None:
     s = st.session_state
     busy = bool(s.get(ACTIVE))
-    lr, size, pace, seed = st.columns(4)
+    lr, size, pace, seed = st.columns([1, 1, 1.5, 0.9])  # the pace's five buttons need room ("макс")
     lr.select_slider(t("inside.lr"), LR_OPTIONS, format_func=lambda v: num(v, "g"), key="inside.pair_lr", disabled=busy)
     size.select_slider(t("inside.n"), BATCH_OPTIONS, key="inside.pair_b", disabled=busy)
     pace.segmented_control(
@@ -214,7 +214,7 @@ def results() -> None:
         if h.stopped == "diverged":
             column.warning(t("inside.pair_diverged", name=name, epoch=h.diverged_at), icon=":material/trending_up:")
             continue
-        column.metric(f"{t('train.test_accuracy')}: {name}", pct(h.test_accuracy))
+        column.metric(t("inside.pair_accuracy", name=name), pct(h.test_accuracy))
         if h.stopped == "user":
             column.caption(t("train.stopped"))
     if done["gaps"]:

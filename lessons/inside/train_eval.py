@@ -67,6 +67,7 @@ def unit() -> None:
             title=t("inside.params_chart"),
             x_title=t("inside.step_axis"),
             y_title="",
+            legend_below=True,  # four entries: over the title in ru
         ),
         key="inside.chart_params",
     )
@@ -80,6 +81,7 @@ def unit() -> None:
             title=t("inside.loss_chart", window=WINDOW),
             x_title=t("inside.step_axis"),
             y_title=t("inside.loss"),
+            legend_below=True,
         ),
         key="inside.chart_loss",
     )

@@ -368,7 +368,7 @@ def test_the_pair_trains_both_from_one_press_and_shows_both_curves_and_the_gap()
     views = at.session_state[stats_live.DONE]["views"]
     metrics = {m.label: percent(m.value) for m in at.metric}
     for v in views:
-        label = f"{EN['train.test_accuracy']}: {EN[f'inside.mode_{v.config.bn_stats}']}"
+        label = EN["inside.pair_accuracy"].format(name=EN[f"inside.mode_{v.config.bn_stats}"])
         assert metrics[label] == pytest.approx(v.history.test_accuracy, abs=5e-4)
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)  # the pair's curves, one per run
     assert [trace["name"] for trace in figure["data"]] == [EN["inside.mode_batch"], EN["inside.mode_running"]]
@@ -405,8 +405,8 @@ def test_a_diverging_run_is_named_and_the_other_still_learns():
     assert_clean(at)
     diverged = EN["inside.pair_diverged"].split("{")[1].split("}")[1][:20]  # after {name}
     assert any(diverged in w.value and EN["inside.mode_running"] in w.value for w in at.warning)
-    label = f"{EN['train.test_accuracy']}: {EN['inside.mode_batch']}"
-    assert [m.label for m in at.metric if m.label.startswith(EN["train.test_accuracy"])] == [label]
+    label = EN["inside.pair_accuracy"].format(name=EN["inside.mode_batch"])
+    assert [m.label for m in at.metric if m.label.startswith(label[:10])] == [label]
 
 
 def test_a_pair_the_runner_forgot_gets_a_notice():
