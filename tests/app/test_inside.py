@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +11,7 @@ from bn_core import train as tr
 from lessons.inside import stats_live
 from lessons.train.sections import runner
 from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
+from tests.app.test_train import poll
 from ui.i18n import LANGUAGES, catalog
 from ui.state import literal
 
@@ -332,17 +332,6 @@ def test_running_statistics_in_training_let_the_parameters_run_away():
     at.slider(key="inside.steps").set_value(600).run()
     later = re.search(r"w = ([\d.]+) and b = ([\d.]+), and they grow", text_of(at))
     assert float(later.group(2)) > float(match.group(2)) + 3  # still drifting
-
-
-def poll(at, until, timeout=180.0):
-    """Rerun the page (as its fragment would) until ``until(at)``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if until(at):
-            return at
-        time.sleep(0.3)
-    raise AssertionError("the page never got there")
 
 
 def pair_ids(at):
