@@ -215,11 +215,11 @@ class SeededDropout(nn.Module):
 class RunningStatsBatchNorm(nn.BatchNorm1d):
     """BatchNorm1d that normalizes with its running statistics while training, too: close to the
     mistake of a model left in eval mode, or with frozen statistics, while it trains (there the
-    averages do not even move; Ioffe and Szegedy, 2015, section 2, explain why it fails). Each training batch first updates the running averages as
-    ``nn.BatchNorm1d`` does in training (momentum weighs the new batch, the unbiased variance is
-    stored), then x is normalized with them as constants: the forward is ``nn.BatchNorm1d``'s in
-    eval mode with the updated buffers, and no gradient flows through the statistics. In eval mode
-    it is ``nn.BatchNorm1d``.
+    averages do not even move; Ioffe and Szegedy, 2015, section 2, explain why it fails). Each
+    training batch first updates the running averages as ``nn.BatchNorm1d`` does in training
+    (momentum weighs the new batch, the unbiased variance is stored), then x is normalized with
+    them as constants: the forward is ``nn.BatchNorm1d``'s in eval mode with the updated buffers,
+    and no gradient flows through the statistics. In eval mode it is ``nn.BatchNorm1d``.
 
     Shape: (N, C) -> (N, C)."""
 
