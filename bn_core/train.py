@@ -18,6 +18,7 @@ Szegedy (2015) show in their Figure 1.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from bn_core.data import DATASETS, Dataset, load, unit
 
 NORMS = ("none", "batch", "layer", "group", "renorm")
 BATCH_STAT_NORMS = ("batch", "renorm")  # normalize with the batch's statistics while training
+BN_STATS = ("batch", "running")  # what BatchNorm ("batch") normalizes with while training; see RunningStatsBatchNorm
 PLACEMENTS = ("before", "after")  # the normalization before or after the nonlinearity
 ACTIVATIONS = ("relu", "sigmoid")
 OPTIMIZERS = ("sgd", "adam")
@@ -78,6 +80,8 @@ class TrainConfig:
     # Whether the hidden Linear layers have a bias. None: unless a normalization follows the Linear
     # directly (its β takes the bias's role; a bias there would be subtracted away with the mean).
     bias: bool | None = None
+    # norm "batch" only: "running" normalizes with the running averages while training too (RunningStatsBatchNorm)
+    bn_stats: str = "batch"
 
     def problems(self) -> list[str]:
         """What stops this configuration from training, as message codes (empty: it can train)."""
@@ -88,6 +92,7 @@ class TrainConfig:
             "placement": self.placement in PLACEMENTS,
             "activation": self.activation in ACTIVATIONS,
             "optimizer": self.optimizer in OPTIMIZERS,
+            "bn_stats": self.bn_stats in BN_STATS,
             "hidden": HIDDEN_RANGE[0] <= self.hidden <= HIDDEN_RANGE[1],
             "hidden2": self.hidden2 == 0 or HIDDEN_RANGE[0] <= self.hidden2 <= HIDDEN_RANGE[1],
             "depth": DEPTH_RANGE[0] <= self.depth <= DEPTH_RANGE[1],
@@ -142,6 +147,12 @@ PRESETS = {
     # A learning rate only BN survives (found by measurement: benchmarks/train_presets.py).
     "high_lr": TrainConfig(norm="batch", depth=3, hidden=100, batch_size=60, lr=0.5, epochs=30),
 }
+
+
+# The `inside` lesson's pair (section "Training vs inference"): this network trained with batch statistics
+# and with running statistics (``bn_stats="running"``) from the same weights. Three hidden layers, as
+# "high_lr": with one, running statistics cost little (measured: about 97 % against 98 %).
+STATS_PAIR = TrainConfig(norm="batch", depth=3, hidden=100, lr=0.03, batch_size=32, epochs=5)
 
 
 def group_count(width: int) -> int:
@@ -203,10 +214,36 @@ class SeededDropout(nn.Module):
         return x * keep / (1.0 - self.rate)
 
 
-def norm_layer(norm: str, width: int) -> nn.Module:
+class RunningStatsBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d that normalizes with its running statistics while training, too: close to the
+    mistake of a model left in eval mode, or with frozen statistics, while it trains (there the
+    averages do not even move; Ioffe and Szegedy, 2015, section 2, explain why it fails). Each
+    training batch first updates the running averages as ``nn.BatchNorm1d`` does in training
+    (momentum weighs the new batch, the unbiased variance is stored), then x is normalized with
+    them as constants: the forward is ``nn.BatchNorm1d``'s in eval mode with the updated buffers,
+    and no gradient flows through the statistics. In eval mode it is ``nn.BatchNorm1d``.
+
+    Shape: (N, C) -> (N, C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            if x.shape[0] < 2:  # the unbiased variance of one value is undefined, as in nn.BatchNorm1d
+                raise ValueError(single_value_message(tuple(x.shape)))
+            with torch.no_grad():  # the update of nn.BatchNorm1d's training mode, output discarded
+                F.batch_norm(x, self.running_mean, self.running_var, None, None, True, self.momentum, self.eps)
+                self.num_batches_tracked.add_(1)
+        return frozen_batch_norm(self, x)
+
+
+def frozen_batch_norm(norm: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:  # (N, C) -> (N, C)
+    """``norm`` normalizing ``x`` with its running statistics, held constant (eval mode's forward)."""
+    return F.batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias, training=False, eps=norm.eps)
+
+
+def norm_layer(norm: str, width: int, bn_stats: str = "batch") -> nn.Module:
     return {
         "none": nn.Identity,
-        "batch": lambda: nn.BatchNorm1d(width),
+        "batch": lambda: RunningStatsBatchNorm(width) if bn_stats == "running" else nn.BatchNorm1d(width),
         "layer": lambda: nn.LayerNorm(width),
         "group": lambda: nn.GroupNorm(group_count(width), width),
         "renorm": lambda: BatchRenorm(width),
@@ -222,7 +259,7 @@ class HiddenBlock(nn.Module):
     def __init__(self, n_in: int, width: int, config: TrainConfig, generator: torch.Generator):
         super().__init__()
         self.linear = nn.utils.skip_init(nn.Linear, n_in, width, bias=config.linear_bias)  # initialized by DigitNN
-        self.norm = norm_layer(config.norm, width)
+        self.norm = norm_layer(config.norm, width, config.bn_stats)
         self.act = ACTIVATION_FUNCTIONS[config.activation]
         self.before = config.placement == "before"
         self.dropout = SeededDropout(config.dropout, generator)
@@ -245,6 +282,8 @@ class HiddenBlock(nn.Module):
 def normalize_as_training(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:  # (N, C) -> (N, C)
     """What ``norm`` does to ``x`` in training mode, its running statistics untouched. Batch Renorm
     is shown as BatchNorm (r = 1, d = 0): its correction depends on the running statistics."""
+    if isinstance(norm, RunningStatsBatchNorm):
+        return frozen_batch_norm(norm, x)
     if isinstance(norm, nn.BatchNorm1d | BatchRenorm):
         return F.batch_norm(x, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
     return norm(x)
@@ -542,6 +581,43 @@ def drift(history: History, layer: int = -1, unit: int = 0) -> float:
     q = np.array([m.quantiles[layer, 1, unit] for m in history.measures])  # (measures, 3)
     spread = q[0, 2] - q[0, 0]
     return float(np.ptp(q[:, 1]) / spread)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The same weights on the same images in training mode and in eval mode."""
+
+    batch_size: int
+    train_accuracy: float  # training mode: each batch of ``batch_size`` normalized with its own statistics
+    eval_accuracy: float  # eval mode: normalized with the running statistics
+    train_loss: float
+    eval_loss: float
+
+    @property
+    def accuracy_gap(self) -> float:
+        return self.eval_accuracy - self.train_accuracy
+
+
+def train_eval_gap(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0) -> Gap:
+    """``model`` on images ``x`` (N, features) with labels ``y`` (N,), in training mode on shuffled
+    batches of ``batch_size`` (a last batch of one joins the one before, as in training) against eval
+    mode on all of them. Training mode is the normalization's only: dropout stays off. A copy runs,
+    so the model and its running statistics are left as they were."""
+    if batch_size < 2:
+        raise ValueError("training mode needs batches of at least 2: " + single_value_message((1, 1)))
+    x_t, y_t = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.int64))
+    twin = copy.deepcopy(model).train()
+    for module in twin.modules():
+        if isinstance(module, SeededDropout):
+            module.eval()
+    order = batches(len(y_t), batch_size, torch.Generator().manual_seed(seed), merge_single=True)
+    with torch.no_grad():
+        logits = torch.cat([twin(x_t[idx]) for idx in order])
+        targets = torch.cat([y_t[idx] for idx in order])
+        train_loss = F.cross_entropy(logits, targets).item()
+        train_accuracy = (logits.argmax(1) == targets).float().mean().item()
+    eval_loss, eval_accuracy, _ = evaluate(copy.deepcopy(model), x_t, y_t)
+    return Gap(batch_size, train_accuracy, eval_accuracy, train_loss, eval_loss)
 
 
 def weights_of(model: nn.Module) -> dict[str, np.ndarray]:

@@ -156,3 +156,54 @@ def _points(x: np.ndarray, y: np.ndarray, name: str, marker: dict) -> dict:
 def _level(span: tuple[float, float], y: float, name: str, line: dict) -> dict:
     """A horizontal line across the devices."""
     return dict(type="scatter", x=span, y=[y, y], mode="lines", name=name, line=line)
+
+
+def _below(title: str, x_title: str, y_title: str, height: int) -> dict:
+    """A layout with the legend under the plot (ru/zh titles are long) and accuracy as a percentage."""
+    layout = charts._layout(title, x_title, y_title, height)
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
+    layout["yaxis"].update(tickformat=".0%", range=[0, 1.02])
+    return layout
+
+
+def step_lines(
+    series: list[tuple[str, np.ndarray, np.ndarray]], *, title: str, x_title: str, y_title: str, height: int = 340
+) -> go.Figure:
+    """Accuracy ``(name, steps, values)`` over training steps, one line per run (runs may end early)."""
+    traces = [
+        dict(type="scatter", x=x, y=y, mode="lines", name=name, line=dict(color=charts.LINE_COLORS[i], width=2.5))
+        for i, (name, x, y) in enumerate(series)
+    ]
+    return go.Figure(data=traces, layout=_below(title, x_title, y_title, height))
+
+
+def gap_figure(
+    sizes: np.ndarray,
+    train_accuracy: np.ndarray,
+    eval_accuracy: float,
+    run_size: int,
+    *,
+    names: tuple[str, str, str],
+    title: str,
+    x_title: str,
+    y_title: str,
+    height: int = 340,
+) -> go.Figure:
+    """Training-mode accuracy per batch size (log axis) against the eval-mode level; the run's own
+    batch size marked."""
+    at_run = train_accuracy[list(sizes).index(run_size)]
+    traces = [
+        dict(
+            type="scatter",
+            x=sizes,
+            y=train_accuracy,
+            mode="lines+markers",
+            name=names[0],
+            line=dict(color=charts.PALETTE["main"], width=2.5),
+        ),
+        _level((sizes[0], sizes[-1]), eval_accuracy, names[1], dict(color=charts.PALETTE["second"], dash="dash")),
+        _points([run_size], [at_run], names[2], dict(color=charts.PALETTE["accent"], size=14, symbol="diamond")),
+    ]
+    layout = _below(title, x_title, y_title, height)
+    layout["xaxis"].update(type="log", tickmode="array", tickvals=sizes)
+    return go.Figure(data=traces, layout=layout)

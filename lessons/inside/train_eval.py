@@ -1,4 +1,5 @@
-"""Section `stats`: training normalizes with the batch's statistics, inference with running ones."""
+"""Section `stats`: training normalizes with the batch's statistics, inference with running ones.
+A live pair on the digit model (stats_live), then the mechanism on one unit (bn_core.drift)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import numpy as np
 import streamlit as st
 
 from bn_core import drift
+from lessons.inside import stats_live
 from ui import charts
 from ui.i18n import num, t
 from ui.state import Param
 
 LR_OPTIONS = (0.01, 0.03, 0.1, 0.3)
-GAP_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
 PARAMS = (
+    *stats_live.PARAMS,
     Param("steps", "inside.steps", 300, kind="int", lo=50, hi=1000),
     Param("lr", "inside.lr", 0.1, lo=0.01, hi=0.3, options=LR_OPTIONS),
     Param("sb", "inside.stats_b", 32, kind="int", lo=2, hi=128),
@@ -26,11 +28,6 @@ def runs(steps: int, lr: float, batch_size: int, seed: int) -> dict[str, drift.D
     return {mode: drift.train_unit(mode, steps, lr, batch_size, seed=seed) for mode in drift.MODES}
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def gaps() -> np.ndarray:
-    return drift.train_eval_gap(GAP_SIZES, trials=2000, seed=0)
-
-
 def controls() -> None:
     """In one row: this section's charts need the page's full width."""
     steps, lr, size, seed = st.columns(4)
@@ -41,8 +38,18 @@ def controls() -> None:
 
 
 def show() -> None:
-    s = st.session_state
     st.markdown(t("inside.stats_intro"))
+    stats_live.controls()
+    st.fragment(stats_live.live, run_every=stats_live.poll_seconds())()
+    stats_live.results()
+    st.subheader(t("inside.unit_title"))
+    st.markdown(t("inside.unit_intro"))
+    unit()
+
+
+def unit() -> None:
+    """The mechanism on one unit x = w·u + b: the parameters drift with running statistics."""
+    s = st.session_state
     controls()
     result = runs(s["inside.steps"], s["inside.lr"], s["inside.stats_b"], s["inside.stats_seed"])
     batch, running = result["batch"], result["running"]
@@ -90,17 +97,3 @@ def show() -> None:
             loss_running=num(running.loss[-tail:].mean(), ".2f"),
         )
     )
-    st.subheader(t("inside.gap_title"))
-    left, right = st.columns([1.4, 1])
-    left.plotly_chart(
-        charts.lines_figure(
-            np.array(GAP_SIZES),
-            [(t("inside.gap_series"), gaps(), "solid")],
-            title=t("inside.gap_chart"),
-            x_title=t("inside.n"),
-            y_title="",
-            log_y=True,
-        ),
-        key="inside.chart_gap",
-    )
-    right.markdown(t("inside.gap_text", small=num(gaps()[0], ".2f"), large=num(gaps()[-1], ".3f")))

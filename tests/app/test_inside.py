@@ -2,12 +2,18 @@
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from tests.app.helpers import assert_clean, open_page, text_of
+from bn_core import train as tr
+from lessons.inside import stats_live
+from lessons.train.sections import runner
+from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
+from tests.app.test_train import poll
 from ui.i18n import LANGUAGES, catalog
+from ui.state import literal
 
 PAGE = "lessons/inside/inside.py"
 SECTIONS = ("step", "axes", "stats", "place", "devices", "noise")
@@ -328,7 +334,87 @@ def test_running_statistics_in_training_let_the_parameters_run_away():
     assert float(later.group(2)) > float(match.group(2)) + 3  # still drifting
 
 
-def test_train_eval_gap_is_large_for_small_batches():
+def pair_ids(at):
+    return list(at.session_state[stats_live.ACTIVE]) if stats_live.ACTIVE in at.session_state else []
+
+
+def pair_done(at):
+    return stats_live.DONE in at.session_state
+
+
+def test_the_pair_trains_both_from_one_press_and_shows_both_curves_and_the_gap():
+    at = inside(section="stats", pspeed="max", plr=0.1, pb=16, pseed=3)
+    assert_clean(at)
+    assert EN["inside.pair_empty"][:20] in text_of(at)
+    at.button(key="inside.pair_start").click().run()
+    configs = [runner().view(r).config for r in pair_ids(at)]
+    expected = replace(tr.STATS_PAIR, lr=0.1, batch_size=16, seed=3)
+    assert configs == [expected, replace(expected, bn_stats="running")]
+    assert at.select_slider(key="inside.pair_lr").disabled  # no change of settings under a running pair
+    poll(at, pair_done)
+    assert_clean(at)
+    assert not pair_ids(at)
+    views = at.session_state[stats_live.DONE]["views"]
+    metrics = {m.label: percent(m.value) for m in at.metric}
+    for v in views:
+        label = EN["inside.pair_accuracy"].format(name=EN[f"inside.mode_{v.config.bn_stats}"])
+        assert metrics[label] == pytest.approx(v.history.test_accuracy, abs=5e-4)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)  # the pair's curves, one per run
+    assert [trace["name"] for trace in figure["data"]] == [EN["inside.mode_batch"], EN["inside.mode_running"]]
+    last = [plotly_array(trace["y"])[-1] for trace in figure["data"]]
+    assert last == pytest.approx([v.history.measures[-1].test_accuracy for v in views])
+    # the gap: eval mode of the gap measure is the batch-statistics run's own test accuracy
+    shown = re.search(r"This run: ([\d.]+)% with batches of 2, ([\d.]+)% with 64, ([\d.]+)% in eval mode", text_of(at))
+    assert percent(shown.group(3)) == pytest.approx(views[0].history.test_accuracy, abs=5e-4)
+    assert float(shown.group(1)) < float(shown.group(3))
+    gap = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert list(plotly_array(gap["data"][0]["x"])) == list(stats_live.GAP_SIZES)
+    assert list(plotly_array(gap["data"][2]["x"])) == [16]  # this run's batch size, marked
+    at.button(key="inside.pair_reset").click().run()
+    assert_clean(at)
+    assert not pair_done(at) and EN["inside.pair_empty"][:20] in text_of(at)
+
+
+def test_stop_keeps_what_the_pair_learned_so_far_without_a_traceback():
+    at = inside(section="stats", pspeed="1")
+    at.button(key="inside.pair_start").click().run()
+    ids = pair_ids(at)
+    poll(at, lambda a: all(runner().view(r).state == "running" for r in ids))
+    at.button(key="inside.pair_stop").click().run()
+    poll(at, pair_done)
+    assert_clean(at)
+    assert all(v.history.stopped == "user" for v in at.session_state[stats_live.DONE]["views"])
+    assert EN["train.stopped"] in text_of(at)
+
+
+def test_a_diverging_run_is_named_and_the_other_still_learns():
+    at = inside(section="stats", pspeed="max", plr=0.3)
+    at.button(key="inside.pair_start").click().run()
+    poll(at, pair_done)
+    assert_clean(at)
+    diverged = EN["inside.pair_diverged"].split("{")[1].split("}")[1][:20]  # after {name}
+    assert any(diverged in w.value and EN["inside.mode_running"] in w.value for w in at.warning)
+    label = EN["inside.pair_accuracy"].format(name=EN["inside.mode_batch"])
+    assert [m.label for m in at.metric if m.label.startswith(label[:10])] == [label]
+
+
+def test_a_pair_the_runner_forgot_gets_a_notice():
     at = inside(section="stats")
-    gap = re.search(r"The gap is ([\d.]+) on average for batches of 2 and ([\d.]+) for batches of 256", text_of(at))
-    assert float(gap.group(1)) > 0.5 > 0.1 > float(gap.group(2))
+    at.session_state[stats_live.ACTIVE] = ["gone-123", "gone-456"]  # as after the page stopped polling
+    at.run()
+    assert_clean(at)
+    assert EN["train.lost"] in text_of(at)
+    assert not pair_ids(at) and at.button(key="inside.pair_start")
+
+
+def test_pair_settings_come_from_the_link_and_a_batch_of_one_is_replaced():
+    at = inside(section="stats", plr=0.01, pb=64, pspeed="5", pseed=9)
+    assert_clean(at)
+    assert at.select_slider(key="inside.pair_lr").value == 0.01
+    assert at.select_slider(key="inside.pair_b").value == 64
+    assert at.segmented_control(key="inside.pair_speed").value == "5"
+    assert at.number_input(key="inside.pair_seed").value == 9
+    at = inside(section="stats", pb=1)
+    assert_clean(at)
+    assert at.select_slider(key="inside.pair_b").value == 2
+    assert EN["url.change"].format(label=EN["inside.n"], used="2", raw=literal("1")) in text_of(at)

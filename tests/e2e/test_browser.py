@@ -13,7 +13,7 @@ ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
 CHARTS = {"bn_lab": 2, "inside": 0}  # Plotly charts each page draws at its defaults (neuron draws its own)
-INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 3, "place": 3, "devices": 2, "noise": 2}  # per section
+INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 2, "place": 3, "devices": 2, "noise": 2}  # per section
 
 
 def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
@@ -98,6 +98,27 @@ def test_inside_section_renders(page, server, shots, section, lang):
     page.wait_for_function(no_skeleton, timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
+
+
+CHARTS_DRAWN = "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n"
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, lang):
+    lesson = next(x for x in LESSONS if x.name == "inside")
+    text = catalog(lang)
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    open_and_check(page, server, lesson, lang, "&section=stats", charts=2)
+    page.get_by_role("button", name=text["inside.pair_start"]).click()
+    page.get_by_role("button", name=text["train.stop"]).wait_for(timeout=60_000)
+    page.wait_for_function(CHARTS_DRAWN, arg=3, timeout=120_000)  # the pair's curves, growing at 20 steps a second
+    page.wait_for_timeout(4000)
+    page.screenshot(path=str(shots / f"inside-stats-live-{lang}.png"))
+    page.get_by_text(text["inside.gap_title"]).wait_for(timeout=300_000)  # slow on a loaded machine
+    page.wait_for_function(CHARTS_DRAWN, arg=4, timeout=60_000)
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"inside-stats-gap-{lang}.png"))
 
 
 def test_inside_step_through_and_section_picker(page, server, shots):
