@@ -11,9 +11,18 @@ import streamlit as st
 
 from bn_core import train as tr
 from bn_core.data import mnist_dir
-from bn_core.runner import RunView
+from bn_core.runner import LimitReached, RunView
 from lessons.inside import figures
-from lessons.train.sections import POLL_SECONDS, SPEED_NAMES, failure_text, load_dataset, poll_state, runner
+from lessons.train.sections import (
+    POLL_SECONDS,
+    SPEED_NAMES,
+    failure_text,
+    limit_text,
+    load_dataset,
+    poll_state,
+    runner,
+)
+from ui import session as page_session
 from ui.frame import guarded
 from ui.i18n import num, pct, t
 from ui.state import Param
@@ -41,6 +50,7 @@ PARAMS = (
 ACTIVE = "inside.pair_active"  # this session's two run ids while they are queued or training
 DONE = "inside.pair_done"  # the last finished pair: {"views": [RunView], "gaps": [tr.Gap] or None}
 POLLED = "inside.pair_polled"  # the run state the polling interval was chosen for
+REFUSED = "inside.pair_refused"  # why the runner refused the last start (shown once)
 NOTICE = "inside.pair_notice"  # (level, text) to show once
 
 
@@ -57,8 +67,13 @@ def speed() -> float | None:
 
 
 def start() -> None:
+    """Queue the pair together (or neither: past the server's queue or this page's limit, say why).
+    The runs belong to this page's session: they live as long as Streamlit keeps it."""
     reset()
-    st.session_state[ACTIVE] = [runner().submit(c, speed=speed()) for c in configs()]
+    try:
+        st.session_state[ACTIVE] = runner().submit_many(configs(), speed=speed(), owner=page_session.session_id())
+    except LimitReached as err:
+        st.session_state[REFUSED] = limit_text(err)
 
 
 def stop() -> None:
@@ -89,6 +104,9 @@ def controls() -> None:
         disabled=busy,
     )
     seed.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.pair_seed", disabled=busy)
+    refused = s.pop(REFUSED, None)
+    if refused:
+        st.warning(refused, icon=":material/block:")
     left, right, _ = st.columns([1, 1, 2])
     if busy:
         left.button(

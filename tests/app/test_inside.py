@@ -418,3 +418,18 @@ def test_pair_settings_come_from_the_link_and_a_batch_of_one_is_replaced():
     assert_clean(at)
     assert at.select_slider(key="inside.pair_b").value == 2
     assert EN["url.change"].format(label=EN["inside.n"], used="2", raw=literal("1")) in text_of(at)
+
+
+def test_a_pair_past_this_pages_run_limit_is_refused_with_a_message():
+    shared = runner()
+    before = shared.max_per_owner
+    shared.max_per_owner = 1  # the pair is two runs
+    try:
+        at = inside("en", section="stats")
+        at.button(key="inside.pair_start").click().run()
+        assert_clean(at)
+        assert not pair_ids(at)
+        assert EN["train.limit_session"].format(n=1) in [w.value for w in at.warning]
+        assert shared.counts()["queued"] + shared.counts()["running"] == 0
+    finally:
+        shared.max_per_owner = before
