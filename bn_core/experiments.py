@@ -315,6 +315,13 @@ class RenormResult:
     clipped: list[list[float]]  # [setting][kept step]: share of units whose r or d the clip changed
     clipped_total: list[float]  # [setting] share over the whole run
 
+    def clipped_in(self, index: int, quarter: int) -> float:
+        """The mean clipped share of setting ``index`` over one quarter (0-3) of the run's kept steps."""
+        steps = np.asarray(self.clip_steps)
+        edges = np.linspace(0, steps[-1] + 1, 5)
+        inside = (steps >= edges[quarter]) & (steps < edges[quarter + 1])
+        return float(np.mean(np.asarray(self.clipped[index])[inside]))
+
 
 @dataclass(frozen=True)
 class LrResult:

@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from bn_core.data import Dataset
 from bn_core.experiments import (
@@ -39,6 +40,9 @@ EXPERIMENTS = {
     "smoothness": (SmoothnessConfig, smoothness, SmoothnessResult),
 }
 DIGITS = 6  # significant digits kept in the JSON files
+# Where the `experiments` lesson's precomputed results ship, one <name>.json per experiment
+# (written by scripts/precompute_experiments.py from each experiment's default configuration).
+SHIPPED = Path(__file__).resolve().parent.parent / "lessons" / "experiments" / "results"
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,10 @@ class SmoothnessResult:
     losses: dict[str, list[float]]  # variant -> the batch loss at the kept steps
     accuracy: dict[str, float]  # variant -> validation accuracy at the end (eval mode, no noise)
 
+    def trains_like(self, variant: str, other: str, within: float = 0.04) -> bool:
+        """Whether ``variant`` ends at most ``within`` below ``other``'s validation accuracy."""
+        return self.accuracy[variant] >= self.accuracy[other] - within
+
     def median(self, name: str, variant: str) -> float:
         """The median of a measure over the run (``name``: loss_range, grad_change or beta)."""
         if name == "loss_range":
