@@ -230,7 +230,7 @@ class RenormConfig:
 
 @dataclass(frozen=True)
 class LrConfig:
-    lrs: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+    lrs: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 2.0)
     norms: tuple[str, ...] = ("none", "batch")
     batch_size: int = 60
     epochs: int = 6

@@ -16,7 +16,10 @@ COLORS = {**NORM_COLORS, "noisy": "#f97316", "paper_bn": NORM_COLORS["batch"], "
 
 def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:
     layout = charts._layout(title, x_title, y_title, height)
-    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
+    layout["title"]["font"]["size"] = 15  # half-width charts: the titles must fit (ru is the longest)
+    # the legend under the x axis's title, not over it
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
+    layout["xaxis"]["title"]["standoff"] = 4
     return layout
 
 
@@ -29,6 +32,7 @@ def by_batch(
     y_title: str,
     shade_below: float | None = None,
     shade_label: str = "",
+    log_y: bool = False,
     height: int = 420,
 ) -> go.Figure:
     """Error against batch size (log 2 axis), one line ``(name, colour key, values, dash)`` per
@@ -48,7 +52,12 @@ def by_batch(
     ]
     layout = _layout(title, x_title, y_title, height)
     layout["xaxis"].update(type="log", tickvals=list(sizes), ticktext=[str(s) for s in sizes])
-    layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
+    if log_y:  # errors from 1 % to 70 % on one chart: each factor of two gets the same height
+        ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+        low = min(float(np.nanmin(v)) for *_, v, _ in series)
+        layout["yaxis"].update(type="log", tickvals=[x for x in ticks if x >= low / 2.5], tickformat=".0%")
+    else:
+        layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
     if shade_below is not None:
         layout["shapes"] = [
             dict(
@@ -66,12 +75,12 @@ def by_batch(
         layout["annotations"] = [
             dict(
                 x=np.log10(min(sizes) / 1.3),
-                y=1,
+                y=0,
                 yref="paper",
                 text=shade_label,
                 showarrow=False,
                 xanchor="left",
-                yanchor="top",
+                yanchor="bottom",
                 font=dict(size=12, color=charts.PALETTE["accent"]),
             )
         ]

@@ -104,6 +104,7 @@ def draw(result, index: int) -> None:
         ),
         key="exp.chart_d",
     )
+    st.caption(t("experiments.charts_note"))
     st.plotly_chart(
         figures.over_steps(
             result.clip_steps,

@@ -113,6 +113,7 @@ def draw(result) -> None:
         ),
         key="exp.chart_unit",
     )
+    st.caption(t("experiments.smooth_note"))
     table = {t("experiments.variant"): [variant_name(v) for v in variants]}
     for name in MEASURES:
         table[t(f"experiments.median_{name}")] = [num(result.median(name, v), ".3g") for v in variants]

@@ -57,7 +57,7 @@ def draw(result) -> None:
     lines = [(t(f"train.norm_{n}"), n, result.mean_error(n), "solid") for n in result.config.norms]
     if "batch" in result.config.norms:
         lines.append((t("experiments.bn_train_mode"), "batch", result.mean_train_mode_error(), "dot"))
-    left, right = st.columns([1.6, 1])
+    left, right = st.columns([1.5, 1])
     left.plotly_chart(
         figures.by_batch(
             sizes,
@@ -67,6 +67,7 @@ def draw(result) -> None:
             y_title=t("experiments.error_axis"),
             shade_below=RULE_SIZE,
             shade_label=t("experiments.rule_band"),
+            log_y=True,
         ),
         key="exp.chart_sweep",
     )

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.e2e
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
-CHARTS = {"bn_lab": 2, "inside": 0}  # Plotly charts each page draws at its defaults (neuron draws its own)
+CHARTS = {"bn_lab": 2, "inside": 0, "experiments": 2}  # Plotly charts each page draws at its defaults
 INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 3, "place": 3, "devices": 2, "noise": 2}  # per section
+EXPERIMENT_CHARTS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 4}  # per section, precomputed at once
 
 
 def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
@@ -98,6 +99,17 @@ def test_inside_section_renders(page, server, shots, section, lang):
     page.wait_for_function(no_skeleton, timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", EXPERIMENT_CHARTS)
+def test_experiments_section_renders(page, server, shots, section, lang):
+    lesson = next(x for x in LESSONS if x.name == "experiments")
+    open_and_check(page, server, lesson, lang, f"&section={section}", charts=EXPERIMENT_CHARTS[section])
+    page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"experiments-{section}-{lang}.png"))
 
 
 def test_inside_step_through_and_section_picker(page, server, shots):
