@@ -2,7 +2,6 @@
 files' numbers and the paper's, deep links, and "run it yourself" through the runner."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from bn_core import experiments as ex
 from bn_core import jobs
 from lessons.experiments import common
-from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
+from tests.app.helpers import assert_clean, open_page, plotly_array, poll, text_of
 from ui.i18n import LANGUAGES, catalog
 
 PAGE = "lessons/experiments/experiments.py"
@@ -29,17 +28,6 @@ def chart(at, key):
 def raw(name):
     """A shipped file as plain JSON, read here without the engine."""
     return json.loads((jobs.SHIPPED / f"{name}.json").read_text(encoding="utf-8"))["result"]
-
-
-def poll(at, until, timeout=240.0):
-    """Rerun the page (as its fragment would) until ``until(at)``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if until(at):
-            return at
-        time.sleep(0.3)
-    raise AssertionError("the page never got there")
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
