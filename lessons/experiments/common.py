@@ -139,4 +139,5 @@ def progress() -> None:
 
 
 def rate(value: float | None) -> str:
-    return "—" if value is None else num(value, "g")
+    """A learning rate, or "none of them" when no rate of the set trained."""
+    return t("experiments.no_rate") if value is None else num(value, "g")

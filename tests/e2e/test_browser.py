@@ -112,6 +112,18 @@ def test_experiments_section_renders(page, server, shots, section, lang):
     page.screenshot(path=str(shots / f"experiments-{section}-{lang}.png"))
 
 
+def test_experiments_run_it_yourself_computes_and_draws_the_new_result(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "experiments")
+    text = catalog("en")
+    open_and_check(page, server, lesson, "en", "&section=lr&lrep=2&lrbs=128", charts=1)
+    page.get_by_text(text["experiments.showing_defaults"][:30]).wait_for(timeout=30_000)
+    page.get_by_role("button", name=text["experiments.run"]).click()
+    page.get_by_text(text["experiments.from_computed"]).wait_for(timeout=300_000)  # slow on a loaded machine
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 1")
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(shots / "experiments-lr-computed-en.png"), full_page=True)
+
+
 def test_inside_step_through_and_section_picker(page, server, shots):
     lesson = next(x for x in LESSONS if x.name == "inside")
     text = catalog("en")
