@@ -148,14 +148,15 @@ def scaled_lr(lr: float, batch_size: int) -> float:
 
 
 def thin(values: np.ndarray, points: int = TRACE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of a per-step curve kept at about ``points`` evenly spaced steps."""
+    """(steps, values) of a per-step curve kept at about ``points`` evenly spaced steps, and its last."""
     every = max(1, math.ceil(len(values) / points))
-    steps = np.arange(0, len(values), every)
+    steps = np.unique(np.append(np.arange(0, len(values), every), len(values) - 1))
     return steps, np.asarray(values)[steps]
 
 
 # --- configurations -----------------------------------------------------------------------
-def _model_problems(hidden: int, depth: int, epochs: int, seeds: tuple[int, ...]) -> list[str]:
+def model_problems(hidden: int, depth: int, epochs: int, seeds: tuple[int, ...]) -> list[str]:
+    """The digit network settings TrainConfig.problems refuses, and seeds that are missing or negative."""
     base = TrainConfig(hidden=hidden, depth=depth, epochs=epochs)
     found = [p for p in base.problems() if p in ("bad_hidden", "bad_depth", "bad_epochs")]
     return found + (["bad_seed"] if not seeds or min(seeds) < 0 else [])
@@ -173,7 +174,7 @@ class SweepConfig:
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = _model_problems(self.hidden, self.depth, self.epochs, self.seeds)
+        found = model_problems(self.hidden, self.depth, self.epochs, self.seeds)
         if not self.sizes or not all(SIZE_RANGE[0] <= b <= SIZE_RANGE[1] for b in self.sizes):
             found.append("bad_batch_size")
         if not self.norms or not set(self.norms) <= set(NORMS):
@@ -210,7 +211,7 @@ class RenormConfig:
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = _model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
+        found = model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
         if not SIZE_RANGE[0] <= self.batch_size <= SIZE_RANGE[1]:
             found.append("bad_batch_size")
         if not self.settings or not all(1.0 <= r <= 100 and 0.0 <= d <= 100 for r, d in self.settings):
@@ -241,7 +242,7 @@ class LrConfig:
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = _model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
+        found = model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
         if not self.lrs or not all(math.isfinite(v) and 1e-5 <= v <= 10.0 for v in self.lrs):
             found.append("bad_lr")
         if not self.norms or not set(self.norms) <= set(NORMS):
@@ -439,7 +440,7 @@ def lr_robustness(
 ) -> LrResult:
     data = data if data is not None else load(config.dataset)
     progress = Progress(total_steps(config, len(data.y_train)), should_stop, on_progress)
-    total = steps_per_epoch(len(data.y_train), config.run("none", 0.1)) * config.epochs
+    total = max(steps_per_epoch(len(data.y_train), run) * run.epochs for run in config.runs())
     losses, accuracy, diverged = {}, {}, {}
     steps = None
     for norm in config.norms:
@@ -448,8 +449,10 @@ def lr_robustness(
             result = fit(config.run(norm, lr), data, progress)
             full = np.full(total, np.nan)
             full[: len(result.losses)] = result.losses
-            if result.diverged:
+            if result.diverged:  # nan from the diverging step on: LrResult.band counts it at DIVERGED_LOSS
                 full[len(result.losses) - 1 :] = np.nan
+            else:  # a run one step shorter (BatchNorm's last batch of one joined the one before it)
+                full[len(result.losses) :] = result.losses[-1]
             steps, kept = thin(full)
             losses[norm].append(kept.tolist())
             accuracy[norm].append(0.0 if result.diverged else 1.0 - val_error(result.model, data))

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bn_core.data import Dataset, load
-from bn_core.experiments import Progress, _model_problems, fit, steps_per_epoch, thin, val_error
+from bn_core.experiments import Progress, fit, model_problems, thin, total_steps, val_error
 from bn_core.train import TrainConfig
 
 VARIANTS = ("none", "batch", "noisy")
@@ -75,7 +75,7 @@ class SmoothnessConfig:
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = _model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
+        found = model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
         if not self.variants or not set(self.variants) <= set(VARIANTS):
             found.append("bad_norm")
         if not self.etas or not all(math.isfinite(e) and 0 < e <= 10 for e in self.etas) or self.every < 1:
@@ -172,8 +172,7 @@ def smoothness(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SmoothnessResult:
     data = data if data is not None else load(config.dataset)
-    n_train = len(data.y_train)
-    progress = Progress(sum(steps_per_epoch(n_train, r) * r.epochs for r in config.runs()), should_stop, on_progress)
+    progress = Progress(total_steps(config, len(data.y_train)), should_stop, on_progress)
     out = {k: {} for k in MEASURED}
     losses, accuracy, steps, loss_steps = {}, {}, [], []
     for variant in config.variants:

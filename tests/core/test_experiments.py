@@ -258,3 +258,13 @@ def test_a_job_runs_in_a_worker_and_can_be_stopped():
     finally:
         runner.shutdown()
     assert runner.workers_alive() == 0
+
+
+def test_a_run_one_step_shorter_is_not_counted_as_diverged():
+    # 1 078 training images in batches of 3: BatchNorm's last batch of one joins the one before it
+    config = ex.LrConfig(lrs=(0.01,), batch_size=3, epochs=1, depth=1, hidden=16)
+    assert len(DATA.y_train) % 3 == 1
+    result = ex.lr_robustness(config, DATA)
+    assert not any(result.diverged["batch"]) and not any(result.diverged["none"])
+    for norm in config.norms:
+        assert result.band(norm)[1].max() < 10  # no step counted at the divergence threshold
