@@ -48,6 +48,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerProcess, set_spawning_popen
 
 from bn_core.data import DataUnavailable, load
+from bn_core.experiments import Stopped
+from bn_core.jobs import Job, run_job
 from bn_core.limits import cpu_limit, remove_stale_pymp
 from bn_core.train import (
     EpochRecord,
@@ -167,6 +169,7 @@ class RunView:
     paused: bool = False
     step_seconds: float | None = None  # the worker's measured time per step (training and measuring)
     wait_seconds: float | None = None  # queued: estimated seconds until it starts (None: not known)
+    result: object = None  # a finished experiment's result (a Job's run; a training run has its history)
 
     @property
     def active(self) -> bool:
@@ -209,6 +212,7 @@ class _Run:
     step_seconds: float | None = None
     progress_at: float = 0.0  # when its last progress message arrived
     mark: tuple[float, int] | None = None  # (time, steps done) of its first progress at the current pace
+    result: object = None
 
 
 def _worker(conn: Connection, stop_event) -> None:
@@ -232,7 +236,8 @@ def _worker(conn: Connection, stop_event) -> None:
             if kept is None or kept[:2] != (config.dataset, mnist_directory):
                 kept = None  # one data set at a time: MNIST takes 55 MB (uint8 pixels)
                 kept = (config.dataset, mnist_directory, load(config.dataset, mnist_directory))
-            _train_one(config, kept[2], conn, _Pacer(conn, stop_event, speed, paused, steps))
+            one = _experiment_one if isinstance(config, Job) else _train_one
+            one(config, kept[2], conn, _Pacer(conn, stop_event, speed, paused, steps))
         except (BrokenPipeError, EOFError):
             return  # the server is gone: nobody to tell
         except DataUnavailable as err:
@@ -359,6 +364,25 @@ def _train_one(config: TrainConfig, data, conn: Connection, pacer: _Pacer) -> No
     conn.send(("done", history, weights, data.n_inputs))
 
 
+def _experiment_one(job: Job, data, conn: Connection, pacer: _Pacer) -> None:
+    """Run one experiment (``bn_core.jobs``), reporting its progress and result through ``conn``;
+    it asks the pacer before every training step, so Stop and the pace work as for a run."""
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if done == total or time.monotonic() - last[0] >= PROGRESS_EVERY:
+            last[0] = time.monotonic()
+            conn.send(("progress", done, total, pacer.step_seconds))
+
+    conn.send(("data", data.n_inputs, data.image_shape))
+    try:
+        result = run_job(job, data, should_stop=pacer.should_stop, on_progress=progress)
+    except Stopped:
+        conn.send(("failed", "stopped", ""))
+        return
+    conn.send(("result", result))
+
+
 class Runner:
     def __init__(
         self,
@@ -396,7 +420,7 @@ class Runner:
     # --- what pages call -------------------------------------------------
     def submit(
         self,
-        config: TrainConfig,
+        config: TrainConfig | Job,
         mnist_directory: str | None = None,
         *,
         speed: float | None = None,
@@ -406,6 +430,7 @@ class Runner:
     ) -> str:
         """Queue a run at ``speed`` steps per second (None: as fast as it can), or ``paused``
         (then it trains ``steps`` single steps and waits). ``owner``: see the module's docstring.
+        A ``Job`` runs a named experiment; its view's ``result`` holds what it returned.
         Raises ValueError for a configuration that cannot train, LimitReached past a limit."""
         return self.submit_many([config], mnist_directory, speed=speed, paused=paused, steps=steps, owner=owner)[0]
 
@@ -602,6 +627,7 @@ class Runner:
             run.paused,
             run.step_seconds,
             self._wait(run) if run.state == "queued" else None,
+            result=run.result,
         )
 
     def _stop(self, run: _Run) -> None:
@@ -694,6 +720,8 @@ class Runner:
             run.epochs.append(message[1])
         elif kind == "done":  # its model was rebuilt by _unpack
             run.history, run.state = message[1], "finished"
+        elif kind == "result":  # an experiment's
+            run.result, run.state = message[1], "finished"
         elif kind == "failed":
             run.state, run.error, run.detail = "failed", message[1], message[2]
 
@@ -786,7 +814,7 @@ class Runner:
             for message in messages:
                 if run is not None:
                     self._receive(run, message)
-                if message[0] in ("done", "failed"):
+                if message[0] in ("done", "result", "failed"):
                     self._release(worker, time.monotonic())
                     run = None
             if closed and worker in self._workers:

@@ -31,8 +31,9 @@ from torch.nn import functional as F
 
 from bn_core.batchnorm import single_value_message
 from bn_core.data import DATASETS, Dataset, load, unit
+from bn_core.weightnorm import WeightNormLinear
 
-NORMS = ("none", "batch", "layer", "group", "renorm")
+NORMS = ("none", "batch", "layer", "group", "renorm", "weight")  # "weight": Weight Normalization of the Linear
 BATCH_STAT_NORMS = ("batch", "renorm")  # normalize with the batch's statistics while training
 BN_STATS = ("batch", "running")  # what BatchNorm ("batch") normalizes with while training; see RunningStatsBatchNorm
 PLACEMENTS = ("before", "after")  # the normalization before or after the nonlinearity
@@ -113,7 +114,7 @@ class TrainConfig:
     def linear_bias(self) -> bool:
         if self.bias is not None:
             return self.bias
-        return self.norm == "none" or self.placement == "after"
+        return self.norm in ("none", "weight") or self.placement == "after"
 
     def twin(self) -> TrainConfig:
         """The same network, data, seed and initial weights without normalization (the pair's baseline)."""
@@ -177,6 +178,8 @@ class BatchRenorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(width))
         self.register_buffer("running_mean", torch.zeros(width))
         self.register_buffer("running_std", torch.ones(width))
+        self.last_r: torch.Tensor | None = None  # (C,) the last training batch's r and d, unclipped
+        self.last_d: torch.Tensor | None = None
 
     @property
     def running_var(self) -> torch.Tensor:
@@ -190,8 +193,10 @@ class BatchRenorm(nn.Module):
         mean = x.mean(0)
         sigma_b = torch.sqrt(x.var(0, unbiased=False) + self.eps)
         sigma = self.running_std
-        r = (sigma_b.detach() / sigma).clamp(1.0 / self.r_max, self.r_max)
-        d = ((mean.detach() - self.running_mean) / sigma).clamp(-self.d_max, self.d_max)
+        # r and d before clipping, kept for experiments that count how often the clip acts
+        self.last_r, self.last_d = sigma_b.detach() / sigma, (mean.detach() - self.running_mean) / sigma
+        r = self.last_r.clamp(1.0 / self.r_max, self.r_max)
+        d = self.last_d.clamp(-self.d_max, self.d_max)
         x_hat = (x - mean) / sigma_b * r + d
         with torch.no_grad():
             self.running_mean.lerp_(mean, self.momentum)
@@ -247,6 +252,7 @@ def norm_layer(norm: str, width: int, bn_stats: str = "batch") -> nn.Module:
         "layer": lambda: nn.LayerNorm(width),
         "group": lambda: nn.GroupNorm(group_count(width), width),
         "renorm": lambda: BatchRenorm(width),
+        "weight": nn.Identity,  # the Linear before it is a WeightNormLinear (see HiddenBlock)
     }[norm]()
 
 
@@ -258,7 +264,8 @@ class HiddenBlock(nn.Module):
 
     def __init__(self, n_in: int, width: int, config: TrainConfig, generator: torch.Generator):
         super().__init__()
-        self.linear = nn.utils.skip_init(nn.Linear, n_in, width, bias=config.linear_bias)  # initialized by DigitNN
+        linear = WeightNormLinear if config.norm == "weight" else nn.Linear
+        self.linear = nn.utils.skip_init(linear, n_in, width, bias=config.linear_bias)  # initialized by DigitNN
         self.norm = norm_layer(config.norm, width, config.bn_stats)
         self.act = ACTIVATION_FUNCTIONS[config.activation]
         self.before = config.placement == "before"
@@ -304,6 +311,8 @@ class DigitNN(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 init_linear(module, generator, config.init_std)
+            if isinstance(module, WeightNormLinear):
+                module.reset_g()  # w = v at the start: the same function as the twin without normalization
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:

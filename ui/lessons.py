@@ -18,5 +18,5 @@ LESSONS = (
     Lesson("bn_lab", "lessons/bn_lab/bn-lab.py", "bn-lab", ":material/tune:"),
     Lesson("train", "lessons/train/train.py", "train", ":material/monitoring:"),
     Lesson("inside", "lessons/inside/inside.py", "inside", ":material/biotech:"),
-    Lesson("experiments", "lessons/experiments.py", "experiments", ":material/science:", ready=False),
+    Lesson("experiments", "lessons/experiments/experiments.py", "experiments", ":material/science:"),
 )

@@ -21,6 +21,7 @@ NORM_COLORS = {
     "layer": charts.PALETTE["second"],
     "group": charts.PALETTE["third"],
     "renorm": "#0891b2",
+    "weight": "#ca8a04",
 }
 
 

@@ -1,4 +1,5 @@
 import base64
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +38,14 @@ def plotly_array(value) -> np.ndarray:
     if isinstance(value, dict) and "bdata" in value:
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
     return np.asarray(value)
+
+
+def poll(at: AppTest, until, timeout: float = 180.0) -> AppTest:
+    """Rerun the page (as its fragment would) until ``until(at)``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if until(at):
+            return at
+        time.sleep(0.3)
+    raise AssertionError("the page never got there")

@@ -10,8 +10,7 @@ import pytest
 from bn_core import train as tr
 from lessons.inside import stats_live
 from lessons.train.sections import runner
-from tests.app.helpers import assert_clean, open_page, plotly_array, text_of
-from tests.app.test_train import poll
+from tests.app.helpers import assert_clean, open_page, plotly_array, poll, text_of
 from ui.i18n import LANGUAGES, catalog
 from ui.state import literal
 

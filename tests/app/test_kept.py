@@ -6,8 +6,8 @@ import pytest
 from lessons.train import kept as kept_module
 from lessons.train import sections
 from lessons.train.kept import Kept, Record
-from tests.app.helpers import assert_clean, open_page, text_of
-from tests.app.test_train import finished_groups, poll
+from tests.app.helpers import assert_clean, open_page, poll, text_of
+from tests.app.test_train import finished_groups
 from tests.core.test_runner import LONG
 from ui import session as page_session
 from ui.i18n import catalog

@@ -7,21 +7,10 @@ import pytest
 
 from bn_core import train as tr
 from lessons.train import sections
-from tests.app.helpers import assert_clean, open_page, text_of
+from tests.app.helpers import assert_clean, open_page, poll, text_of
 from ui.i18n import catalog
 
 PAGE = "lessons/train/train.py"
-
-
-def poll(at, until, timeout=180.0):
-    """Rerun the page (as its fragment would) until ``until(at)``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if until(at):
-            return at
-        time.sleep(0.3)
-    raise AssertionError("the page never got there")
 
 
 def views(at):

@@ -176,7 +176,7 @@ def test_a_lesson_keeps_its_state_when_the_student_leaves_and_comes_back():
     assert "w0" not in at.query_params
 
 
-@pytest.mark.parametrize("page", [None, "lessons/experiments.py"], ids=["home", "placeholder"])
+@pytest.mark.parametrize("page", [None], ids=["home"])
 def test_pages_without_state_drop_unknown_link_parameters(page):
     at = open_page(page, "ru", junk="x" * 10_000, w1="2")
     assert_clean(at)

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.e2e
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
-CHARTS = {"bn_lab": 2, "inside": 0}  # Plotly charts each page draws at its defaults (neuron draws its own)
+CHARTS = {"bn_lab": 2, "inside": 0, "experiments": 2}  # Plotly charts each page draws at its defaults
 INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 2, "place": 3, "devices": 2, "noise": 2}  # per section
+EXPERIMENT_CHARTS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 4}  # per section, precomputed at once
 
 
 def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
@@ -119,6 +120,29 @@ def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, la
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"inside-stats-gap-{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", EXPERIMENT_CHARTS)
+def test_experiments_section_renders(page, server, shots, section, lang):
+    lesson = next(x for x in LESSONS if x.name == "experiments")
+    open_and_check(page, server, lesson, lang, f"&section={section}", charts=EXPERIMENT_CHARTS[section])
+    page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"experiments-{section}-{lang}.png"))
+
+
+def test_experiments_run_it_yourself_computes_and_draws_the_new_result(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "experiments")
+    text = catalog("en")
+    open_and_check(page, server, lesson, "en", "&section=lr&lrep=2&lrbs=128", charts=1)
+    page.get_by_text(text["experiments.showing_defaults"][:30]).wait_for(timeout=30_000)
+    page.get_by_role("button", name=text["experiments.run"]).click()
+    page.get_by_text(text["experiments.from_computed"]).wait_for(timeout=300_000)  # slow on a loaded machine
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 1")
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(shots / "experiments-lr-computed-en.png"), full_page=True)
 
 
 def test_inside_step_through_and_section_picker(page, server, shots):

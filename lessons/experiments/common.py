@@ -1,0 +1,151 @@
+"""What the sections of the `experiments` lesson share: the results that ship with the app, the
+results this server has computed (per configuration), and "run it yourself" through the runner
+of the `train` lesson (one server-wide queue)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import streamlit as st
+
+from bn_core import jobs
+from bn_core.experiments import config_hash
+from bn_core.runner import LimitReached
+from lessons.train.sections import limit_text, runner
+from ui import session as page_session
+from ui.i18n import num, pct, t
+
+ACTIVE = "exp.active"  # this session's experiment while it runs: {"name", "run_id", "key"}
+NOTICE = "exp.notice"  # a message to show once (a run stopped or lost)
+POLL_SECONDS = 0.5
+KEPT_RESULTS = 32  # computed results the server keeps
+
+
+class ResultCache:
+    """Finished experiments by configuration hash, shared by every session of the server (the
+    results are read, never changed), the oldest dropped beyond ``size``."""
+
+    def __init__(self, size: int = KEPT_RESULTS):
+        self.size = size
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+@st.cache_resource
+def computed() -> ResultCache:
+    return ResultCache()
+
+
+@st.cache_resource(max_entries=8)
+def shipped(name: str):
+    """The precomputed result of an experiment's default configuration (read-only)."""
+    return jobs.from_json(name, (jobs.SHIPPED / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def result_for(name: str, config):
+    """(result, "shipped" | "computed") for ``config``, or (None, None) if nobody has computed it yet."""
+    if shipped(name).config == config:
+        return shipped(name), "shipped"
+    found = computed().get(config_hash(config))
+    return (found, "computed") if found is not None else (None, None)
+
+
+def source_note(source: str | None) -> None:
+    """Says where the numbers on the charts come from."""
+    if source == "shipped":
+        st.caption(t("experiments.from_shipped"))
+    elif source == "computed":
+        st.caption(t("experiments.from_computed"))
+    else:
+        st.info(t("experiments.showing_defaults"), icon=":material/info:")
+
+
+# --- run it yourself ---------------------------------------------------------------------------
+def run_panel(name: str, config, available: bool) -> None:
+    """The Run button for ``config`` (disabled when its result is already there), or, while this
+    session's experiment runs, its progress and Stop."""
+    s = st.session_state
+    notice = s.pop(NOTICE, None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+    if s.get(ACTIVE):
+        st.fragment(progress, run_every=POLL_SECONDS)()
+        return
+    problems = config.problems()
+    st.button(
+        t("experiments.run"),
+        type="primary",
+        icon=":material/play_arrow:",
+        key=f"exp.run_{name}",
+        on_click=start,
+        args=(name, config),
+        disabled=available or bool(problems),
+        help=t("experiments.run_help"),
+        width="stretch",
+    )
+    if problems:
+        st.error(t("experiments.bad_settings", which=", ".join(problems)), icon=":material/block:")
+
+
+def start(name: str, config) -> None:
+    """Queue the experiment as this page session's run (it lives as long as the session; past the
+    server's queue or the session's limit the page says why and starts nothing)."""
+    try:
+        run_id = runner().submit(jobs.Job(name, config), owner=page_session.session_id())
+    except LimitReached as err:
+        st.session_state[NOTICE] = ("warning", limit_text(err))
+        return
+    st.session_state[ACTIVE] = {"name": name, "run_id": run_id, "key": config_hash(config)}
+
+
+def stop() -> None:
+    active = st.session_state.get(ACTIVE)
+    if active:
+        runner().stop(active["run_id"])
+
+
+def progress() -> None:
+    """Polled while this session's experiment runs; stores its result when it finishes."""
+    s = st.session_state
+    active = s.get(ACTIVE)
+    if not active:
+        return
+    view = runner().view(active["run_id"])
+    if view is None or not view.active:
+        s.pop(ACTIVE, None)
+        if view is None:
+            s[NOTICE] = ("warning", t("experiments.lost"))
+        elif view.state == "finished":
+            computed().put(active["key"], view.result)
+        elif view.error == "stopped" or view.error == "stopped_in_queue":
+            s[NOTICE] = ("info", t("experiments.stopped"))
+        else:
+            s[NOTICE] = ("error", t("experiments.crashed"))
+        if view is not None:
+            runner().forget(active["run_id"])
+        st.rerun(scope="app")  # ACTIVE is gone: the next run of the page polls no more
+    if view.state == "queued":
+        st.info(t("train.queued", place=view.place, limit=runner().max_concurrent), icon=":material/hourglass:")
+    share = view.done / view.total if view.total else 0.0
+    name = t(f"experiments.sec_{active['name']}")
+    st.progress(min(share, 1.0), text=t("experiments.running", name=name, pct=pct(share, 0)))
+    st.button(t("train.stop"), on_click=stop, icon=":material/stop_circle:", key="exp.stop", width="stretch")
+
+
+def rate(value: float | None) -> str:
+    """A learning rate, or "none of them" when no rate of the set trained."""
+    return t("experiments.no_rate") if value is None else num(value, "g")

@@ -1,0 +1,41 @@
+"""Lesson `experiments`: BatchNorm at small batch sizes against its alternatives, Batch Renorm's
+correction, learning-rate robustness, and why BN helps optimization (Santurkar et al., 2018).
+
+Each section shows its experiment's precomputed result at once (lessons/experiments/results,
+written by scripts/precompute_experiments.py) and recomputes it in a worker process for other
+settings ("run it yourself"). The chosen section is in the link (``?section=``).
+"""
+
+import streamlit as st
+
+from lessons.experiments import lr, renorm, smoothness, sweep
+from lessons.inside.common import labels
+from ui.frame import freeze_imports, guarded, header
+from ui.i18n import t
+from ui.state import Param, mirror, restore, show_notices
+
+freeze_imports("torch")
+
+SECTIONS = {"sweep": sweep, "renorm": renorm, "lr": lr, "smoothness": smoothness}
+PARAMS = (
+    Param("section", "exp.section", "sweep", kind="choice", choices=tuple(SECTIONS), label="experiments.section"),
+    *(p for section in SECTIONS.values() for p in section.PARAMS),
+)
+
+
+def body() -> None:
+    header("experiments")
+    show_notices(restore(PARAMS))
+    chosen = st.segmented_control(
+        t("experiments.section"),
+        tuple(SECTIONS),
+        format_func=labels("experiments.sec_", SECTIONS).get,
+        required=True,
+        key="exp.section",
+    )
+    st.markdown(t(f"experiments.intro_{chosen}"))
+    SECTIONS[chosen].show()
+    mirror(PARAMS)
+
+
+guarded(body, "experiments")

@@ -1,0 +1,103 @@
+"""Section `lr`: the same network trained at a range of learning rates, with and without
+BatchNorm: the band between the lowest and highest loss at each step, and the largest rate
+that still trains."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from bn_core.experiments import LrConfig
+from lessons.experiments import common, figures
+from lessons.inside.common import beside_controls
+from ui.i18n import num, pct, t
+from ui.state import Param
+
+DEFAULT = LrConfig()
+BATCH_OPTIONS = (16, 32, 60, 128)
+PARAMS = (
+    Param("lrdepth", "exp.lr_depth", DEFAULT.depth, kind="int", lo=1, hi=3, label="experiments.depth"),
+    Param(
+        "lrbs",
+        "exp.lr_batch",
+        DEFAULT.batch_size,
+        kind="int",
+        lo=16,
+        hi=128,
+        options=BATCH_OPTIONS,
+        label="experiments.batch",
+    ),  # fmt: skip
+    Param("lrep", "exp.lr_epochs", DEFAULT.epochs, kind="int", lo=1, hi=20, label="experiments.epochs"),
+)
+
+
+def chosen() -> LrConfig:
+    s = st.session_state
+    return LrConfig(depth=int(s["exp.lr_depth"]), batch_size=int(s["exp.lr_batch"]), epochs=int(s["exp.lr_epochs"]))
+
+
+def controls() -> None:
+    st.slider(t("experiments.depth"), 1, 3, key="exp.lr_depth")
+    st.select_slider(t("experiments.batch"), BATCH_OPTIONS, key="exp.lr_batch")
+    st.slider(t("experiments.epochs"), 1, 20, key="exp.lr_epochs")
+
+
+def show() -> None:
+    config = chosen()
+    result, source = common.result_for("lr", config)
+
+    def panel() -> None:
+        controls()
+        common.run_panel("lr", config, result is not None)
+
+    with beside_controls(panel):
+        common.source_note(source)
+        draw(result if result is not None else common.shipped("lr"))
+
+
+def draw(result) -> None:
+    norms = result.config.norms
+    cols = st.columns(len(norms))
+    for column, norm in zip(cols, norms, strict=True):
+        column.metric(
+            t("experiments.largest_lr", norm=t(f"train.norm_{norm}")),
+            common.rate(result.largest_lr(norm)),
+            help=t("experiments.largest_lr_help", acc=pct(result.config.trains_at, 0)),
+        )
+    bands = []
+    for norm in norms:
+        low, high = result.band(norm)
+        bands.append((t(f"train.norm_{norm}"), norm, low, high))
+    st.plotly_chart(
+        figures.over_steps(
+            result.steps,
+            [],
+            bands=bands,
+            title=t("experiments.lr_title", lrs=", ".join(num(v, "g") for v in result.config.lrs)),
+            x_title=t("train.step_axis"),
+            y_title=t("experiments.loss_axis"),
+            log_y=True,
+        ),
+        key="exp.chart_lr",
+    )
+    table = {t("train.lr"): [num(v, "g") for v in result.config.lrs]}
+    for norm in norms:
+        table[t(f"train.norm_{norm}")] = [
+            t("experiments.diverged") if gone else pct(acc)
+            for acc, gone in zip(result.accuracy[norm], result.diverged[norm], strict=True)
+        ]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.lr_table")
+    st.markdown(
+        t(
+            "experiments.lr_text",
+            acc=pct(result.config.trains_at, 0),
+            none=common.rate(result.largest_lr("none")) if "none" in norms else "—",
+            bn=common.rate(result.largest_lr("batch")) if "batch" in norms else "—",
+            ratio=ratio_text(result),
+        )
+    )
+
+
+def ratio_text(result) -> str:
+    none, bn = result.largest_lr("none"), result.largest_lr("batch")
+    return num(bn / none, "g") if none and bn else "—"

@@ -1,0 +1,135 @@
+"""Section `smooth`: Santurkar et al. (2018) on the digit model: how much the loss and its
+gradient change along the gradient, with BN, without, and with noisy BN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from bn_core.smoothness import SmoothnessConfig
+from lessons.experiments import common, figures
+from lessons.inside.common import beside_controls
+from ui.i18n import num, pct, t
+from ui.state import Param
+
+DEFAULT = SmoothnessConfig()
+LR_OPTIONS = (0.05, 0.1, 0.2)
+NOISE_OPTIONS = (0.0, 0.5, 1.0, 2.0)
+PARAMS = (
+    Param("smlr", "exp.smooth_lr", DEFAULT.lr, lo=0.05, hi=0.2, options=LR_OPTIONS, label="experiments.smooth_lr"),
+    Param(
+        "nmean",
+        "exp.noise_mean",
+        DEFAULT.noise_mean,
+        lo=0.0,
+        hi=2.0,
+        options=NOISE_OPTIONS,
+        label="experiments.noise_mean",
+    ),  # fmt: skip
+    Param(
+        "nstd", "exp.noise_std", DEFAULT.noise_std, lo=0.0, hi=2.0, options=NOISE_OPTIONS, label="experiments.noise_std"
+    ),  # fmt: skip
+)
+MEASURES = ("loss_range", "grad_change", "beta")
+
+
+def chosen() -> SmoothnessConfig:
+    s = st.session_state
+    return SmoothnessConfig(
+        lr=float(s["exp.smooth_lr"]), noise_mean=float(s["exp.noise_mean"]), noise_std=float(s["exp.noise_std"])
+    )
+
+
+def controls() -> None:
+    st.select_slider(t("experiments.smooth_lr"), LR_OPTIONS, key="exp.smooth_lr")
+    st.select_slider(t("experiments.noise_mean"), NOISE_OPTIONS, key="exp.noise_mean", help=t("experiments.noise_help"))
+    st.select_slider(t("experiments.noise_std"), NOISE_OPTIONS, key="exp.noise_std", help=t("experiments.noise_help"))
+
+
+def show() -> None:
+    config = chosen()
+    result, source = common.result_for("smoothness", config)
+
+    def panel() -> None:
+        controls()
+        common.run_panel("smoothness", config, result is not None)
+
+    with beside_controls(panel):
+        common.source_note(source)
+        draw(result if result is not None else common.shipped("smoothness"))
+
+
+def variant_name(variant: str) -> str:
+    return t(f"experiments.variant_{variant}")
+
+
+def draw(result) -> None:
+    variants = result.config.variants
+    steps = result.steps
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.over_steps(
+            steps,
+            [],
+            bands=[(variant_name(v), v, np.array(result.loss_low[v]), np.array(result.loss_high[v])) for v in variants],
+            title=t("experiments.loss_range_title"),
+            x_title=t("train.step_axis"),
+            y_title=t("experiments.loss_axis"),
+            log_y=True,
+        ),
+        key="exp.chart_loss_range",
+    )
+    right.plotly_chart(
+        figures.over_steps(
+            steps,
+            [(variant_name(v), v, np.array(result.grad_change[v])) for v in variants],
+            title=t("experiments.grad_title"),
+            x_title=t("train.step_axis"),
+            y_title="‖∇L(x) − ∇L(x − η∇L)‖",
+            log_y=True,
+        ),
+        key="exp.chart_grad",
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.over_steps(
+            steps,
+            [(variant_name(v), v, np.array(result.beta[v])) for v in variants],
+            title=t("experiments.beta_title"),
+            x_title=t("train.step_axis"),
+            y_title="β",
+            log_y=True,
+        ),
+        key="exp.chart_beta",
+    )
+    right.plotly_chart(
+        figures.over_steps(
+            steps,
+            [(variant_name(v), v, np.array(result.unit_mean[v])) for v in variants],
+            title=t("experiments.unit_title"),
+            x_title=t("train.step_axis"),
+            y_title=t("experiments.unit_axis"),
+        ),
+        key="exp.chart_unit",
+    )
+    st.caption(t("experiments.smooth_note"))
+    table = {t("experiments.variant"): [variant_name(v) for v in variants]}
+    for name in MEASURES:
+        table[t(f"experiments.median_{name}")] = [num(result.median(name, v), ".3g") for v in variants]
+    table[t("experiments.val_accuracy")] = [pct(result.accuracy[v]) for v in variants]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table")
+    st.markdown(t("experiments.smooth_text", etas=", ".join(num(e, "g") for e in result.config.etas)))
+    if all(v in variants for v in ("none", "batch", "noisy")):
+        st.markdown(
+            t(
+                "experiments.smooth_numbers",
+                none=num(result.median("loss_range", "none"), ".3g"),
+                bn=num(result.median("loss_range", "batch"), ".3g"),
+                acc_bn=pct(result.accuracy["batch"]),
+                acc_noisy=pct(result.accuracy["noisy"]),
+                acc_none=pct(result.accuracy["none"]),
+            )
+        )
+        if result.trains_like("noisy", "batch"):
+            st.markdown(t("experiments.smooth_conclusion"))
