@@ -8,6 +8,7 @@ a pair, B's pair waits in the queue, so B's page shows when A's runs end.
 """
 
 import asyncio
+import concurrent.futures
 import sys
 import time
 
@@ -124,7 +125,9 @@ async def scenario(base: str) -> dict:
 def test_a_run_survives_a_dropped_connection_and_ends_with_its_session():
     env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL), "BN_LAB_MAX_RUNS": "2"}
     with streamlit_server("streamlit-session-drop.log", env=env) as base:
-        result = asyncio.run(scenario(base))
+        # in a thread of its own: once a test has opened the shared browser, Playwright's event loop runs in this one
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            result = pool.submit(asyncio.run, scenario(base)).result()
     print(result)  # -s shows the steps trained across the drop and when the slots were freed
     assert result["resumed"], "the reconnection got a new session"
     assert result["b_queued"]
