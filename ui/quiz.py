@@ -42,6 +42,11 @@ QUESTIONS: dict[str, tuple[Question, ...]] = {
         Question("figure1_percentiles", "a", "train?preset=figure1"),
         Question("train_batch_of_one", "a", "train?preset=custom&bs=1"),
     ),
+    "experiments": (
+        Question("exp_small_batch", "b", "experiments?section=sweep"),
+        Question("exp_gn_paper", "b", "experiments?section=sweep"),
+        Question("exp_largest_lr", "a", "experiments?section=lr"),
+    ),
 }
 
 

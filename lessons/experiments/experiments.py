@@ -12,6 +12,7 @@ from lessons.experiments import lr, renorm, smoothness, sweep
 from lessons.inside.common import labels
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
+from ui.quiz import check_yourself
 from ui.state import Param, mirror, restore, show_notices
 
 freeze_imports("torch")
@@ -35,6 +36,7 @@ def body() -> None:
     )
     st.markdown(t(f"experiments.intro_{chosen}"))
     SECTIONS[chosen].show()
+    check_yourself("experiments")
     mirror(PARAMS)
 
 

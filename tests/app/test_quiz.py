@@ -150,3 +150,31 @@ def test_a_batch_of_one_with_batchnorm_cannot_be_played_and_the_page_says_why():
     assert not at.exception
     assert at.button(key="train.start").disabled
     assert any(catalog("en")["train.batch_of_one"][:40] in e.value for e in at.error)
+
+
+def shipped(name):
+    from bn_core import jobs
+
+    return jobs.from_json(name, (jobs.SHIPPED / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_bn_jumps_only_at_the_smallest_batches_of_the_shipped_sweep():
+    sweep = shipped("sweep")
+    error = dict(zip(sweep.config.sizes, sweep.mean_error("batch"), strict=True))
+    best = min(error.values())
+    assert error[2] > 10 * best  # "at 2 it is more than ten times its best"
+    assert all(e < 1.5 * best for size, e in error.items() if size >= 8)  # "from 8 up it stays close to it"
+    assert error[32] < 1.5 * best  # not "below about 32, as on ImageNet"
+
+
+def test_in_the_gn_papers_numbers_only_gn_keeps_its_error():
+    from lessons.experiments import sweep
+
+    bn, gn = np.array(sweep.PAPER_BN), np.array(sweep.PAPER_GN)
+    assert np.ptp(gn) < 0.0025 and np.ptp(bn) > 0.1  # GN within 0.2 points, BN over 10
+    assert (bn.min(), bn.max(), gn[0], gn[-1]) == (0.236, 0.347, 0.241, 0.241)  # the figures the answer quotes
+
+
+def test_bn_trains_at_larger_learning_rates_as_the_answer_says():
+    lr = shipped("lr")
+    assert (lr.largest_lr("batch"), lr.largest_lr("none")) == (1.0, 0.1)
