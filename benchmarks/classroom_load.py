@@ -85,8 +85,9 @@ def rss_mb(pid: int) -> float:
 
 def move(session, rng: random.Random) -> dict:
     """A new value for one of the page's sliders (or the neuron's weights), as a release sends it."""
-    if session.elements:
-        element = next(k for k, v in session.elements.items() if v.endswith("neuron_live"))
+    live = [k for k, v in session.elements.items() if v.endswith("neuron_live")]  # pages have other elements too
+    if live:
+        element = live[0]
         session.seq = getattr(session, "seq", 0) + 1
         weights = [round(rng.uniform(-2, 2), 2), round(rng.uniform(-2, 2), 2), round(rng.uniform(-2, 2), 1)]
         return {element: {"weights": {"w": weights, "seq": session.seq}}}
@@ -101,7 +102,7 @@ class Class:
     """Training sessions that keep 4 runs busy, and slider sessions that each move a slider,
     wait for the page, think for a moment, and move again, on an event loop of their own."""
 
-    def __init__(self, base: str, sessions: int, training: int, seconds: float, make=None):
+    def __init__(self, base: str, sessions: int, training: int, seconds: float, make=None, think: float = 1.0):
         """``make(base, page, query, index)``: a light session (default: ws_session.Session)."""
         from ws_session import Session
 
@@ -112,7 +113,7 @@ class Class:
         for i in range(sessions):
             page, query = LESSONS[i % len(LESSONS)]
             self.students.append(make(base, page, query.format(lang=LANGS[i % len(LANGS)]), training + i))
-        self.seconds = seconds
+        self.seconds, self.think = seconds, think
         self.times: list[float] = []
         self.timeouts = 0
         self.ready = threading.Event()
@@ -129,7 +130,7 @@ class Class:
                 self.times.append((time.perf_counter() - started) * 1000)
             except TimeoutError:
                 self.timeouts += 1
-            await asyncio.sleep(rng.uniform(0.5, 1.5))  # a student looks at what moved
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * self.think)  # a student looks at what moved
 
     async def main(self) -> None:
         stop = asyncio.Event()
@@ -194,6 +195,7 @@ def main():
     parser.add_argument("--training", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60, help="how long the class moves sliders")
     parser.add_argument("--rounds", type=int, default=2, help="classes one after another (caches fill in the first)")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds a student waits between releases")
     args = parser.parse_args()
     from conftest import CHROMIUM_ARGS, chromium_path, streamlit_server
     from neuron_live import time_releases
@@ -210,7 +212,7 @@ def main():
             probe = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             time_releases(probe, f"{base}/neuron?n=100000", drags=3)  # the probe's own warm-up
             for round_ in range(1, args.rounds + 1):
-                load = Class(base, args.sessions, args.training, args.seconds)
+                load = Class(base, args.sessions, args.training, args.seconds, think=args.think)
                 load.thread.start()
                 if not load.ready.wait(300):
                     raise SystemExit("the class did not arrive within 300 s")
@@ -230,7 +232,8 @@ def report(round_, args, load, browser_ms, lost, memory, peak):
     exceptions = load.exceptions()
     print(f"class {round_}: {args.sessions} sessions moving sliders for {args.seconds:.0f} s while "
           f"{args.training} runs train")  # fmt: skip
-    print(f"  light sessions, value sent to rerun finished: {summary(load.times, 300)}")
+    print(f"  light sessions (a release every {args.think:g} s or so after the last rerun ended), value sent to "
+          f"rerun finished: {summary(load.times, 300)}; {len(load.times) / args.seconds:.1f} reruns/s")  # fmt: skip
     print(f"  Chromium, neuron release to updated metrics: {summary(browser_ms, 300)}")
     print(f"  errors: {len(exceptions)} tracebacks, {load.timeouts} reruns not finished within 30 s, "
           f"{len(lost)} browser releases without new metrics within 10 s (target 0)")  # fmt: skip
