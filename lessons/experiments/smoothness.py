@@ -80,39 +80,25 @@ def draw(result) -> None:
         ),
         key="exp.chart_loss_range",
     )
-    right.plotly_chart(
-        figures.over_steps(
-            steps,
-            [(variant_name(v), v, np.array(result.grad_change[v])) for v in variants],
-            title=t("experiments.grad_title"),
-            x_title=t("train.step_axis"),
-            y_title="‖∇L(x) − ∇L(x − η∇L)‖",
-            log_y=True,
-        ),
-        key="exp.chart_grad",
+    # the other three: one line per variant of a per-step measure (series, title, y axis, log scale, key)
+    lines = (
+        (result.grad_change, t("experiments.grad_title"), "‖∇L(x) − ∇L(x − η∇L)‖", True, "exp.chart_grad"),
+        (result.beta, t("experiments.beta_title"), "β", True, "exp.chart_beta"),
+        (result.unit_mean, t("experiments.unit_title"), t("experiments.unit_axis"), False, "exp.chart_unit"),
     )
-    left, right = st.columns(2)
-    left.plotly_chart(
-        figures.over_steps(
-            steps,
-            [(variant_name(v), v, np.array(result.beta[v])) for v in variants],
-            title=t("experiments.beta_title"),
-            x_title=t("train.step_axis"),
-            y_title="β",
-            log_y=True,
-        ),
-        key="exp.chart_beta",
-    )
-    right.plotly_chart(
-        figures.over_steps(
-            steps,
-            [(variant_name(v), v, np.array(result.unit_mean[v])) for v in variants],
-            title=t("experiments.unit_title"),
-            x_title=t("train.step_axis"),
-            y_title=t("experiments.unit_axis"),
-        ),
-        key="exp.chart_unit",
-    )
+    places = [right, *st.columns(2)]
+    for place, (series, title, y_title, log_y, key) in zip(places, lines, strict=True):
+        place.plotly_chart(
+            figures.over_steps(
+                steps,
+                [(variant_name(v), v, np.array(series[v])) for v in variants],
+                title=title,
+                x_title=t("train.step_axis"),
+                y_title=y_title,
+                log_y=log_y,
+            ),
+            key=key,
+        )
     st.caption(t("experiments.smooth_note"))
     table = {t("experiments.variant"): [variant_name(v) for v in variants]}
     for name in MEASURES:
