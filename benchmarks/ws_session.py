@@ -27,6 +27,7 @@ class Session:
         self.buttons: dict[str, str] = {}  # label -> widget id, from the elements the server sent
         self.sliders: dict[str, object] = {}  # widget id -> the slider's proto (label, min, max, step)
         self.elements: dict[str, str] = {}  # custom element (components.v2) id -> its name
+        self.fragment_of: dict[str, str] = {}  # widget id -> the fragment it is drawn in (none: the page)
         self.exceptions: list[str] = []  # tracebacks the server sent (a user would have seen them)
         self.fragment: tuple[str, float] | None = None  # (fragment id, seconds) while auto-rerun is on
         self.reruns = 0  # runs of the page or a fragment that finished
@@ -53,7 +54,10 @@ class Session:
         custom element's state (a dict),
         as the browser sends them when a student releases a slider."""
         self._finished.clear()
-        await self._send(click=click, values=values)
+        # A browser reruns only the fragment a moved widget is drawn in (it sends the fragment's id).
+        fragments = {self.fragment_of.get(widget_id, "") for widget_id in values or {}}
+        fragment_id = fragments.pop() if len(fragments) == 1 and click is None else ""
+        await self._send(click=click, values=values, fragment_id=fragment_id, auto=False)
         await asyncio.wait_for(self._finished.wait(), timeout)
 
     async def poll(self, until: asyncio.Event, restart: str | None = None) -> None:
@@ -80,14 +84,16 @@ class Session:
                     await self._send(fragment_id=fragment_id)
                 tick += seconds
 
-    async def _send(self, *, click: str | None = None, fragment_id: str = "", values: dict | None = None) -> None:
+    async def _send(
+        self, *, click: str | None = None, fragment_id: str = "", values: dict | None = None, auto: bool = True
+    ) -> None:
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string, state.page_name = self.query, self.page
         if self.page_hash:  # as the browser: without it, a rerun the server starts (st.rerun) opens the home page
             state.page_script_hash = self.page_hash
         if fragment_id:
-            state.fragment_id, state.is_auto_rerun = fragment_id, True
+            state.fragment_id, state.is_auto_rerun = fragment_id, auto
         if click is not None:
             widget = state.widget_states.widgets.add()
             widget.id, widget.trigger_value = self.buttons[click], True
@@ -115,6 +121,8 @@ class Session:
                 if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                     element = msg.delta.new_element
                     shown = element.WhichOneof("type")
+                    if shown in ("slider", "bidi_component"):
+                        self.fragment_of[getattr(element, shown).id] = msg.delta.fragment_id
                     if shown == "button":
                         self.buttons[element.button.label] = element.button.id
                     elif shown == "slider":

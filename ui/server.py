@@ -1,0 +1,56 @@
+"""Process-wide settings of the server Streamlit runs in (applied once, from the app's first run).
+
+Nagle's algorithm is left on for the app's connections: Streamlit binds its listening socket
+itself with ``socket.socket(family=...)``, so the sockets it accepts report protocol 0, and
+asyncio sets TCP_NODELAY only on sockets that say IPPROTO_TCP. A rerun sends a few dozen
+small websocket messages one after another; with Nagle on, all but the first wait for the
+browser's delayed acknowledgement (40 ms on Linux, up to 200 ms on Windows) before they leave.
+Measured with one session on a quiet server (benchmarks/page_reruns.py): a slider release on
+`inside` (section devices) took 48 ms from release to the rerun's last message with Nagle, 19 ms without.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import streamlit as st
+
+log = logging.getLogger("bn_lab")
+
+
+def _no_delay(protocol) -> None:
+    sock = protocol.transport.get_extra_info("socket") if getattr(protocol, "transport", None) else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # the connection closed meanwhile
+            pass
+
+
+def no_delay_on_connect(protocol_class: type) -> None:
+    """Make ``protocol_class`` (uvicorn's HTTP protocol: a websocket begins as an HTTP connection)
+    set TCP_NODELAY on each new connection's socket, and on those of the connections already
+    open (uvicorn keeps them all in one set), so that the ones accepted before this ran get it too."""
+    if getattr(protocol_class, "_no_delay", False):
+        return
+    made = protocol_class.connection_made
+
+    def connection_made(self, transport) -> None:
+        made(self, transport)
+        for protocol in tuple(self.connections):
+            _no_delay(protocol)
+
+    protocol_class.connection_made = connection_made
+    protocol_class._no_delay = True
+
+
+@st.cache_resource
+def tcp_no_delay() -> None:
+    """Once per server process: no Nagle delay on the app's connections."""
+    try:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+    except ImportError:  # another server under Streamlit: leave it as it is
+        log.warning("uvicorn's h11 protocol not found: TCP_NODELAY not set")
+        return
+    no_delay_on_connect(H11Protocol)
