@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import pandas  # noqa: F401 - see below
@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from ui.i18n import t
 from ui.lessons import HOME, LESSONS
-from ui.state import mirror
+from ui.state import Param, mirror
 
 # pandas is imported above, once, before any session runs, rather than lazily by the first page
 # that needs it: Plotly peeks at sys.modules for pandas, and a session that found it half
@@ -90,6 +90,23 @@ def guarded(body: Callable[[], None], name: str = "page") -> None:
         st.error(t("error.unexpected"), icon=":material/error:")
     finally:
         timing.debug("%s ran in %.2f ms", name, (time.perf_counter() - start) * 1000)
+
+
+def live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> None:
+    """Run ``body`` (a lesson's controls and what they move), then mirror ``params`` to the link,
+    as a fragment: moving a control inside it reruns only this part, not the frame, the title,
+    the share bar or the questions below. A class of 30 moving sliders is one process's load:
+    a slider release on `inside` sent 43 messages with the whole page, 20 as a fragment
+    (benchmarks/page_reruns.py). Whatever such a control changes must be drawn inside ``body``."""
+    st.fragment(_live_part)(body, name, params)
+
+
+def _live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> None:
+    def run() -> None:
+        body()
+        mirror(params)
+
+    guarded(run, name)
 
 
 def not_built_yet(page: str) -> None:

@@ -32,7 +32,7 @@ def no_delay_on_connect(protocol_class: type) -> None:
     """Make ``protocol_class`` (uvicorn's HTTP protocol: a websocket begins as an HTTP connection)
     set TCP_NODELAY on each new connection's socket, and on those of the connections already
     open (uvicorn keeps them all in one set), so that the ones accepted before this ran get it too."""
-    if getattr(protocol_class, "_no_delay", False):
+    if "_no_delay" in vars(protocol_class):  # applied already (a cleared cache runs this again)
         return
     made = protocol_class.connection_made
 
@@ -41,6 +41,7 @@ def no_delay_on_connect(protocol_class: type) -> None:
         for protocol in tuple(self.connections):
             _no_delay(protocol)
 
+    connection_made.__wrapped__ = made
     protocol_class.connection_made = connection_made
     protocol_class._no_delay = True
 

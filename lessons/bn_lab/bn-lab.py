@@ -9,11 +9,11 @@ from bn_core.batches import BATCH_SIZES, SOURCES
 from lessons.bn_lab import sections as parts
 from lessons.bn_lab.controls import EPS_OPTIONS
 from lessons.bn_lab.lab import Lab
-from ui.frame import guarded, header
+from ui.frame import guarded, header, live_part
 from ui.i18n import t
 from ui.quiz import check_yourself
 from ui.share import share_bar
-from ui.state import Param, mirror, restore, show_notices
+from ui.state import Param, restore, show_notices
 
 PARAMS = (
     Param("section", "bnlab.section", "stats", kind="choice", choices=tuple(parts.SECTIONS)),
@@ -56,9 +56,8 @@ def body() -> None:
         key="bnlab.section",
         required=True,
     )
-    parts.SECTIONS[s["bnlab.section"]](lab_settings(), s)
+    live_part(lambda: parts.SECTIONS[s["bnlab.section"]](lab_settings(), s), "bn-lab.section", PARAMS)
     check_yourself("bn_lab")
-    mirror(PARAMS)
 
 
 guarded(body, "bn-lab")

@@ -9,11 +9,11 @@ import streamlit as st
 
 from lessons.inside import axes, devices, noise, placement, step, train_eval
 from lessons.inside.common import labels
-from ui.frame import guarded, header
+from ui.frame import guarded, header, live_part
 from ui.i18n import t
 from ui.quiz import check_yourself
 from ui.share import share_bar
-from ui.state import Param, mirror, restore, show_notices
+from ui.state import Param, restore, show_notices
 
 SECTIONS = {
     "step": step,
@@ -41,9 +41,8 @@ def body() -> None:
         key="inside.section",
     )
     st.divider()
-    SECTIONS[chosen].show()
+    live_part(SECTIONS[chosen].show, "inside.section", PARAMS)
     check_yourself("inside")
-    mirror(PARAMS)
 
 
 guarded(body, "inside")

@@ -8,11 +8,11 @@ from bn_core.histogram import bins_for
 from lessons.neuron import live
 from ui import charts
 from ui.formulas import NEURON
-from ui.frame import guarded, header
+from ui.frame import guarded, header, live_part
 from ui.i18n import num, pct, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
-from ui.state import Param, mirror, restore, show_notices
+from ui.state import Param, restore, show_notices
 
 SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
 WEIGHT_RANGE, WEIGHT_STEP = (-3.0, 3.0), 0.01
@@ -134,24 +134,22 @@ def body() -> None:
     header("neuron")
     show_notices(restore(PARAMS))
     share_bar("neuron", PARAMS, after=server_set_weights)
-    s = st.session_state
-    mu, sd = s["neuron.mu"], s["neuron.sd"]
-    a, b = (neuron.relu_moments(*neuron.pre_activation_params(*PRESETS[p], mu, sd))[0] for p in "ab")
-    st.info(t("neuron.try_it", mu=num(mu, ".1f"), sd=num(sd, ".1f"), a=pct(a), b=pct(b)), icon=":material/touch_app:")
-    lesson()
+    # Controls, the live element and the metrics rerun on their own, without the frame.
+    live_part(lesson_body, "neuron.lesson", PARAMS)
     with st.expander(t("neuron.why_title"), expanded=False):
         st.markdown(t("neuron.why"))
     check_yourself("neuron")
 
 
-@st.fragment
-def lesson() -> None:
-    """Controls, the live element and the metrics rerun on their own, without the frame."""
-    guarded(lesson_body, "neuron.lesson")
+def try_it(mu: float, sd: float) -> None:
+    """What the two presets zero at the current inputs (it moves with the inputs' sliders)."""
+    a, b = (neuron.relu_moments(*neuron.pre_activation_params(*PRESETS[p], mu, sd))[0] for p in "ab")
+    st.info(t("neuron.try_it", mu=num(mu, ".1f"), sd=num(sd, ".1f"), a=pct(a), b=pct(b)), icon=":material/touch_app:")
 
 
 def lesson_body() -> None:
     s = st.session_state
+    try_it(s["neuron.mu"], s["neuron.sd"])
     panel, view = st.columns([1, 2.6], gap="large")
     with panel:
         controls()
@@ -190,7 +188,6 @@ def lesson_body() -> None:
                 on_failed=live_failed,
             )
         metrics(result, act, bn)
-    mirror(PARAMS)
 
 
 def inputs(n: int, mu: float, sd: float, seed: int) -> tuple[np.ndarray, bytes, str]:

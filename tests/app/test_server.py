@@ -22,8 +22,9 @@ def server_side_no_delay(connections: int, patch_after: int | None) -> list[int]
     """TCP_NODELAY on the server side of ``connections`` connections made one after another,
     with the patch applied after the first ``patch_after`` of them (None: never)."""
 
-    class Protocol(H11Protocol):  # a class of its own, so that the patch stays in this test
-        pass
+    class Protocol(H11Protocol):  # a class of its own, so that the patch stays in this test...
+        # ...and uvicorn's own connection_made, also where an app test has patched H11Protocol already
+        connection_made = getattr(H11Protocol.connection_made, "__wrapped__", H11Protocol.connection_made)
 
     async def main() -> list[int]:
         config = Config(app=_app, log_level="error")
