@@ -83,6 +83,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def move(session, rng: random.Random) -> dict:
     """A new value for one of the page's sliders (or the neuron's weights), as a release sends it."""
     live = [k for k, v in session.elements.items() if v.endswith("neuron_live")]  # pages have other elements too
@@ -116,6 +122,7 @@ class Class:
         self.seconds, self.think = seconds, think
         self.times: list[float] = []
         self.timeouts = 0
+        self.cpu = (float("nan"), float("nan"))  # (server, this process): CPU seconds per second of the class
         self.ready = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self.main()), daemon=True)
 
@@ -217,11 +224,14 @@ def main():
                 if not load.ready.wait(300):
                     raise SystemExit("the class did not arrive within 300 s")
                 peak, browser_ms, lost = rss_mb(pid), [], []
+                cpu = (time.monotonic(), cpu_seconds(pid), cpu_seconds(os.getpid()))
                 deadline = time.monotonic() + args.seconds - 10
                 while time.monotonic() < deadline:
                     browser_ms += time_releases(probe, f"{base}/neuron?n=100000", drags=10, lost=lost)
                     peak = max(peak, rss_mb(pid))
                 load.thread.join(args.seconds + 120)
+                wall = time.monotonic() - cpu[0]
+                load.cpu = ((cpu_seconds(pid) - cpu[1]) / wall, (cpu_seconds(os.getpid()) - cpu[2]) / wall)
                 peak = max(peak, rss_mb(pid))
                 memory.append(settle(pid, TTL + 70))  # idle workers end after a minute
                 report(round_, args, load, browser_ms, lost, memory, peak)
@@ -234,6 +244,8 @@ def report(round_, args, load, browser_ms, lost, memory, peak):
           f"{args.training} runs train")  # fmt: skip
     print(f"  light sessions (a release every {args.think:g} s or so after the last rerun ended), value sent to "
           f"rerun finished: {summary(load.times, 300)}; {len(load.times) / args.seconds:.1f} reruns/s")  # fmt: skip
+    print(f"  CPU while the class moved: the server {load.cpu[0]:.0%} of one core (its Python runs on one at a time), "
+          f"these light sessions {load.cpu[1]:.0%}")  # fmt: skip
     print(f"  Chromium, neuron release to updated metrics: {summary(browser_ms, 300)}")
     print(f"  errors: {len(exceptions)} tracebacks, {load.timeouts} reruns not finished within 30 s, "
           f"{len(lost)} browser releases without new metrics within 10 s (target 0)")  # fmt: skip

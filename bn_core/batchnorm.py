@@ -277,7 +277,7 @@ class BatchNorm:
             return self._keras_call(x, training, batch_mode)
         mean, var = self.statistics(x, training)
         if batch_mode and training and self.running_mean is not None:
-            self._update_running(mean, var, values_per_channel(x.shape, self.axis))
+            self.update_running(mean, var, values_per_channel(x.shape, self.axis))
         y, x_hat = normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
         return y.astype(x.dtype)
@@ -343,7 +343,10 @@ class BatchNorm:
             None if dbeta is None else dbeta.astype(out),
         )
 
-    def _update_running(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+    def update_running(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+        """One training step's update of the running statistics (PyTorch convention; the
+        Keras call updates its own) from a batch's per-channel mean and biased variance over
+        ``n`` values, as ``__call__`` makes it in training mode."""
         self.num_batches_tracked += 1
         stored_var = var * n / (n - 1) if (self.spec.unbiased_running_var and n > 1) else var
         if self.momentum is None:  # PyTorch: cumulative moving average, factor 1 / batches seen

@@ -25,12 +25,19 @@ SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
 TABLE_P = (0.0, 0.1, 0.2, 0.3, 0.5)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=128, show_spinner=False)  # 8 numbers each: every x0 the slider offers (61), two seeds
 def by_size(x0: float, seed: int) -> np.ndarray:
     return noise.noise_by_batch_size(x0, SIZES, TRIALS, seed)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def outputs_of(x0: float, b: int, seed: int) -> np.ndarray:
+    return noise.same_sample_outputs(x0, b, TRIALS, seed)
+
+
+# Six of these (the current p and the table's five) for every new mean: a few hundred bytes each,
+# so the cache holds every (p, mean) pair the sliders offer (17 x 31), and the table's for a few seeds.
+@st.cache_data(max_entries=1024, show_spinner=False)
 def shift(p: float, mu: float, seed: int) -> noise.VarianceShift:
     return noise.variance_shift(p, mu, 1.0, seed=seed)
 
@@ -55,7 +62,7 @@ def same_sample() -> None:
     s = st.session_state
     b, x0, seed = s["inside.noise_b"], s["inside.x0"], s["inside.noise_seed"]
     st.subheader(t("inside.noise_title"))
-    outputs = noise.same_sample_outputs(x0, b, TRIALS, seed)
+    outputs = outputs_of(x0, b, seed)
     spread = by_size(x0, seed)
     left, right = st.columns(2)
     hist = histogram(outputs, 60, charts.display_range(outputs, base=(x0 - 3.0, x0 + 3.0)))

@@ -58,6 +58,23 @@ def test_running_variance_is_what_torch_stores_for_the_same_batches():
     np.testing.assert_allclose(ours.running_var, layer.running_var.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("p", [0.0, 0.3])
+def test_variance_shift_stores_what_torch_stores_after_the_same_batches(p):
+    # variance_shift hands the layer each batch's statistics rather than the batch: torch, given the
+    # batches themselves, must end with the same running statistics, and the same eval-mode output.
+    seen = noise.dropped_batches(p, 1.0, 1.0, 50, 16, np.random.default_rng(7))
+    layer = torch.nn.BatchNorm1d(1, momentum=None, dtype=torch.float64)
+    for x in seen:
+        layer(torch.from_numpy(x))
+    rng = np.random.default_rng(7)
+    noise.dropped_batches(p, 1.0, 1.0, 50, 16, rng)  # the same draws as variance_shift, then its fresh sample
+    fresh = rng.normal(1.0, 1.0, size=(50 * 16, 1))
+    shift = noise.variance_shift(p, 1.0, 1.0, batches=50, batch_size=16, seed=7)
+    assert shift.running_var == pytest.approx(float(layer.running_var[0]), rel=1e-12)
+    expected_std = float(layer.eval()(torch.from_numpy(fresh)).std(unbiased=False))
+    assert shift.eval_output_std == pytest.approx(expected_std, rel=1e-9)
+
+
 @pytest.mark.parametrize("p", [0.0, 0.2, 0.5])
 def test_variance_shift_shrinks_eval_outputs_as_theory_says(p):
     mu, sigma = 1.0, 1.0
