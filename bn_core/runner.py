@@ -32,7 +32,6 @@ No Streamlit here: the page keeps one Runner for the whole server.
 
 from __future__ import annotations
 
-import ctypes
 import heapq
 import io
 import math
@@ -51,6 +50,7 @@ from bn_core.data import DataUnavailable, load
 from bn_core.experiments import Stopped
 from bn_core.jobs import Job, run_job
 from bn_core.limits import cpu_limit, remove_stale_pymp
+from bn_core.memory import return_freed_memory
 from bn_core.train import (
     EpochRecord,
     History,
@@ -244,18 +244,7 @@ def _worker(conn: Connection, stop_event) -> None:
             conn.send(("failed", err.reason, err.detail))
         except Exception as err:  # noqa: BLE001 - reported to the page as a failed run
             conn.send(("failed", "crash", repr(err)))
-        _return_freed_memory()
-
-
-def _return_freed_memory() -> None:
-    """Give the memory a finished run freed back to the system. glibc's malloc keeps freed blocks
-    inside its heap for reuse, and returns only a free stretch at the heap's very top: after an
-    MNIST run an idle worker held 442 MB resident without this, 385 MB with it (benchmarks/worker_memory.py).
-    malloc_trim(0) releases every free page of the heap. Not glibc (musl, macOS): nothing to do."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+        return_freed_memory()
 
 
 def _lowest_priority() -> None:

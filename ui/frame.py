@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from ui.i18n import t
 from ui.lessons import HOME, LESSONS
-from ui.state import Param, mirror
+from ui.state import Param, mirror, restore
 
 # pandas is imported above, once, before any session runs, rather than lazily by the first page
 # that needs it: Plotly peeks at sys.modules for pandas, and a session that found it half
@@ -103,6 +103,10 @@ def live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> N
 
 def _live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> None:
     def run() -> None:
+        # Streamlit drops the keys of widgets a run did not draw (another section's): a full run
+        # has restored them before this, a fragment's own run restores them here (from the link
+        # and the copy mirror keeps, which hold the same values: no notice to show).
+        restore(params)
         body()
         mirror(params)
 

@@ -91,11 +91,23 @@ def test_a_deep_link_opens_its_section_and_the_picker_writes_the_link():
     assert at.query_params["eps"] == "0.01"  # the eps section's value survives a section it does not show
 
 
+@pytest.mark.parametrize("conv", ["pytorch", "keras"])
+def test_a_history_cut_from_a_longer_one_is_the_history_of_that_many_batches(conv):
+    settings = ((8, 3), "normal", 2.0, 1.5, 4, conv, 0.1)
+    for k in (0, 1, 37, 50):
+        cut = lab.history(*settings, k, most=500)  # from the trace of 50 batches
+        direct = lab.traced(*settings, k)
+        np.testing.assert_array_equal(cut.running_mean, direct.running_mean)
+        np.testing.assert_array_equal(cut.running_var, direct.running_var)
+        np.testing.assert_array_equal(cut.gap, direct.gap)
+    assert len(lab.history(*settings, 37, most=40).gap) == 37  # the budget caps the longer trace, not k
+
+
 def test_only_the_chosen_section_feeds_training_batches(monkeypatch):
     calls = []
     real = lab.trace_running_stats
     monkeypatch.setattr(lab, "trace_running_stats", lambda *a: calls.append(1) or real(*a))
-    lab.history.clear()
+    lab.traced.clear()
     bn_lab(section="stats")
     bn_lab(section="puzzle")
     bn_lab(section="eps")  # train mode: the running statistics are not used

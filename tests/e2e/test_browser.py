@@ -162,6 +162,14 @@ def test_inside_step_through_and_section_picker(page, server, shots):
         "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2", timeout=30_000
     )
     assert page.locator(ERRORS).count() == 0
+    # A slider of the new section reruns only the section (a fragment), without the step section's
+    # widgets, whose keys Streamlit dropped in the run that switched: it must still draw, and link, all.
+    page.get_by_role("slider").first.focus()  # the number of devices, 4
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(lambda url: "k=5" in url, timeout=15_000)
+    page.wait_for_timeout(500)
+    assert page.locator(ERRORS).count() == 0
+    assert "step=1" in page.url and "section=devices" in page.url  # the other section's state stays in the link
 
 
 def test_language_is_kept_when_navigating(page, server):
