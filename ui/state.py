@@ -167,6 +167,14 @@ def _visible(ch: str) -> str:
     return "\ufffd" if category[0] == "C" or category in ("Zl", "Zp") else ch
 
 
+def value(key: str) -> Any:
+    """A lesson value by its widget key, also in a callback run after a run that did not draw its
+    widget (another section's): Streamlit has dropped the key then, and restore() only puts it
+    back when the page runs, after the callbacks. The copy mirror() kept holds it meanwhile."""
+    s = st.session_state
+    return s[key] if key in s else s.get(KEPT, {})[key]
+
+
 def forget_notice() -> None:
     """Called by the frame at the start of every full run: a notice belongs to the run that drew it."""
     st.session_state.pop(NOTICE, None)

@@ -11,6 +11,7 @@ from bn_core import CONVENTIONS
 from bn_core.batches import BATCH_SIZES, SOURCES
 from bn_core.batchnorm import pytorch_to_keras_momentum
 from ui.i18n import num, t
+from ui.state import value
 
 EPS_OPTIONS = (0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 SWITCH_NOTE = "bnlab.switch_note"  # what the last framework switch changed, shown once
@@ -22,16 +23,17 @@ def convention_changed() -> None:
     s = st.session_state
     new = s["bnlab.conv"]
     old = "keras" if new == "pytorch" else "pytorch"
-    m_old = s["bnlab.momentum"]
+    # momentum, ε and the cumulative average may belong to a section the last run did not draw
+    m_old = value("bnlab.momentum")
     s["bnlab.momentum"] = round(pytorch_to_keras_momentum(m_old), 4)
     changes = [t("bn_lab.switch_momentum", old=num(m_old, "g"), new=num(s["bnlab.momentum"], "g"))]
-    eps = s["bnlab.eps"]
+    eps = value("bnlab.eps")
     if eps == CONVENTIONS[old].eps:
         s["bnlab.eps"] = CONVENTIONS[new].eps
         changes.append(t("bn_lab.switch_eps", old=num(eps, "g"), new=num(CONVENTIONS[new].eps, "g")))
     else:
         changes.append(t("bn_lab.switch_eps_kept", eps=num(eps, "g"), default=num(CONVENTIONS[new].eps, "g")))
-    if s["bnlab.cma"]:
+    if value("bnlab.cma"):
         s["bnlab.cma"] = False
         changes.append(t("bn_lab.switch_cma"))
     s[SWITCH_NOTE] = t("bn_lab.switched", framework=t(f"bn_lab.conv_{new}"), changes="; ".join(changes))

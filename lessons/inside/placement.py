@@ -17,7 +17,7 @@ N, C = 512, 4  # one batch of a hidden layer with a few units
 PARAMS = (
     Param("zmu", "inside.z_mean", -1.0, lo=-3.0, hi=3.0),
     Param("zsd", "inside.z_std", 2.0, lo=0.1, hi=5.0),
-    Param("pseed", "inside.place_seed", 0, kind="int", lo=0, hi=2**31 - 1),
+    Param("zseed", "inside.place_seed", 0, kind="int", lo=0, hi=2**31 - 1),
     Param("squash", "inside.squash", "sigmoid", kind="choice", choices=("sigmoid", "tanh")),
 )
 # The orders used in practice, as small graphs: (label key, layers).

@@ -40,7 +40,11 @@ def controls() -> None:
 def show() -> None:
     st.markdown(t("inside.stats_intro"))
     stats_live.controls()
-    st.fragment(stats_live.live, run_every=stats_live.poll_seconds())()
+    every = stats_live.poll_seconds()
+    if every:  # polled while the pair trains; otherwise no fragment at all, so that the browser drops its timer
+        st.fragment(stats_live.live, run_every=every)()  # (Reset reruns only the lesson's part, not the page)
+    else:
+        stats_live.live()
     stats_live.results()
     st.subheader(t("inside.unit_title"))
     st.markdown(t("inside.unit_intro"))

@@ -150,6 +150,23 @@ def test_switching_framework_keeps_an_eps_the_student_chose():
     assert "0.1" in note and "0.001" in note and "Keras" in note
 
 
+def test_switching_back_and_forth_where_the_other_controls_are_not_drawn():
+    # Under Keras the running section draws no "cumulative average" box, and the stats section no momentum:
+    # Streamlit drops those keys, and the switch (a callback, before the page runs) must still find them.
+    at = bn_lab(section="running")
+    at.radio(key="bnlab.conv").set_value("keras").run()
+    at.radio(key="bnlab.conv").set_value("pytorch").run()
+    assert_clean(at)
+    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.1)
+    at.radio(key="bnlab.conv").set_value("keras").run()
+    at.get("button_group")[0].set_value("stats").run()
+    at.radio(key="bnlab.conv").set_value("pytorch").run()
+    assert_clean(at)
+    at.get("button_group")[0].set_value("running").run()
+    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.1)
+    assert "eps" not in at.query_params and "momentum" not in at.query_params  # PyTorch's defaults again
+
+
 # --- batch statistics: histograms binned through the layer's map ---
 
 

@@ -158,3 +158,11 @@ def test_each_lesson_shows_its_presets_titled_in_every_language(lesson, lang):
     assert_clean(at)
     for preset in PRESETS[lesson]:
         assert at.button(key=f"share.{lesson}.{preset.id}").label == catalog(lang)[f"share.{lesson}.{preset.id}"]
+
+
+@pytest.mark.parametrize("lesson", sorted(PAGES))
+def test_a_lessons_link_names_are_its_own(lesson):
+    # Two settings under one name would share one value in the link: the later one's (seen: the pair's seed
+    # and the placement section's seed on `inside` were both `pseed`).
+    names = [p.name for p in lesson_params(lesson)]
+    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)

@@ -3,6 +3,7 @@
 from urllib.parse import urlparse
 
 import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.e2e.conftest import streamlit_server
 from ui.i18n import LANGUAGES, catalog
@@ -102,6 +103,38 @@ def test_inside_section_renders(page, server, shots, section, lang):
 
 
 CHARTS_DRAWN = "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n"
+
+
+def test_inside_stats_reset_while_training_stops_the_polling(page, server):
+    # Reset reruns only the lesson's part of the page (a fragment): the pair's polled fragment must go
+    # with the pair, or the browser keeps asking for a rerun every 0.4 s until something reloads the page.
+    lesson = next(x for x in LESSONS if x.name == "inside")
+    text = catalog("en")
+    reruns = []
+
+    def watch(ws):
+        def sent(payload):
+            if isinstance(payload, bytes):
+                msg = BackMsg()
+                msg.ParseFromString(payload)
+                if msg.WhichOneof("type") == "rerun_script":
+                    reruns.append(msg.rerun_script.is_auto_rerun)
+
+        ws.on("framesent", sent)
+
+    page.on("websocket", watch)
+    open_and_check(page, server, lesson, "en", "&section=stats&pspeed=5", charts=2)
+    page.get_by_role("button", name=text["inside.pair_start"]).click()
+    page.get_by_role("button", name=text["train.stop"]).wait_for(timeout=60_000)
+    page.wait_for_timeout(3000)
+    assert any(reruns), "the pair was never polled"
+    page.get_by_role("button", name=text["inside.pair_reset"], exact=True).click()
+    page.get_by_role("button", name=text["inside.pair_start"]).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    polled = len(reruns)
+    page.wait_for_timeout(3000)
+    assert len(reruns) == polled, f"{len(reruns) - polled} reruns asked for in 3 s after Reset"
+    assert page.locator(ERRORS).count() == 0
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))

@@ -36,13 +36,15 @@ TOP = "el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'sta
 
 
 def assert_shown(page, locator, what):
+    """Shown once the page has settled: a rerun replaces elements and can shift the layout for a
+    moment (seen once on a loaded machine), so look again for up to two seconds."""
     state = None
-    for _ in range(5):
+    for _ in range(10):
         state = locator.evaluate(SHOWN)
-        if state is not None:
-            break
+        if state is not None and state["inside"] and state["covered"] == 0:
+            return
         page.wait_for_timeout(200)
-    assert state["inside"] and state["covered"] == 0, (what, state)
+    assert state is not None and state["inside"] and state["covered"] == 0, (what, state)
 
 
 def assert_no_overflow(page):
