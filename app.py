@@ -6,11 +6,10 @@ from ui import present
 from ui.frame import freeze_imports, missing_page
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
 from ui.lessons import HOME, LESSONS
-from ui.server import tcp_no_delay, trim_memory_periodically
+from ui.server import tcp_no_delay
 from ui.state import forget_notice
 
 tcp_no_delay()
-trim_memory_periodically()
 freeze_imports("streamlit")
 
 present.restore_from_link()

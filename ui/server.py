@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-import time
 
 import streamlit as st
-
-from bn_core.memory import return_freed_memory
 
 log = logging.getLogger("bn_lab")
 
@@ -59,21 +55,3 @@ def tcp_no_delay() -> None:
         log.warning("uvicorn's h11 protocol not found: TCP_NODELAY not set")
         return
     no_delay_on_connect(H11Protocol)
-
-
-TRIM_SECONDS = 60.0
-
-
-@st.cache_resource
-def trim_memory_periodically() -> None:
-    """Once per server process: a daemon thread that hands the heap's free pages back to the
-    system every minute. A class leaves the server's heap full of holes where its sessions'
-    pages, charts and caches were; glibc keeps them for reuse and the resident memory stays up
-    (see bn_core.runner.return_freed_memory, which workers call after each run)."""
-
-    def trim() -> None:
-        while True:
-            time.sleep(TRIM_SECONDS)
-            return_freed_memory()
-
-    threading.Thread(target=trim, name="bn-lab-trim", daemon=True).start()
