@@ -96,7 +96,7 @@ def live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> N
     """Run ``body`` (a lesson's controls and what they move), then mirror ``params`` to the link,
     as a fragment: moving a control inside it reruns only this part, not the frame, the title,
     the share bar or the questions below. A class of 30 moving sliders is one process's load:
-    a slider release on `inside` sent 43 messages with the whole page, 20 as a fragment
+    a slider release on `inside` (devices) sent 43 messages with the whole page, 24 as a fragment
     (benchmarks/page_reruns.py). Whatever such a control changes must be drawn inside ``body``."""
     st.fragment(_live_part)(body, name, params)
 
