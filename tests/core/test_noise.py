@@ -71,7 +71,7 @@ def test_variance_shift_stores_what_torch_stores_after_the_same_batches(p):
     fresh = rng.normal(1.0, 1.0, size=(50 * 16, 1))
     shift = noise.variance_shift(p, 1.0, 1.0, batches=50, batch_size=16, seed=7)
     assert shift.running_var == pytest.approx(float(layer.running_var[0]), rel=1e-12)
-    expected_std = float(layer.eval()(torch.from_numpy(fresh)).std(unbiased=False))
+    expected_std = float(layer.eval()(torch.from_numpy(fresh)).detach().std(unbiased=False))
     assert shift.eval_output_std == pytest.approx(expected_std, rel=1e-9)
 
 

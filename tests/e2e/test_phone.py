@@ -2,6 +2,7 @@
 control moves, and nothing is wider than the screen. Screenshots: artifacts/screenshots/phone-*.png."""
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.test_browser import ERRORS
 from ui.i18n import LANGUAGES, catalog
@@ -36,14 +37,20 @@ TOP = "el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'sta
 
 
 def assert_shown(page, locator, what):
-    """Shown once the page has settled: a rerun replaces elements and can shift the layout for a
-    moment (seen once on a loaded machine), so look again for up to two seconds."""
-    state = None
+    """Shown once the page has settled: a rerun replaces elements, can shift the layout for a moment
+    and, while the new element mounts, leave the old one in the page beside it (both seen on a loaded
+    machine), so look again for up to two seconds. A duplicate that stays fails."""
+    state, duplicate = None, None
     for _ in range(10):
-        state = locator.evaluate(SHOWN)
+        try:
+            state, duplicate = locator.evaluate(SHOWN), None
+        except PlaywrightError as error:  # strict mode: the locator matched two elements
+            state, duplicate = None, error
         if state is not None and state["inside"] and state["covered"] == 0:
             return
         page.wait_for_timeout(200)
+    if duplicate is not None:
+        raise duplicate
     assert state is not None and state["inside"] and state["covered"] == 0, (what, state)
 
 
