@@ -11,6 +11,7 @@ Measured with one session on a quiet server (benchmarks/page_reruns.py): a slide
 
 from __future__ import annotations
 
+import importlib
 import logging
 import socket
 
@@ -48,10 +49,15 @@ def no_delay_on_connect(protocol_class: type) -> None:
 
 @st.cache_resource
 def tcp_no_delay() -> None:
-    """Once per server process: no Nagle delay on the app's connections."""
-    try:
-        from uvicorn.protocols.http.h11_impl import H11Protocol
-    except ImportError:  # another server under Streamlit: leave it as it is
-        log.warning("uvicorn's h11 protocol not found: TCP_NODELAY not set")
-        return
-    no_delay_on_connect(H11Protocol)
+    """Once per server process: no Nagle delay on the app's connections, whichever of uvicorn's
+    HTTP protocols serves them (h11; httptools where it is installed)."""
+    patched = 0
+    for module, name in (("h11_impl", "H11Protocol"), ("httptools_impl", "HttpToolsProtocol")):
+        try:
+            protocol_class = getattr(importlib.import_module(f"uvicorn.protocols.http.{module}"), name)
+        except (ImportError, AttributeError):
+            continue
+        no_delay_on_connect(protocol_class)
+        patched += 1
+    if not patched:  # another server under Streamlit: leave it as it is
+        log.warning("no uvicorn HTTP protocol found: TCP_NODELAY not set")
