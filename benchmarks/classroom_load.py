@@ -121,6 +121,7 @@ class Class:
             self.students.append(make(base, page, query.format(lang=LANGS[i % len(LANGS)]), training + i))
         self.seconds, self.think = seconds, think
         self.times: list[float] = []
+        self.by_page: dict[str, list[float]] = {}  # the same times per lesson link (without the language)
         self.timeouts = 0
         self.cpu = (float("nan"), float("nan"))  # (server, this process): CPU seconds per second of the class
         self.ready = threading.Event()
@@ -135,6 +136,8 @@ class Class:
             try:
                 await session.run(values=values, timeout=30)
                 self.times.append((time.perf_counter() - started) * 1000)
+                where = f"{session.page}?{session.query.split('&', 1)[1] if '&' in session.query else ''}"
+                self.by_page.setdefault(where, []).append(self.times[-1])
             except TimeoutError:
                 self.timeouts += 1
             await asyncio.sleep(rng.uniform(0.5, 1.5) * self.think)  # a student looks at what moved
@@ -244,6 +247,8 @@ def report(round_, args, load, browser_ms, lost, memory, peak):
           f"{args.training} runs train")  # fmt: skip
     print(f"  light sessions (a release every {args.think:g} s or so after the last rerun ended), value sent to "
           f"rerun finished: {summary(load.times, 300)}; {len(load.times) / args.seconds:.1f} reruns/s")  # fmt: skip
+    for where, times in sorted(load.by_page.items()):
+        print(f"    {where:24s} p50 {statistics.median(times):5.0f} ms, p95 {p95(times):5.0f} ms ({len(times)} moves)")
     print(f"  CPU while the class moved: the server {load.cpu[0]:.0%} of one core (its Python runs on one at a time), "
           f"these light sessions {load.cpu[1]:.0%}")  # fmt: skip
     print(f"  Chromium, neuron release to updated metrics: {summary(browser_ms, 300)}")
