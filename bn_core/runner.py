@@ -733,7 +733,8 @@ class Runner:
         self._workers.remove(worker)
         run = self._runs.get(worker.run_id) if worker.run_id else None
         if run is not None and run.state == "running":  # ended without a last word
-            run.state, run.error = "failed", "crash"
+            # asked to stop and terminated after STOP_GRACE (a busy machine): stopped, not a crash
+            run.state, run.error = "failed", "stopped" if run.stop_asked is not None else "crash"
 
     @staticmethod
     def _end(worker: _Worker, ask: bool) -> None:

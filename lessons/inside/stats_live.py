@@ -16,6 +16,7 @@ from lessons.inside import figures
 from lessons.train.sections import (
     POLL_SECONDS,
     SPEED_NAMES,
+    STOPPED,
     failure_text,
     limit_text,
     load_dataset,
@@ -189,7 +190,7 @@ def finish(views: list[RunView]) -> None:
     s.pop(ACTIVE, None)
     failed = [v for v in views if v.state != "finished"]
     if failed:
-        level = "info" if failed[0].error == "stopped_in_queue" else "error"
+        level = "info" if failed[0].error in STOPPED else "error"
         s[NOTICE] = (level, failure_text(failed[0]))
     done = [v for v in views if v.state == "finished"]
     if done:

@@ -424,7 +424,7 @@ def live() -> None:
         done = [v for v in views if v.state == "finished"]
         failed = [v for v in views if v.state != "finished"]
         if failed:  # a pair's twin taken out of the queue by Stop is no error
-            level = "info" if failed[0].error == "stopped_in_queue" else "error"
+            level = "info" if failed[0].error in STOPPED else "error"
             s[NOTICE] = (level, failure_text(failed[0]))
         if done:
             keep(s.get("train.group_name", ""), done)
@@ -450,11 +450,16 @@ def poll_state(views: list[RunView]) -> str | None:
     return "running" if "running" in states else "queued" if "queued" in states else None
 
 
+STOPPED = ("stopped_in_queue", "stopped")  # ended by Stop: told as information, not as an error
+
+
 def failure_text(view: RunView) -> str:
     if view.error in ("missing", "bad_file", "offline", "checksum", "unknown"):
         return t(f"train.data_{view.error}", detail=view.detail)
     if view.error == "stopped_in_queue":
         return t("train.stopped_in_queue")
+    if view.error == "stopped":  # terminated after the stop's grace, before its last word
+        return t("train.stopped_unsaved")
     return t("train.crashed")
 
 

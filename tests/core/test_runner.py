@@ -1,5 +1,7 @@
 """The runner: worker processes, the queue, stop, heartbeats, failures, and no leaks."""
 
+import os
+import signal
 import threading
 import time
 
@@ -118,6 +120,21 @@ def test_stop_ends_a_run_within_seconds(runner):
     assert time.monotonic() - asked < 3
     view = runner.view(run_id)
     assert view.state == "finished" and view.history.stopped == "user"
+
+
+def test_a_stopped_run_whose_worker_is_ended_reads_as_stopped_not_crashed(runner):
+    # On a busy machine the worker may not finish its last measures within STOP_GRACE and is terminated:
+    # the page must say the run was stopped (as asked), not that it crashed. Frozen here, then killed.
+    run_id = runner.submit(LONG)
+    assert wait_for(lambda: runner.view(run_id).done > 0)
+    with runner._lock:
+        worker = runner._worker_of(runner._runs[run_id])
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    runner.stop(run_id)
+    os.kill(worker.process.pid, signal.SIGKILL)
+    assert wait_for(lambda: not runner.view(run_id).active, timeout=10)
+    view = runner.view(run_id)
+    assert view.state == "failed" and view.error == "stopped"
 
 
 def test_a_run_nobody_watches_is_stopped_and_dropped(runner):
