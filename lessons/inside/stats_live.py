@@ -16,8 +16,7 @@ from lessons.inside import figures
 from lessons.train.sections import (
     POLL_SECONDS,
     SPEED_NAMES,
-    STOPPED,
-    failure_text,
+    failure_notice,
     limit_text,
     load_dataset,
     poll_state,
@@ -190,8 +189,7 @@ def finish(views: list[RunView]) -> None:
     s.pop(ACTIVE, None)
     failed = [v for v in views if v.state != "finished"]
     if failed:
-        level = "info" if failed[0].error in STOPPED else "error"
-        s[NOTICE] = (level, failure_text(failed[0]))
+        s[NOTICE] = failure_notice(failed[0])
     done = [v for v in views if v.state == "finished"]
     if done:
         s[DONE] = {"views": done, "gaps": gaps(done[0]) if done[0].config.bn_stats == "batch" else None}

@@ -424,8 +424,7 @@ def live() -> None:
         done = [v for v in views if v.state == "finished"]
         failed = [v for v in views if v.state != "finished"]
         if failed:  # a pair's twin taken out of the queue by Stop is no error
-            level = "info" if failed[0].error in STOPPED else "error"
-            s[NOTICE] = (level, failure_text(failed[0]))
+            s[NOTICE] = failure_notice(failed[0])
         if done:
             keep(s.get("train.group_name", ""), done)
         for v in views:
@@ -450,7 +449,9 @@ def poll_state(views: list[RunView]) -> str | None:
     return "running" if "running" in states else "queued" if "queued" in states else None
 
 
-STOPPED = ("stopped_in_queue", "stopped")  # ended by Stop: told as information, not as an error
+def failure_notice(view: RunView) -> tuple[str, str]:
+    """(level, text) for a run that ended without results: information when Stop ended it, else an error."""
+    return ("info" if view.error in ("stopped_in_queue", "stopped") else "error"), failure_text(view)
 
 
 def failure_text(view: RunView) -> str:
