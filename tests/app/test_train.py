@@ -77,3 +77,15 @@ def test_step_trains_one_batch_then_reset_forgets_the_runs():
         time.sleep(0.2)
     assert all(sections.runner().view(r).history.stopped == "user" for r in ids)  # stopped, not trained on
     assert not finished_groups(at)  # a reset run is not kept
+
+
+def test_a_run_ended_by_stop_is_told_as_information_and_a_crash_as_an_error():
+    from types import SimpleNamespace
+
+    en = catalog("en")
+    for error, level, text in (
+        ("stopped", "info", "train.stopped_unsaved"),  # terminated after the stop's grace: its results are lost
+        ("stopped_in_queue", "info", "train.stopped_in_queue"),
+        ("crash", "error", "train.crashed"),
+    ):
+        assert sections.failure_notice(SimpleNamespace(error=error, detail="")) == (level, en[text])
