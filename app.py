@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import present
+from ui import notice, present
 from ui.frame import freeze_imports, missing_page
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
 from ui.lessons import HOME, LESSONS
@@ -24,6 +24,7 @@ if LANG_KEY not in st.session_state:  # a plain key, so it survives every page c
     st.session_state[LANG_KEY] = lang_from_url(st.query_params.get("lang"))
 st.session_state[LANG_WIDGET] = st.session_state[LANG_KEY]
 forget_notice()  # a link notice lasts one run (fragment reruns do not run this file)
+notice.run_starting()
 
 
 def _language_changed() -> None:
@@ -55,3 +56,4 @@ with st.sidebar:
 
 st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
 page.run()
+notice.run_ended()  # not reached when another rerun stopped this one

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 import pandas  # noqa: F401 - see below
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui import notice
 from ui.i18n import t
 from ui.lessons import HOME, LESSONS
 from ui.state import Param, mirror, restore
@@ -103,14 +105,25 @@ def live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> N
 
 def _live_part(body: Callable[[], None], name: str, params: Sequence[Param]) -> None:
     def run() -> None:
+        own = own_run()  # a control in it moved: app.py did not run
+        if own:
+            notice.run_starting()
         # Streamlit drops the keys of widgets a run did not draw (another section's): a full run
         # has restored them before this, a fragment's own run restores them here (from the link
         # and the copy mirror keeps, which hold the same values: no notice to show).
         restore(params)
         body()
         mirror(params)
+        if own:
+            notice.run_ended()
 
     guarded(run, name)
+
+
+def own_run() -> bool:
+    """Whether this run is a fragment's own rerun (not the whole page's)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def not_built_yet(page: str) -> None:

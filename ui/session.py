@@ -17,6 +17,8 @@ from streamlit import config
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui import notice
+
 _JS = (Path(__file__).resolve().parent / "session.js").read_text(encoding="utf-8")
 _element = st.components.v2.component("bn_lab.browser_session", js=_JS)
 KEY = "bn_lab.browser_session"  # the element's key (its state: {"id": ...})
@@ -57,4 +59,6 @@ def mount_tab_id() -> None:
 
 
 def _reported() -> None:
-    """The id arrived: the rerun it causes reads it (a state key needs a callback to be kept)."""
+    """The id arrived: the rerun it causes reads it (a state key needs a callback to be kept).
+    That rerun is the page's, not the student's: a message posted just before stays."""
+    notice.hold()

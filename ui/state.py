@@ -90,13 +90,13 @@ def parse(param: Param, raw: str) -> tuple[Any, bool]:
 
 
 def restore(params: Sequence[Param]) -> list[Notice]:
-    """Set each widget key missing from session state: from the URL if it names the
+    """Set each widget key missing from session state (or None): from the URL if it names the
     parameter, else from the value ``mirror`` kept when the page was last shown,
     else from the default. Returns a notice for each URL value that was not usable as is."""
     kept = st.session_state.get(KEPT, {})
     notices = []
     for p in params:
-        if p.key in st.session_state:
+        if st.session_state.get(p.key) is not None:  # (a choice the browser sent without a value is None)
             continue
         raw = st.query_params.get(p.name)
         if raw is not None:
@@ -167,12 +167,20 @@ def _visible(ch: str) -> str:
     return "\ufffd" if category[0] == "C" or category in ("Zl", "Zp") else ch
 
 
-def value(key: str) -> Any:
+_MISSING = object()
+
+
+def value(key: str, default: Any = _MISSING) -> Any:
     """A lesson value by its widget key, also in a callback run after a run that did not draw its
     widget (another section's): Streamlit has dropped the key then, and restore() only puts it
-    back when the page runs, after the callbacks. The copy mirror() kept holds it meanwhile."""
+    back when the page runs, after the callbacks. The copy mirror() kept holds it meanwhile; so it
+    does for a choice the browser sent as None (a click while the page was still mounting), and
+    ``default`` (if given) when the page has not kept one yet."""
     s = st.session_state
-    return s[key] if key in s else s.get(KEPT, {})[key]
+    if s.get(key) is not None:
+        return s[key]
+    kept = s.get(KEPT, {})
+    return kept[key] if key in kept or default is _MISSING else default
 
 
 def forget_notice() -> None:

@@ -13,11 +13,12 @@ from bn_core import jobs
 from bn_core.experiments import config_hash
 from bn_core.runner import LimitReached
 from lessons.train.sections import limit_text, runner
+from ui import notice
 from ui import session as page_session
 from ui.i18n import num, pct, t
 
 ACTIVE = "exp.active"  # this session's experiment while it runs: {"name", "run_id", "key"}
-NOTICE = "exp.notice"  # a message to show once (a run stopped or lost)
+NOTICE = "exp.notice"  # a ui.notice: a run refused, stopped or lost
 POLL_SECONDS = 0.5
 KEPT_RESULTS = 32  # computed results the server keeps
 
@@ -79,9 +80,7 @@ def run_panel(name: str, config, available: bool) -> None:
     """The Run button for ``config`` (disabled when its result is already there), or, while this
     session's experiment runs, its progress and Stop."""
     s = st.session_state
-    notice = s.pop(NOTICE, None)
-    if notice:
-        getattr(st, notice[0])(notice[1])
+    notice.draw(NOTICE)
     if s.get(ACTIVE):
         st.fragment(progress, run_every=POLL_SECONDS)()
         return
@@ -107,7 +106,7 @@ def start(name: str, config) -> None:
     try:
         run_id = runner().submit(jobs.Job(name, config), owner=page_session.session_id())
     except LimitReached as err:
-        st.session_state[NOTICE] = ("warning", limit_text(err))
+        notice.post(NOTICE, "warning", limit_text(err))
         return
     st.session_state[ACTIVE] = {"name": name, "run_id": run_id, "key": config_hash(config)}
 
@@ -128,13 +127,13 @@ def progress() -> None:
     if view is None or not view.active:
         s.pop(ACTIVE, None)
         if view is None:
-            s[NOTICE] = ("warning", t("experiments.lost"))
+            notice.post(NOTICE, "warning", t("experiments.lost"))
         elif view.state == "finished":
             computed().put(active["key"], view.result)
         elif view.error == "stopped" or view.error == "stopped_in_queue":
-            s[NOTICE] = ("info", t("experiments.stopped"))
+            notice.post(NOTICE, "info", t("experiments.stopped"))
         else:
-            s[NOTICE] = ("error", t("experiments.crashed"))
+            notice.post(NOTICE, "error", t("experiments.crashed"))
         if view is not None:
             runner().forget(active["run_id"])
         st.rerun(scope="app")  # ACTIVE is gone: the next run of the page polls no more

@@ -21,16 +21,19 @@ from lessons.train.sections import (
     load_dataset,
     poll_state,
     runner,
+    steps_per_second,
 )
+from ui import notice
 from ui import session as page_session
 from ui.frame import guarded
 from ui.i18n import num, pct, t
-from ui.state import Param
+from ui.state import Param, value
 
 LR_OPTIONS = (0.01, 0.03, 0.1, 0.3)
 BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128)
 GAP_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes at which the trained weights run in training mode
 MODES = tr.BN_STATS  # ("batch", "running"): the pair, in this order
+DEFAULT_SPEED = "20"
 PARAMS = (
     Param("plr", "inside.pair_lr", tr.STATS_PAIR.lr, lo=0.01, hi=0.3, options=LR_OPTIONS, label="inside.lr"),
     # no batch of 1: training-mode BatchNorm refuses it (the bn_lab lesson shows why)
@@ -44,14 +47,14 @@ PARAMS = (
         options=BATCH_OPTIONS,
         label="inside.n",
     ),
-    Param("pspeed", "inside.pair_speed", "20", kind="choice", choices=SPEED_NAMES, label="train.speed"),
+    Param("pspeed", "inside.pair_speed", DEFAULT_SPEED, kind="choice", choices=SPEED_NAMES, label="train.speed"),
     Param("pseed", "inside.pair_seed", 0, kind="int", lo=0, hi=2**31 - 1, label="inside.seed"),
 )
 ACTIVE = "inside.pair_active"  # this session's two run ids while they are queued or training
 DONE = "inside.pair_done"  # the last finished pair: {"views": [RunView], "gaps": [tr.Gap] or None}
 POLLED = "inside.pair_polled"  # the run state the polling interval was chosen for
-REFUSED = "inside.pair_refused"  # why the runner refused the last start (shown once)
-NOTICE = "inside.pair_notice"  # (level, text) to show once
+REFUSED = "inside.pair_refused"  # why the runner refused the last start (a ui.notice)
+NOTICE = "inside.pair_notice"  # how the last pair ended, without results (a ui.notice)
 
 
 def configs() -> list[tr.TrainConfig]:
@@ -62,8 +65,7 @@ def configs() -> list[tr.TrainConfig]:
 
 
 def speed() -> float | None:
-    name = st.session_state["inside.pair_speed"]
-    return None if name == "max" else float(name)
+    return steps_per_second(value("inside.pair_speed", DEFAULT_SPEED))
 
 
 def start() -> None:
@@ -73,7 +75,7 @@ def start() -> None:
     try:
         st.session_state[ACTIVE] = runner().submit_many(configs(), speed=speed(), owner=page_session.session_id())
     except LimitReached as err:
-        st.session_state[REFUSED] = limit_text(err)
+        notice.post(REFUSED, "warning", limit_text(err), icon=":material/block:")
 
 
 def stop() -> None:
@@ -104,9 +106,7 @@ def controls() -> None:
         disabled=busy,
     )
     seed.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.pair_seed", disabled=busy)
-    refused = s.pop(REFUSED, None)
-    if refused:
-        st.warning(refused, icon=":material/block:")
+    notice.draw(REFUSED)
     left, right, _ = st.columns([1, 1, 2])
     if busy:
         left.button(
@@ -153,7 +153,7 @@ def _live() -> None:
     views = [runner().view(r) for r in ids]
     if ids and any(v is None for v in views):  # the runner forgot them: this page stopped polling for too long
         reset()
-        s[NOTICE] = ("warning", t("train.lost"))
+        notice.post(NOTICE, "warning", t("train.lost"))
         st.rerun()
     if views and not any(v.active for v in views):
         finish(views)
@@ -189,7 +189,7 @@ def finish(views: list[RunView]) -> None:
     s.pop(ACTIVE, None)
     failed = [v for v in views if v.state != "finished"]
     if failed:
-        s[NOTICE] = failure_notice(failed[0])
+        notice.post(NOTICE, *failure_notice(failed[0]))
     done = [v for v in views if v.state == "finished"]
     if done:
         s[DONE] = {"views": done, "gaps": gaps(done[0]) if done[0].config.bn_stats == "batch" else None}
@@ -219,9 +219,7 @@ def progress(views: list[RunView]) -> None:
 def results() -> None:
     """What the ended pair reached, and its batch-statistics model's train/eval gap."""
     s = st.session_state
-    notice = s.pop(NOTICE, None)
-    if notice:
-        getattr(st, notice[0])(notice[1])
+    notice.draw(NOTICE)
     done = s.get(DONE)
     if not done:
         return

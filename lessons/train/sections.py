@@ -19,10 +19,10 @@ from bn_core.download import allowed as download_allowed
 from bn_core.runner import SPEEDS, LimitReached, Runner, RunView
 from lessons.train import figures
 from lessons.train.kept import Kept, Record
-from ui import charts
+from ui import charts, notice
 from ui import session as page_session
 from ui.i18n import current_lang, num, pct, seconds, t
-from ui.state import Param
+from ui.state import Param, value
 
 PRESETS = (*tr.PRESETS, "custom")
 MAX_GROUPS = 3  # finished pairs kept for comparison
@@ -30,10 +30,11 @@ LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0)
 BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 60, 64, 128, 256, 512)
 HIDDEN_OPTIONS = (*range(16, 97, 16), 100, *range(112, 513, 16))
 SPEED_NAMES = tuple("max" if s is None else str(s) for s in SPEEDS)
+DEFAULT_SPEED = "100"
 DEFAULT = tr.TrainConfig()
 PARAMS = (
     Param("preset", "train.preset", "figure1", kind="choice", choices=PRESETS),
-    Param("speed", "train.speed", "100", kind="choice", choices=SPEED_NAMES),
+    Param("speed", "train.speed", DEFAULT_SPEED, kind="choice", choices=SPEED_NAMES),
     Param("data", "train.dataset", DEFAULT.dataset, kind="choice", choices=digit_data.DATASETS),
     Param("norm", "train.norm", DEFAULT.norm, kind="choice", choices=tr.NORMS),
     Param("place", "train.placement", DEFAULT.placement, kind="choice", choices=tr.PLACEMENTS),
@@ -56,7 +57,7 @@ POLLED = "train.polled"  # the run state the page's polling interval was chosen 
 POLL_SECONDS = {"running": 0.4, "queued": 2.0}
 GROUPS = "train.groups"  # this session's finished groups, oldest first: {"name": str, "runs": [RunView]}
 COUNTER = "train.counter"  # groups started in this session (their numbers)
-NOTICE = "train.notice"  # a message to show once (download result, run lost)
+NOTICE = "train.notice"  # a ui.notice: download result, start refused, run lost
 CHOSEN = "train.chosen"  # the finished group shown
 DOWNLOAD_SEEN = "train.download_seen"  # the MNIST download attempt this session saw running
 DOWNLOAD_POLL = 1.0  # seconds between looks at a running MNIST download
@@ -117,7 +118,11 @@ def pair(config: tr.TrainConfig) -> list[tr.TrainConfig]:
 
 
 def speed() -> float | None:
-    name = st.session_state.get("train.speed", "100")
+    return steps_per_second(value("train.speed", DEFAULT_SPEED))  # (Play's callback, before restore)
+
+
+def steps_per_second(name: str) -> float | None:
+    """A pace control's value as steps a second (None: as fast as it goes)."""
     return None if name == "max" else float(name)
 
 
@@ -293,7 +298,7 @@ def download_status(polling: bool) -> None:
     ours = s.get(DOWNLOAD_SEEN) == progress.attempt
     if polling:  # registered with run_every while it ran; the page's next run registers it without
         if ours and progress.state == "done":
-            s[NOTICE] = ("success", t("train.mnist_downloaded"))
+            notice.post(NOTICE, "success", t("train.mnist_downloaded"))
         st.rerun()
     if ours and progress.state == "failed":
         st.error(t(f"train.data_{progress.error}", detail=progress.detail), icon=":material/error:")
@@ -319,7 +324,7 @@ def start(paused: bool, steps: int = 0) -> None:
             pair(config), directory, speed=speed(), paused=paused, steps=steps, owner=page_session.session_id()
         )
     except LimitReached as err:
-        s[NOTICE] = ("warning", limit_text(err))
+        notice.post(NOTICE, "warning", limit_text(err))
         return
     s[COUNTER] = s.get(COUNTER, 0) + 1
     s[PAUSED] = paused
@@ -416,7 +421,7 @@ def live() -> None:
     views = [runner().view(r) for r in ids]
     if ids and any(v is None for v in views):  # the runner forgot them: this session was gone for too long
         reset()
-        s[NOTICE] = ("warning", t("train.lost"))
+        notice.post(NOTICE, "warning", t("train.lost"))
         st.rerun()
     if views and not any(v.active for v in views):
         s.pop(ACTIVE, None)
@@ -424,7 +429,7 @@ def live() -> None:
         done = [v for v in views if v.state == "finished"]
         failed = [v for v in views if v.state != "finished"]
         if failed:  # a pair's twin taken out of the queue by Stop is no error
-            s[NOTICE] = failure_notice(failed[0])
+            notice.post(NOTICE, *failure_notice(failed[0]))
         if done:
             keep(s.get("train.group_name", ""), done)
         for v in views:
@@ -449,7 +454,7 @@ def poll_state(views: list[RunView]) -> str | None:
     return "running" if "running" in states else "queued" if "queued" in states else None
 
 
-def failure_notice(view: RunView) -> tuple[str, str]:
+def failure_notice(view: RunView) -> tuple[notice.Level, str]:
     """(level, text) for a run that ended without results: information when Stop ended it, else an error."""
     return ("info" if view.error in ("stopped_in_queue", "stopped") else "error"), failure_text(view)
 

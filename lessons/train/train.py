@@ -6,6 +6,7 @@ import streamlit as st
 from bn_core.data import DataUnavailable, mnist_dir
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
+from ui import notice
 from ui import session as page_session
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
@@ -23,9 +24,7 @@ def body() -> None:
     share_bar("train", parts.PARAMS)
     s = st.session_state
     busy = bool(s.get(parts.ACTIVE))
-    notice = s.pop(parts.NOTICE, None)
-    if notice:
-        getattr(st, notice[0])(notice[1])
+    notice.draw(parts.NOTICE)
 
     config = parts.chosen_config()
     problems = config.problems()

@@ -79,6 +79,19 @@ def test_step_trains_one_batch_then_reset_forgets_the_runs():
     assert not finished_groups(at)  # a reset run is not kept
 
 
+def test_play_pressed_while_the_page_mounts_starts_at_the_chosen_pace():
+    # a browser still mounting the page once sent the pace control without its value: Play's callback
+    # found None (a TypeError, the press lost); it uses the page's kept pace, and the page restores the control
+    at = open_page(PAGE, "en", speed="5")
+    at.session_state["train.speed"] = None
+    at.button(key="train.start").click().run()
+    assert_clean(at)
+    assert [v.speed for v in views(at)] == [5.0, 5.0]
+    assert at.button_group(key="train.speed").value == "5"
+    at.button(key="train.reset").click().run()
+    assert_clean(at)
+
+
 def test_a_run_ended_by_stop_is_told_as_information_and_a_crash_as_an_error():
     from types import SimpleNamespace
 

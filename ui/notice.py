@@ -1,0 +1,53 @@
+"""One-time messages a page shows after what a student did: a start refused by a limit, a run lost
+or stopped, a download done. A callback (or a fragment before ``st.rerun``) posts one; the page
+draws it where it belongs.
+
+A message lasts until the student's next action, not just one script run: Streamlit stops a run
+when another rerun arrives (a click while the page is still loading, the tab's id reported by
+ui/session.js a moment after the page appeared), and a message dropped in the interrupted run, or
+by the rerun the tab's id causes, would be lost unseen. So a posted message is dropped at the start
+of the first full run after one that drew it ended normally, unless the page itself asked for that
+run (``hold``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import streamlit as st
+
+Level = Literal["info", "success", "warning", "error"]
+BOX = "bn_lab.notices"  # key -> [level, text, icon, drawn in a run that ended normally]
+HOLD = "bn_lab.notices_hold"  # the coming run is not the student's doing
+
+
+def post(key: str, level: Level, text: str, icon: str | None = None) -> None:
+    st.session_state.setdefault(BOX, {})[key] = [level, text, icon, False]
+
+
+def draw(key: str) -> None:
+    """Draw the message posted under ``key``, if any (it stays posted: see the module's doc)."""
+    entry = st.session_state.get(BOX, {}).get(key)
+    if entry is not None:
+        getattr(st, entry[0])(entry[1], icon=entry[2])
+
+
+def hold() -> None:
+    """The next run is the page's own (not a student's action): keep every message for it."""
+    st.session_state[HOLD] = True
+
+
+def run_starting() -> None:
+    """At the start of every full run (app.py): drop the messages a run that ended has shown."""
+    s = st.session_state
+    box = s.get(BOX)
+    if s.pop(HOLD, False) or not box:
+        return
+    for key in [k for k, entry in box.items() if entry[3]]:
+        del box[key]
+
+
+def run_ended() -> None:
+    """At the end of a full run that was not interrupted (app.py): what it drew has been seen."""
+    for entry in st.session_state.get(BOX, {}).values():
+        entry[3] = True
