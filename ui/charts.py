@@ -45,6 +45,9 @@ def legend_below_plot(layout: dict, extra_height: int = 40) -> dict:
     return layout
 
 
+LABEL_ROOM = 1.22  # a labelled histogram's y axis reaches this times its highest bin
+
+
 def _vline(x: float, label: str) -> tuple[dict, dict]:
     line = dict(
         type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color=PALETTE["accent"], dash="dash", width=2)
@@ -58,6 +61,7 @@ def _vline(x: float, label: str) -> tuple[dict, dict]:
         xanchor="right",
         yanchor="top",
         font=dict(color=PALETTE["accent"], size=13),
+        bgcolor="rgba(255,255,255,0.8)",
     )
     return line, note
 
@@ -105,6 +109,9 @@ def histogram_figure(
     shapes += [_vline(x, "")[0] for x in more_cuts]  # further marks of the same kind, labelled by the first
     layout = _layout(title, x_title, y_title, height, shapes=shapes, annotations=notes)
     layout["yaxis"].update(tickformat=".1~%", rangemode="tozero")
+    if cut is not None and cut_label:  # room above the highest bin for the label, which would cover the tops
+        top = max(float(np.max(h.counts, initial=0.0)) for h in (hist, ghost) if h is not None)
+        layout["yaxis"]["range"] = [0.0, (top or 1.0) * LABEL_ROOM]
     if x_range is not None:
         layout["xaxis"]["range"] = list(x_range)
     return go.Figure(data=traces, layout=layout)

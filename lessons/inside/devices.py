@@ -79,13 +79,9 @@ def table(parts, merged: sync.Moments, naive: sync.Moments, whole: tuple[float, 
         }
     )
     st.dataframe(frame, hide_index=True, width="stretch", key="inside.devices_table")
-    st.caption(
-        t(
-            "inside.devices_note",
-            diff=num(abs(merged.var[0] - whole[1]), ".1e"),
-            miss=num(merged.var[0] - naive.var[0], ".4f"),
-        )
-    )
+    diff = max(abs(merged.mean[0] - whole[0]), abs(merged.var[0] - whole[1]))
+    same = t("inside.devices_same_rounding", diff=num(diff, ".1e")) if diff else t("inside.devices_same_exact")
+    st.caption(t("inside.devices_note", same=same, miss=num(merged.var[0] - naive.var[0], ".4f")))
     st.latex(
         r"\mu = \frac{\sum_d n_d\,\mu_d}{\sum_d n_d},\qquad "
         r"\sigma^2 = \frac{\sum_d n_d\left(\sigma_d^2 + (\mu_d - \mu)^2\right)}{\sum_d n_d}"

@@ -281,6 +281,19 @@ def test_devices_synchronized_statistics_are_the_whole_batch_as_torch_computes_i
     assert float(naive[EN["inside.col_var"]]) < var.item() - 0.5  # shards 1.5 apart: the naive variance misses
 
 
+@pytest.mark.parametrize("k, b, seed", [(4, 4, 0), (3, 5, 9), (8, 32, 3), (2, 1, 1)])
+def test_devices_note_says_exactly_or_names_a_rounding_sized_difference(k, b, seed):
+    at = inside(section="devices", k=k, b=b, shift=1.5, dseed=seed)
+    assert_clean(at)
+    note = next(c.value for c in at.caption if EN["inside.devices_note"].split("{same}")[1][:30] in c.value)
+    table = at.dataframe[0].value.set_index(EN["inside.col_stats"])
+    assert (table.loc[EN["inside.row_sync"]] == table.loc[EN["inside.row_whole"]]).all()
+    if EN["inside.devices_same_exact"] in note:
+        return
+    diff = float(re.search(r"differ by ([\d.e+-]+)\)", note).group(1))
+    assert 0 < diff < 1e-12, note  # never "a difference of 0": that case says "exactly"
+
+
 def test_one_sample_per_device_is_explained():
     at = inside(section="devices", k=5, b=1)
     assert_clean(at)
