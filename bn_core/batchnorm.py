@@ -296,22 +296,41 @@ class BatchNorm:
         """``(scale, shift)``, each (C,), in float64: per channel the layer is y = x * scale + shift,
         scale = gamma / sqrt(var + eps) and shift = beta - mean * scale. Non-finite where the
         variance gives no finite scale (var + eps <= 0)."""
-        mean, var = (np.asarray(v, np.float64) for v in self.statistics(x, training))
+        return self.affine_of(*self.statistics(x, training))
+
+    def affine_of(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``affine_map``'s ``(scale, shift)`` for given statistics."""
+        mean, var = np.asarray(mean, np.float64), np.asarray(var, np.float64)
         gamma = np.ones(self.num_features) if self.gamma is None else self.gamma
         beta = np.zeros(self.num_features) if self.beta is None else self.beta
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = gamma / np.sqrt(var + self.eps)
             return scale, beta - mean * scale
 
+    def track(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What a call in training mode does to the running statistics, without computing the
+        output: returns the batch's mean and variance the output would be normalized with. The
+        same updates as ``__call__(x, training=True)`` (which the caller has checked x against)."""
+        mean, var = self.statistics(x, training=True)
+        if self.running_mean is not None:
+            if self.convention == "keras":
+                self._keras_update(mean, var)
+            else:
+                self.update_running(mean, var, values_per_channel(np.shape(x), self.axis))
+        return mean, var
+
+    def _keras_update(self, mean: np.ndarray, var: np.ndarray) -> None:
+        self.num_batches_tracked += 1
+        m, dt = float(self.momentum), self.dtype
+        self.running_mean = keras.moving_average(self.running_mean, mean, m, dt).astype(np.float64)
+        self.running_var = keras.moving_average(self.running_var, var, m, dt).astype(np.float64)
+
     def _keras_call(self, x: np.ndarray, training: bool, batch_mode: bool) -> np.ndarray:
         """Keras 3's ``BatchNormalization.call`` on its torch backend, in ``self.dtype``."""
         dt = self.dtype
         mean, var = self.statistics(x, training)
         if batch_mode and training and self.running_mean is not None:
-            self.num_batches_tracked += 1
-            m = float(self.momentum)
-            self.running_mean = keras.moving_average(self.running_mean, mean, m, dt).astype(np.float64)
-            self.running_var = keras.moving_average(self.running_var, var, m, dt).astype(np.float64)
+            self._keras_update(mean, var)
         y = keras.batch_normalization(x, mean, var, self.gamma, self.beta, self.eps, self.axis, dt)
         # backward() works in float64 from x_hat; it is computed there, when asked for (the
         # running-statistics history calls the layer many times and never asks)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core.batchnorm import CONVENTIONS, BatchNorm
+from bn_core.batchnorm import CONVENTIONS, BatchNorm, channel_view
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,17 @@ def trace_running_stats(layer: BatchNorm, batches: Iterable[np.ndarray]) -> Runn
         raise ValueError("the layer keeps no running statistics (track_running_stats=False)")
     means, variances, gaps = [layer.running_mean.copy()], [layer.running_var.copy()], []
     for x in batches:
-        y_train = layer(x, training=True)
-        y_eval = layer(x, training=False)
+        # The layer's own bookkeeping, without its outputs: per channel both outputs are x * scale + shift,
+        # so their gap is |x * (scale difference) + (shift difference)|, in one pass (a third of the time
+        # of the two calls, and in float64 rather than from two outputs rounded to float32).
+        train_scale, train_shift = layer.affine_of(*layer.track(x))
+        eval_scale, eval_shift = layer.affine_of(layer.running_mean, layer.running_var)
+        ndim = np.ndim(x)
+        gap = np.asarray(x, np.float64) * channel_view(train_scale - eval_scale, ndim, layer.axis)
+        gap += channel_view(train_shift - eval_shift, ndim, layer.axis)
         means.append(layer.running_mean.copy())
         variances.append(layer.running_var.copy())
-        gaps.append(float(np.mean(np.abs(y_train - y_eval))))
+        gaps.append(float(np.mean(np.abs(gap))))
     return RunningTrace(np.array(means), np.array(variances), np.array(gaps))
 
 

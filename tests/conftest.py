@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Every figure a test builds (and every figure of the servers the browser tests start) is validated by
+# Plotly, property by property; the app skips that (ui/charts.py).
+os.environ["BN_LAB_VALIDATE_FIGURES"] = "1"
 
 from tests.e2e.conftest import CHROMIUM_ARGS, SHOTS, chromium_path  # noqa: E402
 

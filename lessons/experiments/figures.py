@@ -84,7 +84,7 @@ def by_batch(
                 font=dict(size=12, color=charts.PALETTE["accent"]),
             )
         ]
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)
 
 
 def phases(
@@ -123,7 +123,7 @@ def phases(
         )
         for v in limits
     ]
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)
 
 
 def over_steps(
@@ -157,7 +157,7 @@ def over_steps(
         layout["yaxis"].update(type="log", **charts.log_ticks(np.concatenate(values) if values else np.ones(1)))
     if percent:
         layout["yaxis"].update(tickformat=".0%", range=[0, 1.02])
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)
 
 
 def bars(
@@ -183,4 +183,4 @@ def bars(
     layout = _layout(title, "", y_title, height)
     layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
     layout["xaxis"]["type"] = "category"
-    return go.Figure(data=[trace], layout=layout)
+    return charts.figure([trace], layout)

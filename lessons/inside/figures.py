@@ -101,7 +101,7 @@ def cells_figure(
         plot_bgcolor="rgba(0,0,0,0)",
         font=dict(size=14),
     )
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)
 
 
 def cube_axis_labels(n: int, c: int, hw: int) -> list[tuple[float, float, str]]:
@@ -146,7 +146,7 @@ def devices_figure(
         margin=dict(l=10, r=10, t=50, b=10),
         font=dict(size=15),
     )
-    return go.Figure(data=traces, layout=charts.legend_below_plot(layout, extra_height=60))  # five entries
+    return charts.figure(traces, charts.legend_below_plot(layout, extra_height=60))  # five entries
 
 
 def _points(x: np.ndarray, y: np.ndarray, name: str, marker: dict) -> dict:
@@ -174,7 +174,7 @@ def step_lines(
         dict(type="scatter", x=x, y=y, mode="lines", name=name, line=dict(color=charts.LINE_COLORS[i], width=2.5))
         for i, (name, x, y) in enumerate(series)
     ]
-    return go.Figure(data=traces, layout=_below(title, x_title, y_title, height))
+    return charts.figure(traces, _below(title, x_title, y_title, height))
 
 
 def gap_figure(
@@ -206,4 +206,4 @@ def gap_figure(
     ]
     layout = _below(title, x_title, y_title, height)
     layout["xaxis"].update(type="log", tickmode="array", tickvals=sizes)
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)

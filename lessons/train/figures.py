@@ -62,7 +62,7 @@ def step_curves(
     layout = _layout(title, x_title, y_title, height)
     if percent:
         layout["yaxis"].update(tickformat=".0%", range=[0, 1.02])
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)
 
 
 def bands(series: Sequence[Series], *, title: str, x_title: str, y_title: str, height: int = 330) -> go.Figure:
@@ -88,7 +88,7 @@ def bands(series: Sequence[Series], *, title: str, x_title: str, y_title: str, h
                 hovertemplate="%{x}: %{customdata[0]:.3g} · %{y:.3g} · %{customdata[1]:.3g}<extra></extra>",
             )
         )
-    return go.Figure(data=traces, layout=_layout(title, x_title, y_title, height))
+    return charts.figure(traces, _layout(title, x_title, y_title, height))
 
 
 def histograms(
@@ -103,4 +103,4 @@ def histograms(
     ]
     layout = _layout(title, x_title, y_title, height)
     layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
-    return go.Figure(data=traces, layout=layout)
+    return charts.figure(traces, layout)

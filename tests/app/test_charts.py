@@ -25,3 +25,11 @@ def test_a_histogram_without_a_label_keeps_plotlys_range():
     hist = histogram(np.linspace(-1, 1, 100), 10, (-1.0, 1.0))
     fig = charts.histogram_figure(hist, title="t", x_title="x", y_title="y", name="n", cut=0.0)
     assert fig.layout.yaxis.range is None
+
+
+def test_the_tests_build_figures_with_plotlys_validation():
+    # the server skips validation (ui/charts.py); a misspelt property must fail here, where every page's
+    # figures are built
+    assert charts.VALIDATE
+    with pytest.raises(ValueError, match="colr"):
+        charts.figure([dict(type="scatter", x=[0, 1], y=[1, 2], line=dict(colr="red"))], {})

@@ -37,6 +37,29 @@ def test_trace_matches_torch_running_buffers():
     assert trace.running_mean.shape == (31, 3) and trace.gap.shape == (30,)
 
 
+@pytest.mark.parametrize(
+    "convention, momentum, shape",
+    [("pytorch", 0.1, (16, 3)), ("pytorch", None, (4, 2, 3, 3)), ("keras", 0.9, (8, 3)), ("keras", 0.0, (2, 4))],
+)
+def test_the_trace_is_what_a_layer_called_in_training_then_eval_mode_gives(convention, momentum, shape):
+    # the trace does the layer's bookkeeping without computing its outputs; it must agree with the calls
+    rng = np.random.default_rng(7)
+    batches = [sample_batch(shape, "lognormal", 1.0, 2.0, rng).astype(np.float32) for _ in range(40)]
+    axis = 1 if convention == "pytorch" else -1
+    layer = BatchNorm(shape[axis], convention=convention, momentum=momentum, axis=axis)
+    trace = trace_running_stats(layer, batches)
+    called = BatchNorm(shape[axis], convention=convention, momentum=momentum, axis=axis)
+    gaps = []
+    for i, x in enumerate(batches):
+        y_train, y_eval = called(x, training=True), called(x, training=False)
+        np.testing.assert_array_equal(trace.running_mean[i + 1], called.running_mean)  # the same arithmetic
+        np.testing.assert_array_equal(trace.running_var[i + 1], called.running_var)
+        gaps.append(np.mean(np.abs(y_train.astype(np.float64) - y_eval)))
+    # the outputs are rounded to float32, the trace's gap is not
+    np.testing.assert_allclose(trace.gap, gaps, rtol=1e-5, atol=1e-6)
+    assert layer.num_batches_tracked == called.num_batches_tracked == 40
+
+
 def test_running_stats_converge_and_the_gap_shrinks():
     rng = np.random.default_rng(3)
     batches = [sample_batch((64, 2), "normal", 3.0, 2.0, rng) for _ in range(200)]
