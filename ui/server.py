@@ -1,4 +1,5 @@
-"""Process-wide settings of the server Streamlit runs in (applied once, from the app's first run).
+"""Process-wide settings of the server Streamlit runs in (applied once, from the app's first run):
+no Nagle delay on its connections, and few malloc heaps (bn_core.memory.limit_malloc_arenas).
 
 Nagle's algorithm is left on for the app's connections: Streamlit binds its listening socket
 itself with ``socket.socket(family=...)``, so the sockets it accepts report protocol 0, and
@@ -16,6 +17,8 @@ import logging
 import socket
 
 import streamlit as st
+
+from bn_core.memory import limit_malloc_arenas
 
 log = logging.getLogger("bn_lab")
 
@@ -45,6 +48,13 @@ def no_delay_on_connect(protocol_class: type) -> None:
     connection_made.__wrapped__ = made
     protocol_class.connection_made = connection_made
     protocol_class._no_delay = True
+
+
+@st.cache_resource
+def few_malloc_heaps() -> None:
+    """Once per server process, early: its memory stays close to its start after a class."""
+    if not limit_malloc_arenas():
+        log.info("malloc's heaps not limited (not glibc)")
 
 
 @st.cache_resource

@@ -1,4 +1,4 @@
-"""bn_core.memory: freed heap memory goes back to the system."""
+"""bn_core.memory: freed heap memory goes back to the system; threads share few heaps."""
 
 import subprocess
 import sys
@@ -30,3 +30,38 @@ def test_a_fragmented_heap_shrinks():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
     before, after, _ = (float(v) for v in out.split())
     assert before - after > 100, (before, after)  # most of the 200 MB are whole free pages
+
+
+# In a fresh interpreter: eight threads allocate at once (each holds 8 MB of 4 KB blocks until all have),
+# then glibc's malloc_stats() lists its heaps ("Arena N:") on stderr.
+THREADS = textwrap.dedent(
+    """
+    import ctypes, sys, threading
+    from bn_core.memory import limit_malloc_arenas
+
+    if sys.argv[1] == "limit":
+        assert limit_malloc_arenas(2)
+    together = threading.Barrier(8)
+
+    def work():
+        held = [bytearray(4096) for _ in range(2000)]
+        together.wait()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ctypes.CDLL(None).malloc_stats()
+    """
+)
+
+
+def heaps(mode: str) -> int:
+    run = subprocess.run([sys.executable, "-c", THREADS, mode], capture_output=True, text=True, check=True)
+    return sum(line.startswith("Arena ") for line in run.stderr.splitlines())
+
+
+def test_concurrent_threads_share_at_most_two_heaps():
+    assert heaps("default") > 2  # glibc's own limit is 8 per core
+    assert 1 <= heaps("limit") <= 2
