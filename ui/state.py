@@ -199,12 +199,8 @@ def mirror(params: Sequence[Param]) -> None:
         kept[p.key] = value
         if value != p.default:
             wanted[p.name] = format_value(value)
-    for name in list(st.query_params.keys()):
-        if name not in wanted:
-            del st.query_params[name]
-    for name, value in wanted.items():
-        if st.query_params.get(name) != value:
-            st.query_params[name] = value
+    if st.query_params.to_dict() != wanted:  # one message to the browser, not one per changed parameter
+        st.query_params.from_dict(wanted)
     notice = st.session_state.get(NOTICE)
     if notice == "drawn":
         st.session_state[NOTICE] = "mirrored"
