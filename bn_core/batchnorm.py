@@ -261,18 +261,9 @@ class BatchNorm:
         """Normalize x. ``training=None`` means the layer's mode: for pytorch
         ``self.training`` (True on a fresh layer), for keras inference."""
         x = np.asarray(x)
-        if x.dtype not in (np.float32, np.float64):
-            raise TypeError(f"x must be float32 or float64, got {x.dtype}")
         if training is None:
             training = self.training if self.convention == "pytorch" else False
-        self._check_shape(x.shape)
-        batch_mode = self.uses_batch_stats(training)
-        if batch_mode and self.spec.single_value_error:  # PyTorch's checks, in its order
-            if values_per_channel(x.shape, self.axis) == 1:
-                raise ValueError(single_value_message(x.shape))
-            if self.eps <= 0.0:
-                raise ValueError(f"batch_norm eps must be positive during training, but got {self.eps}")
-
+        batch_mode = self._check(x, training)
         if self.convention == "keras":
             return self._keras_call(x, training, batch_mode)
         mean, var = self.statistics(x, training)
@@ -281,6 +272,19 @@ class BatchNorm:
         y, x_hat = normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
         return y.astype(x.dtype)
+
+    def _check(self, x: np.ndarray, training: bool) -> bool:
+        """Refuse what the framework refuses, in PyTorch's order; whether x is normalized with its own statistics."""
+        if x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"x must be float32 or float64, got {x.dtype}")
+        self._check_shape(x.shape)
+        batch_mode = self.uses_batch_stats(training)
+        if batch_mode and self.spec.single_value_error:
+            if values_per_channel(x.shape, self.axis) == 1:
+                raise ValueError(single_value_message(x.shape))
+            if self.eps <= 0.0:
+                raise ValueError(f"batch_norm eps must be positive during training, but got {self.eps}")
+        return batch_mode
 
     def statistics(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
         """The mean and variance this layer normalizes ``x`` with, as its framework computes
@@ -310,7 +314,9 @@ class BatchNorm:
     def track(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What a call in training mode does to the running statistics, without computing the
         output: returns the batch's mean and variance the output would be normalized with. The
-        same updates as ``__call__(x, training=True)`` (which the caller has checked x against)."""
+        same checks and updates as ``__call__(x, training=True)``."""
+        x = np.asarray(x)
+        self._check(x, training=True)
         mean, var = self.statistics(x, training=True)
         if self.running_mean is not None:
             if self.convention == "keras":

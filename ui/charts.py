@@ -12,11 +12,13 @@ BN_LAB_VALIDATE_FIGURES=1), where a misspelt property fails.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io
 
 from bn_core.histogram import Histogram, axis_range, bins_for, histogram
 
@@ -24,8 +26,34 @@ VALIDATE = os.environ.get("BN_LAB_VALIDATE_FIGURES") == "1"
 
 
 def figure(data: Sequence[dict], layout: dict) -> go.Figure:
-    """The figure of ``data`` (trace dicts) and ``layout``, validated only under the tests."""
-    return go.Figure(data=list(data), layout=layout, _validate=VALIDATE)
+    """The figure of ``data`` (trace dicts) and ``layout``, validated only under the tests, where it
+    must also be what the validated figure would send (a None Plotly drops, for one, is sent as null)."""
+    data, layout = [_clean(trace) for trace in data], _clean(layout)
+    checked = go.Figure(data=data, layout=layout) if VALIDATE else None  # raises on a misspelt property
+    fig = go.Figure(data=data, layout=layout, _validate=False)
+    if checked is not None and _sent(checked) != _sent(fig):
+        raise ValueError(f"the figure differs without Plotly's validation: {_sent(fig)} != {_sent(checked)}")
+    return fig
+
+
+def _clean(spec: dict) -> dict:
+    """``spec`` without None and empty lists or dicts, at any depth of dicts and lists of dicts: Plotly's
+    validation drops them, and without it they would be sent (a null, an empty list of shapes)."""
+    out = {}
+    for key, value in spec.items():
+        if isinstance(value, dict):
+            value = _clean(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+            value = [_clean(v) for v in value]
+        if value is None or (isinstance(value, (list, tuple, dict)) and not value):
+            continue
+        out[key] = value
+    return out
+
+
+def _sent(fig: go.Figure) -> dict:
+    """The figure as Streamlit sends it (st.plotly_chart), read back."""
+    return json.loads(plotly.io.to_json(fig.to_dict(), validate=False))
 
 
 PALETTE = {"main": "#2563eb", "ghost": "#9ca3af", "accent": "#dc2626", "second": "#16a34a", "third": "#9333ea"}

@@ -17,7 +17,9 @@ from typing import Literal
 import streamlit as st
 
 Level = Literal["info", "success", "warning", "error"]
-BOX = "bn_lab.notices"  # key -> [level, text, icon, drawn in a run that ended normally]
+BOX = "bn_lab.notices"  # key -> [level, text, icon, seen]
+# seen: False (posted), DRAWN (drawn in a run not ended yet), True (drawn in a run that ended normally)
+DRAWN = "drawn"
 HOLD = "bn_lab.notices_hold"  # the coming run is not the student's doing
 
 
@@ -30,11 +32,19 @@ def draw(key: str) -> None:
     entry = st.session_state.get(BOX, {}).get(key)
     if entry is not None:
         getattr(st, entry[0])(entry[1], icon=entry[2])
+        entry[3] = entry[3] or DRAWN
 
 
 def hold() -> None:
     """The next run is the page's own (not a student's action): keep every message for it."""
     st.session_state[HOLD] = True
+
+
+def rerun_page() -> None:
+    """Run the whole page again at the page's own request (a run ended, a download finished, the
+    polling pace changed), not the student's: every message stays for that run."""
+    hold()
+    st.rerun(scope="app")
 
 
 def run_starting() -> None:
@@ -43,11 +53,13 @@ def run_starting() -> None:
     box = s.get(BOX)
     if s.pop(HOLD, False) or not box:
         return
-    for key in [k for k, entry in box.items() if entry[3]]:
+    for key in [k for k, entry in box.items() if entry[3] is True]:
         del box[key]
 
 
 def run_ended() -> None:
-    """At the end of a full run that was not interrupted (app.py): what it drew has been seen."""
+    """At the end of a run that was not interrupted (app.py; a fragment's own run in ui/frame.py):
+    what it drew has been seen."""
     for entry in st.session_state.get(BOX, {}).values():
-        entry[3] = True
+        if entry[3] == DRAWN:
+            entry[3] = True

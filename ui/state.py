@@ -167,20 +167,25 @@ def _visible(ch: str) -> str:
     return "\ufffd" if category[0] == "C" or category in ("Zl", "Zp") else ch
 
 
-_MISSING = object()
-
-
-def value(key: str, default: Any = _MISSING) -> Any:
+def value(key: str) -> Any:
     """A lesson value by its widget key, also in a callback run after a run that did not draw its
     widget (another section's): Streamlit has dropped the key then, and restore() only puts it
-    back when the page runs, after the callbacks. The copy mirror() kept holds it meanwhile; so it
-    does for a choice the browser sent as None (a click while the page was still mounting), and
-    ``default`` (if given) when the page has not kept one yet."""
+    back when the page runs, after the callbacks. The copy mirror() kept holds it meanwhile."""
     s = st.session_state
-    if s.get(key) is not None:
-        return s[key]
-    kept = s.get(KEPT, {})
-    return kept[key] if key in kept or default is _MISSING else default
+    return s[key] if key in s else s.get(KEPT, {})[key]
+
+
+def current(param: Param) -> Any:
+    """``param``'s value in a callback, where restore() has not run yet: the widget's, else what
+    restore() will find (the link's, the kept copy, the default). A choice can arrive as None: the
+    browser sent it without its value once, when a button was pressed while the page still mounted."""
+    s = st.session_state
+    if s.get(param.key) is not None:
+        return s[param.key]
+    raw = st.query_params.get(param.name)
+    if raw is not None:
+        return parse(param, raw)[0]
+    return s.get(KEPT, {}).get(param.key, param.default)
 
 
 def forget_notice() -> None:

@@ -136,7 +136,7 @@ def progress() -> None:
             notice.post(NOTICE, "error", t("experiments.crashed"))
         if view is not None:
             runner().forget(active["run_id"])
-        st.rerun(scope="app")  # ACTIVE is gone: the next run of the page polls no more
+        notice.rerun_page()  # ACTIVE is gone: the next run of the page polls no more
     if view.state == "queued":
         st.info(t("train.queued", place=view.place, limit=runner().max_concurrent), icon=":material/hourglass:")
     share = view.done / view.total if view.total else 0.0

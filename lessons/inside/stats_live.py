@@ -27,13 +27,13 @@ from ui import notice
 from ui import session as page_session
 from ui.frame import guarded
 from ui.i18n import num, pct, t
-from ui.state import Param, value
+from ui.state import Param, current
 
 LR_OPTIONS = (0.01, 0.03, 0.1, 0.3)
 BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128)
 GAP_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes at which the trained weights run in training mode
 MODES = tr.BN_STATS  # ("batch", "running"): the pair, in this order
-DEFAULT_SPEED = "20"
+PACE = Param("pspeed", "inside.pair_speed", "20", kind="choice", choices=SPEED_NAMES, label="train.speed")
 PARAMS = (
     Param("plr", "inside.pair_lr", tr.STATS_PAIR.lr, lo=0.01, hi=0.3, options=LR_OPTIONS, label="inside.lr"),
     # no batch of 1: training-mode BatchNorm refuses it (the bn_lab lesson shows why)
@@ -47,7 +47,7 @@ PARAMS = (
         options=BATCH_OPTIONS,
         label="inside.n",
     ),
-    Param("pspeed", "inside.pair_speed", DEFAULT_SPEED, kind="choice", choices=SPEED_NAMES, label="train.speed"),
+    PACE,
     Param("pseed", "inside.pair_seed", 0, kind="int", lo=0, hi=2**31 - 1, label="inside.seed"),
 )
 ACTIVE = "inside.pair_active"  # this session's two run ids while they are queued or training
@@ -65,7 +65,7 @@ def configs() -> list[tr.TrainConfig]:
 
 
 def speed() -> float | None:
-    return steps_per_second(value("inside.pair_speed", DEFAULT_SPEED))
+    return steps_per_second(current(PACE))
 
 
 def start() -> None:
@@ -154,12 +154,12 @@ def _live() -> None:
     if ids and any(v is None for v in views):  # the runner forgot them: this page stopped polling for too long
         reset()
         notice.post(NOTICE, "warning", t("train.lost"))
-        st.rerun()
+        notice.rerun_page()
     if views and not any(v.active for v in views):
         finish(views)
-        st.rerun()  # the whole page: the results, and no more polling
+        notice.rerun_page()  # the whole page: the results, and no more polling
     if views and poll_state(views) != s.get(POLLED):
-        st.rerun()  # queued -> running: poll at the training pace
+        notice.rerun_page()  # queued -> running: poll at the training pace
     if views:
         progress(views)
     shown = views or s.get(DONE, {}).get("views", [])

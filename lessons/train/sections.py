@@ -22,7 +22,7 @@ from lessons.train.kept import Kept, Record
 from ui import charts, notice
 from ui import session as page_session
 from ui.i18n import current_lang, num, pct, seconds, t
-from ui.state import Param, value
+from ui.state import Param, current
 
 PRESETS = (*tr.PRESETS, "custom")
 MAX_GROUPS = 3  # finished pairs kept for comparison
@@ -30,11 +30,11 @@ LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0)
 BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 60, 64, 128, 256, 512)
 HIDDEN_OPTIONS = (*range(16, 97, 16), 100, *range(112, 513, 16))
 SPEED_NAMES = tuple("max" if s is None else str(s) for s in SPEEDS)
-DEFAULT_SPEED = "100"
+PACE = Param("speed", "train.speed", "100", kind="choice", choices=SPEED_NAMES)
 DEFAULT = tr.TrainConfig()
 PARAMS = (
     Param("preset", "train.preset", "figure1", kind="choice", choices=PRESETS),
-    Param("speed", "train.speed", DEFAULT_SPEED, kind="choice", choices=SPEED_NAMES),
+    PACE,
     Param("data", "train.dataset", DEFAULT.dataset, kind="choice", choices=digit_data.DATASETS),
     Param("norm", "train.norm", DEFAULT.norm, kind="choice", choices=tr.NORMS),
     Param("place", "train.placement", DEFAULT.placement, kind="choice", choices=tr.PLACEMENTS),
@@ -118,7 +118,7 @@ def pair(config: tr.TrainConfig) -> list[tr.TrainConfig]:
 
 
 def speed() -> float | None:
-    return steps_per_second(value("train.speed", DEFAULT_SPEED))  # (Play's callback, before restore)
+    return steps_per_second(current(PACE))  # (Play's callback reads it before restore)
 
 
 def steps_per_second(name: str) -> float | None:
@@ -299,7 +299,7 @@ def download_status(polling: bool) -> None:
     if polling:  # registered with run_every while it ran; the page's next run registers it without
         if ours and progress.state == "done":
             notice.post(NOTICE, "success", t("train.mnist_downloaded"))
-        st.rerun()
+        notice.rerun_page()
     if ours and progress.state == "failed":
         st.error(t(f"train.data_{progress.error}", detail=progress.detail), icon=":material/error:")
 
@@ -422,7 +422,7 @@ def live() -> None:
     if ids and any(v is None for v in views):  # the runner forgot them: this session was gone for too long
         reset()
         notice.post(NOTICE, "warning", t("train.lost"))
-        st.rerun()
+        notice.rerun_page()
     if views and not any(v.active for v in views):
         s.pop(ACTIVE, None)
         s.pop(PAUSED, None)
@@ -434,9 +434,9 @@ def live() -> None:
             keep(s.get("train.group_name", ""), done)
         for v in views:
             runner().forget(v.run_id)
-        st.rerun()  # the whole page: results, and no more polling
+        notice.rerun_page()  # the whole page: results, and no more polling
     if views and poll_state(views) != s.get(POLLED):
-        st.rerun()  # queued -> running (or back): the whole page, to poll at the new pace
+        notice.rerun_page()  # queued -> running (or back): the whole page, to poll at the new pace
     if views:
         progress(views)
         charts_of(views)

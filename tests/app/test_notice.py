@@ -18,7 +18,8 @@ def page() -> None:
     st.button("start", on_click=refused, key="start")
     st.checkbox("other", key="other")
     st.checkbox("report", key="report", on_change=notice.hold)
-    notice.draw("demo")
+    if not st.session_state.get("hide"):  # (a page whose part that draws it did not run)
+        notice.draw("demo")
     if st.session_state.get("interrupt"):
         st.session_state["interrupt"] = False
         st.stop()  # as a rerun asked for meanwhile stops the run: app.py's last line is not reached
@@ -56,4 +57,16 @@ def test_the_run_the_page_asks_for_keeps_the_message():
     at.checkbox(key="report").check().run()  # the tab's id arriving (ui/session.py holds)
     assert shown(at) == ["refused"]
     at.checkbox(key="other").check().run()
+    assert shown(at) == []
+
+
+def test_a_message_no_run_has_drawn_yet_waits_for_one():
+    at = AppTest.from_function(page, default_timeout=30).run()
+    at.session_state["hide"] = True
+    at.button(key="start").click().run()
+    assert shown(at) == []
+    at.session_state["hide"] = False
+    at.checkbox(key="other").check().run()
+    assert shown(at) == ["refused"]
+    at.checkbox(key="other").uncheck().run()
     assert shown(at) == []

@@ -82,8 +82,11 @@ def test_step_trains_one_batch_then_reset_forgets_the_runs():
 def test_play_pressed_while_the_page_mounts_starts_at_the_chosen_pace():
     # a browser still mounting the page once sent the pace control without its value: Play's callback
     # found None (a TypeError, the press lost); it uses the page's kept pace, and the page restores the control
+    from ui.state import KEPT
+
     at = open_page(PAGE, "en", speed="5")
     at.session_state["train.speed"] = None
+    at.session_state[KEPT] = {}  # pressed before the page's first run ended: nothing kept yet, the link says
     at.button(key="train.start").click().run()
     assert_clean(at)
     assert [v.speed for v in views(at)] == [5.0, 5.0]

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -58,6 +60,22 @@ def test_the_trace_is_what_a_layer_called_in_training_then_eval_mode_gives(conve
     # the outputs are rounded to float32, the trace's gap is not
     np.testing.assert_allclose(trace.gap, gaps, rtol=1e-5, atol=1e-6)
     assert layer.num_batches_tracked == called.num_batches_tracked == 40
+
+
+@pytest.mark.parametrize(
+    "make, x",
+    [
+        (lambda: BatchNorm(3), np.ones((1, 3), np.float32)),  # one value per channel in training
+        (lambda: BatchNorm(3, eps=0.0), np.arange(6, dtype=np.float32).reshape(2, 3)),
+        (lambda: BatchNorm(3), np.arange(6).reshape(2, 3)),  # integers
+        (lambda: BatchNorm(1), np.zeros((8, 3), np.float32)),  # three channels for a layer of one
+    ],
+)
+def test_the_trace_refuses_what_the_layer_refuses(make, x):
+    with pytest.raises((ValueError, TypeError)) as called:
+        make()(x, training=True)
+    with pytest.raises(called.type, match=re.escape(str(called.value))):
+        trace_running_stats(make(), [x])
 
 
 def test_running_stats_converge_and_the_gap_shrinks():
