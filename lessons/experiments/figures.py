@@ -15,7 +15,7 @@ COLORS = {**NORM_COLORS, "noisy": "#f97316", "paper_bn": NORM_COLORS["batch"], "
 
 
 def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:
-    layout = charts._layout(title, x_title, y_title, height)
+    layout = charts.base_layout(title, x_title, y_title, height)
     layout["title"]["font"]["size"] = 15  # half-width charts: the titles must fit (ru is the longest)
     # the legend under the x axis's title, not over it
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
@@ -103,8 +103,8 @@ def phases(
     traces = []
     for i, (hist, name) in enumerate(zip(hists, names, strict=True)):
         alpha = 0.3 + 0.7 * i / max(len(hists) - 1, 1)
-        trace = charts._step(hist, name=name, color=COLORS["renorm"], opacity=0.08, hover=True)
-        trace["line"]["color"] = charts._rgba(COLORS["renorm"], alpha)
+        trace = charts.step_trace(hist, name=name, color=COLORS["renorm"], opacity=0.08, hover=True)
+        trace["line"]["color"] = charts.rgba(COLORS["renorm"], alpha)
         traces.append(trace)
     layout = _layout(title, x_title, y_title, height)
     layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
@@ -146,7 +146,7 @@ def over_steps(
         edge = dict(type="scatter", x=list(steps), mode="lines", line=dict(width=0, color=color), hoverinfo="skip")
         traces.append(dict(edge, y=low, showlegend=False, legendgroup=name))
         traces.append(
-            dict(edge, y=high, fill="tonexty", fillcolor=charts._rgba(color, 0.25), name=name, legendgroup=name)
+            dict(edge, y=high, fill="tonexty", fillcolor=charts.rgba(color, 0.25), name=name, legendgroup=name)
         )
     for name, key, values in series:
         line = dict(color=COLORS[key], width=2)

@@ -160,7 +160,7 @@ def _level(span: tuple[float, float], y: float, name: str, line: dict) -> dict:
 
 def _below(title: str, x_title: str, y_title: str, height: int) -> dict:
     """A layout with the legend under the plot (ru/zh titles are long) and accuracy as a percentage."""
-    layout = charts._layout(title, x_title, y_title, height)
+    layout = charts.base_layout(title, x_title, y_title, height)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
     layout["yaxis"].update(tickformat=".0%", range=[0, 1.02])
     return layout

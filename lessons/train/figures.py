@@ -36,7 +36,7 @@ class Series:
 
 
 def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:
-    layout = charts._layout(title, x_title, y_title, height)
+    layout = charts.base_layout(title, x_title, y_title, height)
     # the legend under the plot, so that neither the title nor the axis titles are covered (ru/zh are longer)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0)
     layout["margin"] = dict(l=10, r=10, t=50, b=10)
@@ -74,7 +74,7 @@ def bands(series: Sequence[Series], *, title: str, x_title: str, y_title: str, h
         edge = dict(type="scatter", x=s.steps, mode="lines", line=dict(width=0, color=color), hoverinfo="skip")
         edge.update(showlegend=False, legendgroup=s.name)
         traces.append(dict(edge, y=low))
-        traces.append(dict(edge, y=high, fill="tonexty", fillcolor=charts._rgba(color, 0.22)))  # the band
+        traces.append(dict(edge, y=high, fill="tonexty", fillcolor=charts.rgba(color, 0.22)))  # the band
         traces.append(
             dict(
                 type="scatter",
@@ -98,7 +98,7 @@ def histograms(
     lo, hi = charts.display_range(*[v for _, _, v in samples], base=(0.0, 0.0))
     bins = 40
     traces = [
-        charts._step(histogram(v, bins, (lo, hi)), name=name, color=NORM_COLORS[norm], opacity=0.35, hover=True)
+        charts.step_trace(histogram(v, bins, (lo, hi)), name=name, color=NORM_COLORS[norm], opacity=0.35, hover=True)
         for name, norm, v in samples
     ]
     layout = _layout(title, x_title, y_title, height)
