@@ -211,7 +211,11 @@ def main():
     from neuron_live import time_releases
     from playwright.sync_api import sync_playwright
 
-    env = {"BN_LAB_MAX_RUNS": str(args.training), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL)}
+    env = {
+        "BN_LAB_MAX_RUNS": str(args.training),
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL),
+        "MALLOC_ARENA_MAX": "2",  # as the image and scripts/run.sh start the server
+    }
     os.environ.update(env)
     with streamlit_server("streamlit-classroom.log", env) as base:
         pid = server_pid(base)

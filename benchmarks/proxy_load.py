@@ -15,6 +15,7 @@ on loopback, with a config rendered from deploy/haproxy's template.
 import argparse
 import asyncio
 import collections
+import re
 import statistics
 import sys
 import time
@@ -136,8 +137,8 @@ def main():
 
     replicas = collections.defaultdict(set)  # session marker -> replicas that served it
     for replica, _, _, path in requests:
-        if "s=" in path:
-            replicas[path.split("s=")[1].split("&")[0]].add(replica)
+        if marker := re.search(r"[?&]s=(\d+)(&|$)", path):  # (not the "s=" of "bs=16")
+            replicas[marker.group(1)].add(replica)
     pinned = sum(len(seen) == 1 for seen in replicas.values())
     spread = collections.Counter(next(iter(seen)) for seen in replicas.values() if len(seen) == 1)
     control = " (control: WebSockets without the cookie)" if args.without_cookie else ""
@@ -170,8 +171,8 @@ def lessons_through_proxy(sessions: int, seconds: float) -> None:
         requests = served(log)[start:]
     replicas = collections.defaultdict(set)
     for replica, _, _, path in requests:
-        if "s=" in path:
-            replicas[path.split("s=")[1].split("&")[0]].add(replica)
+        if marker := re.search(r"[?&]s=(\d+)(&|$)", path):  # (not the "s=" of "bs=16")
+            replicas[marker.group(1)].add(replica)
     pinned = sum(len(seen) == 1 for seen in replicas.values())
     spread = collections.Counter(next(iter(seen)) for seen in replicas.values() if len(seen) == 1)
     everyone = sessions + 4
@@ -180,8 +181,10 @@ def lessons_through_proxy(sessions: int, seconds: float) -> None:
     print(f"  errors: {len(load.exceptions())} tracebacks, {load.timeouts} reruns not finished within 30 s")
     for text in sorted(set(load.exceptions()))[:5]:
         print(f"    {text}")
+    split = sum(len(seen) > 1 for seen in replicas.values())
     print(f"  sessions pinned to one replica: {pinned} of {everyone} ({pinned / everyone:.0%}); per replica: "
-          f"{dict(sorted(spread.items()))}")  # fmt: skip
+          f"{dict(sorted(spread.items()))}; on more than one replica: {split}; "
+          f"not in HAProxy's log: {everyone - len(replicas)}")  # fmt: skip
 
 
 if __name__ == "__main__":
