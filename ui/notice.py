@@ -6,8 +6,8 @@ A message lasts until the student's next action, not just one script run: Stream
 when another rerun arrives (a click while the page is still loading, the tab's id reported by
 ui/session.js a moment after the page appeared), and a message dropped in the interrupted run, or
 by the rerun the tab's id causes, would be lost unseen. So a posted message is dropped at the start
-of the first full run after one that drew it ended normally, unless the page itself asked for that
-run (``hold``).
+of the first run (the page's, or a lesson part's own: ui/frame.py) after one that drew it ended
+normally, unless the page itself asked for that run (``hold``, ``rerun_page``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def rerun_page() -> None:
 
 
 def run_starting() -> None:
-    """At the start of every full run (app.py): drop the messages a run that ended has shown."""
+    """At the start of every full run (app.py) and of a lesson part's own run (ui/frame.py): drop the
+    messages a run that ended has shown."""
     s = st.session_state
     box = s.get(BOX)
     if s.pop(HOLD, False) or not box:
