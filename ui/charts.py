@@ -17,12 +17,15 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 import plotly.io
 
 from bn_core.histogram import Histogram, axis_range, bins_for, histogram
 
 VALIDATE = os.environ.get("BN_LAB_VALIDATE_FIGURES") == "1"
+# Plotly's "Blues" written out, as its validation would send it (a figure must send the same either way)
+BLUES = plotly.colors.make_colorscale(plotly.colors.sequential.Blues)
 
 
 def figure(data: Sequence[dict], layout: dict) -> go.Figure:
@@ -283,7 +286,7 @@ def heatmap_figure(z: np.ndarray, *, title: str, x_title: str, y_title: str, hei
         z=z,
         x=labels,
         y=labels,
-        colorscale="Blues",
+        colorscale=BLUES,
         showscale=False,
         texttemplate="%{z}",
         hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z}}<extra></extra>",

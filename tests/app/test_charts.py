@@ -33,3 +33,11 @@ def test_the_tests_build_figures_with_plotlys_validation():
     assert charts.VALIDATE
     with pytest.raises(ValueError, match="colr"):
         charts.figure([dict(type="scatter", x=[0, 1], y=[1, 2], line=dict(colr="red"))], {})
+
+
+def test_the_confusion_matrix_sends_what_plotly_would_validate():
+    # (the strict comparison of ui.charts.figure runs under the tests; the train page's results tab builds
+    # this figure only after a finished run, which the browser tests reach)
+    z = np.arange(100).reshape(10, 10)
+    fig = charts.heatmap_figure(z, title="t", x_title="predicted", y_title="true")
+    assert fig.data[0].colorscale[0][1] == "rgb(247,251,255)"
