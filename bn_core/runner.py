@@ -56,6 +56,7 @@ from bn_core.train import (
     History,
     Measure,
     TrainConfig,
+    keep_measure,
     measure_interval,
     model_from,
     steps_per_epoch,
@@ -702,7 +703,7 @@ class Runner:
             if run.mark is None:
                 run.mark = (run.progress_at, run.done)
         elif kind == "measure":
-            run.measures.append(message[1])
+            keep_measure(run.measures, message[1])
         elif kind == "data":
             run.image_shape = tuple(message[2])
         elif kind == "epoch":

@@ -50,6 +50,7 @@ PROBE_SIZE = 256  # validation images whose hidden values are recorded
 PROBE_UNITS = 4  # hidden units recorded per layer
 QUANTILES = (0.15, 0.5, 0.85)  # the percentiles of Ioffe and Szegedy's Figure 1(b, c)
 MEASURES = 200  # about this many measures over a run (more when it is paced slowly)
+MEASURES_KEPT = 1_000  # at most this many measures per run (a slowly paced run is measured every step)
 SNAPSHOTS = 24  # measures that also keep every probed value (for histograms), spread over the run
 MEASURE_SIZE = 2_000  # validation and test images used by a measure (all of them on the digits)
 # Images per forward pass when evaluating: MNIST's 10 000 test images at once took 150 MB more for a moment.
@@ -453,6 +454,18 @@ def steps_per_epoch(n_train: int, config: TrainConfig) -> int:
     return len(batches(n_train, config.batch_size, torch.Generator(), config.norm in BATCH_STAT_NORMS))
 
 
+def keep_measure(measures: list[Measure], measure: Measure, limit: int | None = None) -> None:
+    """Append ``measure``; past ``limit``, drop every other measure but the newest quarter (and step 0,
+    and those with probed values). A run paced slowly is measured every step (about 1 KB each, and a
+    point on each live curve): an hour at 20 steps a second would keep 72 000. Thinned, the latest
+    steps stay one apart and the older ones get sparser, which a curve of the whole run does not show."""
+    measures.append(measure)
+    limit = MEASURES_KEPT if limit is None else limit
+    if len(measures) > limit:
+        newest = len(measures) - limit // 4
+        measures[:] = [m for i, m in enumerate(measures) if i % 2 == 0 or i >= newest or m.samples is not None]
+
+
 def measure_interval(total: int) -> int:
     return max(1, total // MEASURES)
 
@@ -519,7 +532,7 @@ def train(
     history = History(config)
 
     def record(epoch: int) -> None:
-        history.measures.append(measurer(model, done, epoch))
+        keep_measure(history.measures, measurer(model, done, epoch))
         if on_measure is not None:
             on_measure(history.measures[-1])
 

@@ -280,6 +280,19 @@ def test_measure_at_sets_the_measuring_pace(digits):
     assert [m.step for m in history.measures] == list(range(5))  # 100 images in batches of 32 (+ a merged 4)
 
 
+def test_a_run_measured_every_step_keeps_a_bounded_thinned_record(digits, monkeypatch):
+    monkeypatch.setattr(tr, "MEASURES_KEPT", 100)
+    config = tr.TrainConfig(epochs=2, batch_size=8)
+    total = tr.steps_per_epoch(len(digits.y_train), config) * 2  # 270 steps, each measured
+    history = tr.train(config, data=digits, measure_at=lambda step: True)
+    steps = [m.step for m in history.measures]
+    assert len(steps) <= 100 and steps[0] == 0 and steps[-1] == total and steps == sorted(set(steps))
+    assert steps[-25:] == list(range(total - 24, total + 1))  # the newest quarter stays one step apart
+    assert max(np.diff(steps)) > 1  # the older ones were thinned
+    snapshots = {m.step for m in history.measures if m.samples is not None}
+    assert snapshots == tr.snapshot_steps(total)  # no measure with probed values is dropped
+
+
 # --- what the lesson's text promises, run at the settings it names -------------------------------
 def pair_of(name, digits, **changes):
     config = replace(tr.PRESETS[name], **changes)
