@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from bn_core import keras
+from bn_core import keras, pytorch
 
 ConventionName = Literal["pytorch", "keras"]
 
@@ -194,11 +194,12 @@ class BatchNorm:
             casts it) or ``"float64"`` (a layer built with ``dtype="float64"``).
 
     Parameters and running statistics are float64 arrays of shape (C,) that can
-    be read and assigned. pytorch: statistics in float64 (PyTorch's CPU kernel
-    accumulates float32 input in double), the output computed in float64 and cast
-    to the input's dtype. keras: every step in ``dtype`` with the torch ops of
-    Keras 3's torch backend (``bn_core.keras``), the variance as E[x²] − E[x]²; the
-    output and the moving statistics are rounded to ``dtype`` as Keras's are.
+    be read and assigned. pytorch: torch itself computes the output and updates the
+    running statistics in the input's dtype, as a module of that dtype does (float32
+    buffers for a float32 input: ``bn_core.pytorch``); ``statistics`` are its kernel's.
+    keras: every step in ``dtype`` with the torch ops of Keras 3's torch backend
+    (``bn_core.keras``), the variance as E[x²] − E[x]²; the output and the moving
+    statistics are rounded to ``dtype`` as Keras's are.
     """
 
     def __init__(
@@ -267,11 +268,28 @@ class BatchNorm:
         if self.convention == "keras":
             return self._keras_call(x, training, batch_mode)
         mean, var = self.statistics(x, training)
-        if batch_mode and training and self.running_mean is not None:
-            self.update_running(mean, var, values_per_channel(x.shape, self.axis))
-        y, x_hat = normalize(x, mean, var, self.gamma, self.beta, self.eps, self.axis)
+        updates = batch_mode and training and self.running_mean is not None
+        y = self._torch_call(x, batch_mode, self.gamma, self.beta, updates)
+        # backward() works in float64 from x_hat, computed there when asked for (as for Keras)
+        x_hat = lambda: normalize(x, mean, var, None, None, self.eps, self.axis)[1]  # noqa: E731
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
-        return y.astype(x.dtype)
+        return y
+
+    def _torch_call(
+        self, x: np.ndarray, batch_mode: bool, gamma: np.ndarray | None, beta: np.ndarray | None, updates: bool
+    ) -> np.ndarray:
+        """What ``torch.nn.BatchNorm*d.forward`` does in x's dtype: count the batch, pass the factor
+        (momentum, or 1 / batches tracked for momentum None) and keep the buffers it updated."""
+        factor = 0.0
+        if updates:
+            self.num_batches_tracked += 1
+            factor = 1.0 / self.num_batches_tracked if self.momentum is None else float(self.momentum)
+        y, mean, var = pytorch.batch_norm(
+            x, self.running_mean, self.running_var, gamma, beta, batch_mode, factor, self.eps, self.axis
+        )
+        if updates:
+            self.running_mean, self.running_var = mean, var
+        return y
 
     def _check(self, x: np.ndarray, training: bool) -> bool:
         """Refuse what the framework refuses, in PyTorch's order; whether x is normalized with its own statistics."""
@@ -294,7 +312,7 @@ class BatchNorm:
             return self.running_mean, self.running_var
         if self.convention == "keras":
             return keras.moments(np.asarray(x), reduced_axes(np.ndim(x), self.axis), self.dtype)
-        return batch_stats(x, self.axis)
+        return pytorch.batch_moments(np.asarray(x), self.axis)
 
     def affine_map(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
         """``(scale, shift)``, each (C,), in float64: per channel the layer is y = x * scale + shift,
@@ -322,7 +340,7 @@ class BatchNorm:
             if self.convention == "keras":
                 self._keras_update(mean, var)
             else:
-                self.update_running(mean, var, values_per_channel(np.shape(x), self.axis))
+                self._torch_call(x, True, None, None, updates=True)
         return mean, var
 
     def _keras_update(self, mean: np.ndarray, var: np.ndarray) -> None:
@@ -369,9 +387,9 @@ class BatchNorm:
         )
 
     def update_running(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
-        """One training step's update of the running statistics (PyTorch convention; the
-        Keras call updates its own) from a batch's per-channel mean and biased variance over
-        ``n`` values, as ``__call__`` makes it in training mode."""
+        """One training step's update of the running statistics under the PyTorch convention from a
+        batch's per-channel mean and biased variance over ``n`` values, in float64: what a float64
+        module's training call does (a call, or ``track``, lets torch do it in x's dtype)."""
         self.num_batches_tracked += 1
         stored_var = var * n / (n - 1) if (self.spec.unbiased_running_var and n > 1) else var
         if self.momentum is None:  # PyTorch: cumulative moving average, factor 1 / batches seen

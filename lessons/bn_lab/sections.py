@@ -101,7 +101,7 @@ def section_one(lab: Lab, s) -> None:
         y, refused = run_layer(layer, x, training)
         if refused:
             views.refusal(refused, x.shape)
-        elif count == 1 and training:
+        elif count == 1 and training and np.isfinite(y).all():  # with ε = 0 it is 0/0: the NaN note says so
             st.info(t("bn_lab.one_keras", beta=num(lab.beta, "g")), icon=":material/visibility_off:")
         views.before_after(x, y, layer, training, lab.ch)
 
@@ -151,7 +151,9 @@ def section_eps(lab: Lab, s) -> None:
         y, refused = run_layer(layer, x, training)
         mean, var = (np.asarray(v, np.float64) for v in layer.statistics(x, training))
         v, e, ch = float(var[lab.ch]), layer.eps, lab.ch
-        if v + e > 0:
+        if v < 0 < v + e:  # a share of the denominator means nothing with a negative part
+            st.markdown(t("bn_lab.eps_now_negative", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
+        elif v + e > 0:
             st.markdown(t("bn_lab.eps_now", ch=ch, var=num(v, ".3g"), eps=num(e, "g"), share=pct(e / (v + e))))
         else:
             st.markdown(t("bn_lab.eps_now_none", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))

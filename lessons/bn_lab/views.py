@@ -3,6 +3,8 @@ charts, refusals and the ε outcome. Numbers come from bn_core; these functions 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -122,6 +124,18 @@ def running_charts(fed: Fed, lab: Lab) -> None:
         return
     n = values_per_channel(lab.shape, 1)
     target_mean, target_var = settles_at(*population_stats(lab.c, lab.dist, lab.mu, lab.sd), n, lab.conv)
+    pytorch_m = lab.momentum if lab.conv == "pytorch" else pytorch_to_keras_momentum(lab.momentum)
+    frozen = lab.momentum_or_none is not None and pytorch_m == 0  # a new batch weighs nothing
+    if frozen:
+        st.info(t("bn_lab.running_frozen"), icon=":material/ac_unit:")
+    settle = (
+        []
+        if frozen
+        else [
+            (target_mean[ch], t("bn_lab.settle_mean", v=num(target_mean[ch], ".3g"))),
+            (target_var[ch], t("bn_lab.settle_var", v=num(target_var[ch], ".3g"))),
+        ]
+    )
     steps = np.arange(trace.running_mean.shape[0])
     left, right = st.columns(2)
     left.plotly_chart(
@@ -134,10 +148,7 @@ def running_charts(fed: Fed, lab: Lab) -> None:
             title=t("bn_lab.running_chart", ch=ch),
             x_title=t("bn_lab.batches"),
             y_title="",
-            hlines=[
-                (target_mean[ch], t("bn_lab.settle_mean", v=num(target_mean[ch], ".3g"))),
-                (target_var[ch], t("bn_lab.settle_var", v=num(target_var[ch], ".3g"))),
-            ],
+            hlines=settle,
             legend_below=True,
         ),
         key="bnlab.chart_running",
@@ -155,19 +166,19 @@ def running_charts(fed: Fed, lab: Lab) -> None:
         key="bnlab.chart_gap",
     )
     pop_var = population_stats(lab.c, lab.dist, lab.mu, lab.sd)[1][ch]
-    st.caption(
-        t(
-            f"bn_lab.settle_note_{lab.conv}",
-            n=num(n, ","),
-            factor=num((n - 1) / n, ".3g"),
-            pop=num(pop_var, ".3g"),
-            target=num(target_var[ch], ".3g"),
+    if not frozen:
+        st.caption(
+            t(
+                f"bn_lab.settle_note_{lab.conv}",
+                n=num(n, ","),
+                factor=num((n - 1) / n, ".3g"),
+                pop=num(pop_var, ".3g"),
+                target=num(target_var[ch], ".3g"),
+            )
         )
-    )
     if lab.momentum_or_none is None:
         st.caption(t("bn_lab.cma_note"))
     else:
-        pytorch_m = lab.momentum if lab.conv == "pytorch" else pytorch_to_keras_momentum(lab.momentum)
         keras_m = pytorch_to_keras_momentum(pytorch_m)  # the map is its own inverse
         st.caption(t("bn_lab.translator", pt=num(round(pytorch_m, 6), "g"), keras=num(round(keras_m, 6), "g")))
 
@@ -183,7 +194,7 @@ def eps_outcome(x: np.ndarray, y: np.ndarray, mean: np.ndarray, var: np.ndarray,
     first = (0, ch) + (0,) * (x.ndim - 2)
     m, v, y0 = float(mean[ch]), float(var[ch]), float(y[first])
     centered = float(x[first]) - m
-    dtype = layer.dtype if layer.convention == "keras" else "float64"
+    dtype = layer.dtype if layer.convention == "keras" else str(x.dtype)
     st.markdown(
         t(
             "bn_lab.eps_numbers",
@@ -195,13 +206,35 @@ def eps_outcome(x: np.ndarray, y: np.ndarray, mean: np.ndarray, var: np.ndarray,
             y=num(y0, ".4g"),
         )
     )
+    gamma = 1.0 if layer.gamma is None else float(layer.gamma[ch])
+    beta = 0.0 if layer.beta is None else float(layer.beta[ch])
     denominator = v + layer.eps
+    root = math.sqrt(max(denominator, 0.0))
     if denominator < 0:
         case = "negative"
     elif denominator == 0:
         case = "zero_over_zero" if centered == 0 else "over_zero"
-    elif layer.eps == 0 and v < 1e-6 * max(m * m, 1e-30):  # a variance made of rounding alone
-        case = "rounding_zero" if centered == 0 else "rounding"
-    else:
+    elif v >= 1e-6 * max(m * m, 1e-30):  # a real spread: nothing made of rounding to explain
         return
-    st.info(t(f"bn_lab.eps_case_{case}", y=num(y0, ".4g")), icon=":material/calculate:")
+    elif y0 == beta:  # a constant channel, and the rounding came out even
+        if layer.eps > 0:
+            return
+        case = "rounding_zero"
+    elif centered != 0:
+        case = "rounding" if layer.eps == 0 else "mean_off"
+    else:  # x − μ = 0 and still not β: PyTorch's fold y = x·a + (β − μ·a) rounds twice
+        case = "fold"
+    a = gamma / root if root > 0 else math.inf
+    step = float(np.spacing(np.float32(abs(float(x[first]) * a)))) if math.isfinite(a) else math.nan
+    st.info(
+        t(
+            f"bn_lab.eps_case_{case}",
+            y=num(y0, ".4g"),
+            diff=num(centered, ".3g"),
+            root=num(root, ".3g"),
+            beta=num(beta, "g"),
+            a=num(a, ".5g"),
+            step=num(step, ".2g"),
+        ),
+        icon=":material/calculate:",
+    )

@@ -391,6 +391,51 @@ def test_eps_zero_constant_channel_shows_what_keras_returns_and_says_why(mu, n, 
         assert EN["bn_lab.nan"] in text_of(stats)
 
 
+@pytest.mark.parametrize(("mu", "n", "eps"), [(-2.9, 3, 1e-8), (2.1, 1024, 1e-8), (2.1, 1024, 1e-5), (0.5, 8, 1e-5)])
+def test_a_constant_channel_in_pytorch_shows_torchs_own_output_and_where_it_comes_from(mu, n, eps):
+    # exact arithmetic says β = 0; PyTorch's float32 sums and fold give rounding (or, by luck, 0)
+    at = bn_lab(section="eps", dist="constant", eps=eps, n=n, mu=mu)
+    assert_clean(at)
+    x = torch.full((n, 3), float(np.float32(mu)))
+    with torch.no_grad():
+        y, mean, _ = torch.native_batch_norm(x, None, None, None, None, True, 0.1, eps)
+    y0, centered = y[0, 0].item(), (x[0, 0] - mean[0]).item()
+    text = text_of(at)
+    assert f"**{num(y0, '.4g', 'en')}**" in text  # the number PyTorch gives
+    expected = None if y0 == 0 else "mean_off" if centered != 0 else "fold"
+    for case in ("mean_off", "fold"):
+        assert (EN[f"bn_lab.eps_case_{case}"].split("{")[0] in text) == (case == expected)
+
+
+def test_a_keras_variance_below_zero_is_named_and_not_blamed_on_a_zero_eps():
+    # float32 E[x²] − E[x]² for three values of -3.9 is about -9.5e-7: below 0, and ε = 1e-8 does not cover it
+    _, var, _ = keras_constant(np.float32(-3.9), 3)
+    assert var + 1e-8 < 0 < var + 1e-6
+    stats = bn_lab(conv="keras", dist="constant", eps=1e-8, n=3, mu=-3.9)
+    assert EN["bn_lab.nan"] in text_of(stats) and "ε = 0" not in EN["bn_lab.nan"]
+    at = bn_lab(section="eps", conv="keras", dist="constant", eps=1e-6, n=3, mu=-3.9)
+    text = text_of(at)
+    assert EN["bn_lab.eps_now_negative"].split("{")[0] in text and "%" not in text  # no share of a denominator
+
+
+def test_keras_batch_of_one_at_eps_zero_does_not_promise_beta():
+    at = bn_lab(section="one", conv="keras", n=1, eps=0)
+    text = text_of(at)
+    assert EN["bn_lab.nan"] in text and EN["bn_lab.one_keras"].split("{")[0] not in text
+
+
+@pytest.mark.parametrize(("conv", "momentum"), [("pytorch", 0), ("keras", 1)])
+def test_a_momentum_that_gives_a_new_batch_no_weight_draws_no_settling_line(conv, momentum):
+    at = bn_lab(section="running", conv=conv, momentum=momentum, k=50)
+    assert_clean(at)
+    text = text_of(at)
+    assert EN["bn_lab.running_frozen"] in text and EN["bn_lab.settle_note_pytorch"][:30] not in text
+    figure = chart(at, "bnlab.chart_running")
+    assert not figure["layout"].get("shapes") and not figure["layout"].get("annotations")
+    means = plotly_array(figure["data"][0]["y"])
+    assert (means == 0).all()  # the running mean never left its start
+
+
 def test_eps_zero_pytorch_training_is_refused_with_torchs_message_and_its_own_way_out():
     at = bn_lab(section="eps", dist="constant", eps=0)
     with pytest.raises(ValueError) as theirs:

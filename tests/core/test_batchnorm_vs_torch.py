@@ -22,6 +22,12 @@ def torch_module(ndim, c, dtype, **kw):
     return MODULES[ndim](c, **kw).to(TORCH_DTYPE[dtype])
 
 
+def assert_same(ours, theirs):
+    """The engine lets torch compute a PyTorch layer's forward pass: the same bits, not just close."""
+    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def assert_close(ours, theirs, dtype):
     theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
     np.testing.assert_allclose(ours, theirs, rtol=TOL[dtype], atol=TOL[dtype])
@@ -48,12 +54,43 @@ def test_training_steps_then_eval_match_torch(dtype, ndim, momentum, affine):
         x = (rng.normal(size=shape) * (step + 1) + step).astype(dtype)
         y = ours(x, training=True)
         assert y.dtype == dtype and y.shape == x.shape
-        assert_close(y, theirs(torch.from_numpy(x)), dtype)
-        assert_close(ours.running_mean, theirs.running_mean, dtype)
-        assert_close(ours.running_var, theirs.running_var, dtype)
+        assert_same(y, theirs(torch.from_numpy(x)))
+        assert_same(ours.running_mean, theirs.running_mean)
+        assert_same(ours.running_var, theirs.running_var)
     theirs.eval()
     x = rng.normal(size=shape).astype(dtype)
-    assert_close(ours(x, training=False), theirs(torch.from_numpy(x)), dtype)
+    assert_same(ours(x, training=False), theirs(torch.from_numpy(x)))
+
+
+@pytest.mark.parametrize("value", [2.1, -2.9, 0.1])
+@pytest.mark.parametrize("shape", [(3, 1), (1024, 1), (8, 1, 4, 4)])
+@pytest.mark.parametrize("eps", [1e-8, 1e-5])
+def test_a_constant_float32_channel_comes_out_as_torchs_rounding(value, shape, eps):
+    # exact arithmetic gives 0; PyTorch's float32 sums and its fold y = x·a + (β − μ·a) do not
+    # (1 024 values of 2.1 at ε = 1e-8: 0.104), and the ε section shows what PyTorch gives
+    x = np.full(shape, value, dtype=np.float32)
+    module = torch.nn.BatchNorm1d(1, eps=eps) if len(shape) == 2 else torch.nn.BatchNorm2d(1, eps=eps)
+    ours = BatchNorm(1, eps=eps)
+    assert_same(ours(x, training=True), module(torch.from_numpy(x)))
+    assert_same(ours.running_mean, module.running_mean)
+    with torch.no_grad():  # the batch statistics the page shows are the kernel's: its mean exactly
+        saved_mean = torch.native_batch_norm(torch.from_numpy(x), None, None, None, None, True, 0.1, eps)[1]
+    assert_same(ours.statistics(x, training=True)[0], saved_mean)
+
+
+def test_eval_after_many_constant_batches_gives_torchs_float32_answer():
+    # 500 batches of a constant channel leave float32 buffers of mean ≈ 0.1 and variance ≈ 0.9^500;
+    # at ε = 0 eval divides the float32 rounding of x − μ by √(1e-23): thousands, not a small number
+    x = np.full((2, 1), 0.1, dtype=np.float32)
+    ours, module = BatchNorm(1, eps=1e-5), torch.nn.BatchNorm1d(1, eps=1e-5)
+    for _ in range(500):
+        module(torch.from_numpy(x))
+        ours(x, training=True)
+    module.eps, ours.eps = 0.0, 0.0
+    module.eval()
+    theirs = module(torch.from_numpy(x)).detach()
+    assert abs(float(theirs[0, 0])) > 1.0  # the rounding is the answer
+    assert_same(ours(x, training=False), theirs)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
