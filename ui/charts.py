@@ -109,22 +109,6 @@ def _vline(x: float, label: str) -> tuple[dict, dict]:
     return line, note
 
 
-def _hline(y: float, label: str, color: str = PALETTE["ghost"], side: str = "right") -> tuple[dict, dict]:
-    line = dict(type="line", x0=0, x1=1, xref="paper", y0=y, y1=y, line=dict(color=color, dash="dot", width=1.5))
-    note = dict(
-        x=1 if side == "right" else 0,
-        xref="paper",
-        y=y,
-        text=label,
-        showarrow=False,
-        xanchor=side,
-        yanchor="bottom",
-        font=dict(size=12, color=color),
-        bgcolor="rgba(255,255,255,0.7)",
-    )
-    return line, note
-
-
 def histogram_figure(
     hist: Histogram,
     *,
@@ -199,21 +183,29 @@ def lines_figure(
     log_y: bool = False,
     legend_below: bool = False,
 ) -> go.Figure:
-    """Lines ``(name, y, dash)`` over a shared x; ``hlines`` are labelled targets, the i-th in the
-    i-th line's colour, their labels on alternate sides so that two close targets do not overprint.
-    ``legend_below`` keeps the legend off a long title."""
+    """Lines ``(name, y, dash)`` over a shared x; ``hlines`` are targets ``(y, label)``, the i-th a
+    dotted line in the i-th line's colour named in the legend (a label written in the plot sat on
+    the curve that approaches it). ``legend_below`` keeps the legend off a long title."""
     traces = [
         dict(
             type="scatter", x=x, y=y, mode="lines", name=name, line=dict(color=LINE_COLORS[i % 4], dash=dash, width=2.5)
         )
         for i, (name, y, dash) in enumerate(series)
     ]
-    pairs = [
-        _hline(value, label, LINE_COLORS[i % 4], "left" if i % 2 else "right")
+    ends = [x[0], x[-1]] if len(x) else []
+    traces += [
+        dict(
+            type="scatter",
+            x=ends,
+            y=[value] * len(ends),
+            mode="lines",
+            name=label,
+            line=dict(color=LINE_COLORS[i % 4], dash="dot", width=1.5),
+            hoverinfo="name",
+        )
         for i, (value, label) in enumerate(hlines)
     ]
-    shapes, notes = [p[0] for p in pairs], [p[1] for p in pairs]
-    layout = base_layout(title, x_title, y_title, height, shapes=shapes, annotations=notes)
+    layout = base_layout(title, x_title, y_title, height)
     if legend_below:
         legend_below_plot(layout)
     if log_y:

@@ -63,6 +63,7 @@ PHONE_CSS = f"""<style>
     min-width: 100%;
   }}
   .js-plotly-plot .modebar-container {{ display: none; }}  /* no hover on a phone: it would sit on the titles */
+  .katex-display {{ overflow-x: auto; overflow-y: hidden; }}  /* a long formula scrolls sideways, not cut */
   .stColumn:has(.st-key-train_panel):not(:has(.stColumn .st-key-train_panel)) {{ order: 1; }}
 }}
 </style>"""

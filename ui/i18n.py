@@ -76,10 +76,20 @@ def num(value: float, spec: str = ".3f", lang: str | None = None) -> str:
     return text.replace(",", "\0").replace(".", _DECIMAL[lang]).replace("\0", _GROUP[lang])
 
 
+def nums(values, spec: str = "g", lang: str | None = None) -> str:
+    """A list of numbers: "0.01, 0.03, 0.1"; in Russian, whose decimal mark is the comma,
+    "0,01; 0,03; 0,1" (a comma between decimals would read as one more decimal)."""
+    lang = lang or current_lang()
+    return ("; " if lang in _DECIMAL else ", ").join(num(v, spec, lang) for v in values)
+
+
 def pct(value: float, digits: int = 1, lang: str | None = None) -> str:
     """A share as a percentage: 0.123 -> "12.3%" (ru "12,3 %": Russian typography puts a space before the sign)."""
     lang = lang or current_lang()
-    text = num(value * 100, f".{digits}f", lang)
+    percent = value * 100
+    # would print as 0.0 %: one significant digit instead (down to 1e-9, below which a share is rounding)
+    small = 1e-7 <= abs(percent) < 0.5 * 10**-digits
+    text = num(percent, ".1g" if small else f".{digits}f", lang)
     return f"{text}\u00a0%" if lang == "ru" else f"{text}%"
 
 

@@ -15,7 +15,11 @@ import streamlit as st
 
 PRESENT = "present"  # session key and link parameter
 HIDE = "hide"  # session key (a tuple of parameter names) and link parameter (comma-separated)
-ZOOM = 1.3  # how much larger everything in the lesson is drawn in presenter mode
+SCALE = 1.3  # how much larger text and spacing are in presenter mode
+# Streamlit sizes text and spacing in rem, so a larger root font enlarges the page and every
+# element still lays out in its real width. CSS zoom did not: a zoomed Plotly chart measured its
+# container unzoomed and was drawn 1.3 times too wide, cutting off its axes and legend.
+BASE_FONT_PX = 16
 MAX_HIDDEN = 30
 NAME = re.compile(r"^[a-z0-9_]{1,24}$")  # what a lesson's link parameter names look like
 
@@ -54,7 +58,8 @@ def style(hidden_keys: Iterable[str]) -> str:
     """The style sheet for the current run: presenter zoom, and the hidden controls."""
     rules = []
     if st.session_state.get(PRESENT):
-        rules.append(f'[data-testid="stMainBlockContainer"] {{ zoom: {ZOOM}; max-width: 100%; }}')
+        # for a projector: a phone keeps its size (larger text there only cuts labels)
+        rules.append(f"@media (min-width: 640px) {{ html {{ font-size: {BASE_FONT_PX * SCALE:g}px !important; }} }}")
     for key in hidden_keys:
         rules.append(f".{css_class(key)}, .{css_class(key + '.slider')} {{ display: none !important; }}")
     return f"<style>{' '.join(rules)}</style>" if rules else ""

@@ -10,7 +10,7 @@ import streamlit as st
 from bn_core.experiments import LrConfig
 from lessons.experiments import common, figures
 from lessons.inside.common import beside_controls
-from ui.i18n import num, pct, t
+from ui.i18n import num, nums, pct, t
 from ui.state import Param
 
 DEFAULT = LrConfig()
@@ -57,10 +57,11 @@ def show() -> None:
 
 def draw(result) -> None:
     norms = result.config.norms
+    st.markdown(f"**{t('experiments.largest_lr')}**")  # once above the metrics: a label each was cut in ru
     cols = st.columns(len(norms))
     for column, norm in zip(cols, norms, strict=True):
         column.metric(
-            t("experiments.largest_lr", norm=t(f"train.norm_{norm}")),
+            t(f"train.norm_{norm}"),
             common.rate(result.largest_lr(norm)),
             help=t("experiments.largest_lr_help", acc=pct(result.config.trains_at, 0)),
         )
@@ -73,7 +74,7 @@ def draw(result) -> None:
             result.steps,
             [],
             bands=bands,
-            title=t("experiments.lr_title", lrs=", ".join(num(v, "g") for v in result.config.lrs)),
+            title=t("experiments.lr_title", lrs=nums(result.config.lrs)),
             x_title=t("train.step_axis"),
             y_title=t("experiments.loss_axis"),
             log_y=True,

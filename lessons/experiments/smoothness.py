@@ -10,7 +10,7 @@ import streamlit as st
 from bn_core.smoothness import SmoothnessConfig
 from lessons.experiments import common, figures
 from lessons.inside.common import beside_controls
-from ui.i18n import num, pct, t
+from ui.i18n import num, nums, pct, t
 from ui.state import Param
 
 DEFAULT = SmoothnessConfig()
@@ -105,7 +105,7 @@ def draw(result) -> None:
         table[t(f"experiments.median_{name}")] = [num(result.median(name, v), ".3g") for v in variants]
     table[t("experiments.val_accuracy")] = [pct(result.accuracy[v]) for v in variants]
     st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table")
-    st.markdown(t("experiments.smooth_text", etas=", ".join(num(e, "g") for e in result.config.etas)))
+    st.markdown(t("experiments.smooth_text", etas=nums(result.config.etas)))
     if all(v in variants for v in ("none", "batch", "noisy")):
         st.markdown(
             t(

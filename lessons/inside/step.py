@@ -74,9 +74,9 @@ def controls() -> None:
     left, right = st.columns([1, 1], vertical_alignment="bottom")
     left.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.seed", on_change=reset_cells)
     right.button(t("inside.random"), on_click=new_batch, icon=":material/casino:", key="inside.random")
-    st.select_slider("ε (eps)", EPS_OPTIONS, format_func=lambda v: f"{v:g}", key="inside.eps")
-    st.slider("γ (gamma)", -3.0, 3.0, step=0.1, key="inside.gamma")
-    st.slider("β (beta)", -3.0, 3.0, step=0.1, key="inside.beta")
+    st.select_slider(t("bn_lab.eps"), EPS_OPTIONS, format_func=lambda v: f"{v:g}", key="inside.eps")
+    st.slider(t("bn_lab.gamma"), -3.0, 3.0, step=0.1, key="inside.gamma")
+    st.slider(t("bn_lab.beta"), -3.0, 3.0, step=0.1, key="inside.beta")
 
 
 def editor(n: int, c: int, seed: int) -> pd.DataFrame:

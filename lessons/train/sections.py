@@ -489,7 +489,7 @@ def progress(views: list[RunView]) -> None:
     else:
         left = "…"
     text = t("train.counter", step=num(view.done, ",d"), steps=num(total, ",d"), epoch=epoch, epochs=view.config.epochs)
-    left_col, right_col = st.columns([4, 1], vertical_alignment="bottom")
+    left_col, right_col = st.columns([3, 1], vertical_alignment="bottom")  # room for «Остановить»
     left_col.progress(min(view.done / total, 1.0) if total else 0.0, text=f"{text} · {left}")
     right_col.button(t("train.stop"), on_click=stop, icon=":material/stop_circle:", key="train.stop", width="stretch")
 

@@ -246,13 +246,18 @@ def test_running_statistics_settle_at_the_population_with_pytorch():
 def test_running_chart_draws_where_each_convention_settles_at_batch_size_two(conv, momentum, target):
     at = bn_lab(section="running", conv=conv, momentum=momentum, n=2, eps=1e-3 if conv == "keras" else 1e-5)
     assert_clean(at)
-    layout = chart(at, "bnlab.chart_running")["layout"]
-    targets = sorted(shape["y0"] for shape in layout["shapes"])
-    assert targets == pytest.approx(sorted([2.0, target]))
+    figure = chart(at, "bnlab.chart_running")
+    layout = figure["layout"]
+    dotted = [trace for trace in figure["data"] if trace["line"]["dash"] == "dot"]
+    assert sorted(plotly_array(trace["y"])[0] for trace in dotted) == pytest.approx(sorted([2.0, target]))
+    assert [trace["name"] for trace in dotted] == [  # named in the legend, not written over the curves
+        EN["bn_lab.settle_mean"].format(v="2"),
+        EN["bn_lab.settle_var"].format(v=num(target, ".3g", "en")),
+    ]
+    assert not layout.get("annotations")
     assert "approach" not in layout["title"]["text"]
     legend = layout["legend"]  # at the figure's bottom edge, under the plot and its axis title, not over the title
     assert (legend["yref"], legend["y"], legend["yanchor"]) == ("container", 0.0, "bottom")
-    assert {note["xanchor"] for note in layout["annotations"]} == {"left", "right"}  # close targets do not overprint
     assert num(target, ".3g", "en") in text_of(at)
 
 
@@ -431,7 +436,7 @@ def test_a_momentum_that_gives_a_new_batch_no_weight_draws_no_settling_line(conv
     text = text_of(at)
     assert EN["bn_lab.running_frozen"] in text and EN["bn_lab.settle_note_pytorch"][:30] not in text
     figure = chart(at, "bnlab.chart_running")
-    assert not figure["layout"].get("shapes") and not figure["layout"].get("annotations")
+    assert len(figure["data"]) == 2  # the two running statistics, no target line
     means = plotly_array(figure["data"][0]["y"])
     assert (means == 0).all()  # the running mean never left its start
 

@@ -2,7 +2,7 @@
 
 import math
 
-from ui.i18n import num, pct, seconds
+from ui.i18n import num, nums, pct, seconds
 
 
 def test_english_and_chinese_keep_point_and_comma_grouping():
@@ -34,3 +34,14 @@ def test_a_value_that_rounds_to_zero_has_no_sign():
     assert num(-0.0004, ".3f", "ru") == "0,000"
     assert num(-0.0, ".1%", "en") == "0.0%"
     assert num(-0.02, ".2f", "en") == "-0.02"
+
+
+def test_a_small_share_is_not_printed_as_zero_and_a_rounding_error_is():
+    # ε = 1e-5 over σ² = 2.83: 0.0004 % of the denominator, which "0.0 %" hid
+    assert pct(1e-5 / 2.83, lang="ru") == "0,0004\u00a0%" and pct(3.5e-6, lang="en") == "0.0003%"
+    assert pct(1e-17, lang="en") == "0.0%" and pct(0.123, lang="en") == "12.3%"
+
+
+def test_a_russian_list_of_decimals_is_separated_by_semicolons():
+    assert nums([0.01, 0.03, 1], lang="ru") == "0,01; 0,03; 1"
+    assert nums([0.01, 0.03, 1], lang="en") == "0.01, 0.03, 1" == nums([0.01, 0.03, 1], lang="zh")

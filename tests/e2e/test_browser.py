@@ -339,10 +339,24 @@ CLIPPED = """selectors => {
 }"""
 
 
+# A Plotly chart drawn wider than its element has its right side, axis titles and legend cut off
+# (presenter mode's CSS zoom did that: the chart measured its container unzoomed).
+CHART_OVERFLOW = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
+    const svg = plot.querySelector('.main-svg'), frame = plot.closest('[data-testid="stElementContainer"]');
+    if (!svg || !frame) return [];
+    const drawn = svg.getBoundingClientRect().right, room = frame.getBoundingClientRect().right;
+    const title = plot.querySelector('.gtitle')?.textContent;
+    return drawn > room + 1 ? [`chart "${title}" ends at ${drawn} px, its element at ${room} px`] : [];
+})"""
+
+
 LESSON = {x.name: x for x in LESSONS}
 STATES = [(x, "", None) for x in (HOME, *LESSONS)] + [  # every page at its defaults, and states with more text
     (LESSON["bn_lab"], "&n=1", 1),  # PyTorch's refusal in a code box; one chart
     (LESSON["neuron"], "&act=sigmoid&bn=1", 0),  # four metrics in a row (its charts are the live element's)
+    (LESSON["bn_lab"], "&section=running&present=1", 4),  # presenter mode: larger text, charts in their width
+    (LESSON["experiments"], "&section=lr", 1),  # two long metric labels side by side
+    (LESSON["experiments"], "&section=smoothness", 4),
 ]
 STATE_IDS = [x.name + q.replace("&", "-").replace("=", "") for x, q, _ in STATES]  # e.g. bn_lab-n1
 
@@ -364,7 +378,7 @@ def test_no_text_is_clipped(browser, server, shots, lesson, query, charts, lang,
         page.screenshot(path=str(shots / f"{name}.png"))
         page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').last.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"{name}-end.png"))  # the page scrolls inside stMain, not the window
-        clipped = page.evaluate(CLIPPED, CLIPPABLE)
+        clipped = page.evaluate(CLIPPED, CLIPPABLE) + page.evaluate(CHART_OVERFLOW)
         assert not clipped, f"/{lesson.url_path}?lang={lang}{query} at {width} px:\n" + "\n".join(clipped)
     finally:
         context.close()
