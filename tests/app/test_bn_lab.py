@@ -478,5 +478,8 @@ def test_catalogs_use_one_term_per_concept():
     # ru: the learning rate is never a bare «скорость» (the train lesson's speed is one); режим оценки, not «режим eval»
     assert ru["train.field_lr"] == "скорость обучения" and ru["train.speed"] == "Шагов в секунду"
     assert not [k for k, v in ru.items() if re.search(r"(?i)режим\w* (eval|train)|шаг обучения для", v)]
+    # ru: «зерно генератора», «потери» (a gloss in parentheses may name the English term); zh: 轮 for an epoch
+    assert not [k for k, v in ru.items() if re.search(r"(?i)(?<!\{)seed(?!\)|s?\})|лосс", v)]
+    assert not [k for k, v in zh.items() if re.search(r"(?<![（{])epoch", v)]
     for lang in LANGUAGES:
         assert catalog(lang)["bn_lab.gamma"] != "γ (gamma)" or lang == "en"
