@@ -207,7 +207,7 @@ def lines_figure(
     ]
     layout = base_layout(title, x_title, y_title, height)
     if legend_below:
-        legend_below_plot(layout)
+        legend_below_plot(layout, extra_height=40 + 20 * len(hlines))  # a legend row for each target too
     if log_y:
         layout["yaxis"].update(type="log", **log_ticks(np.concatenate([np.ravel(y) for _, y, _ in series])))
     return figure(traces, layout)

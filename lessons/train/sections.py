@@ -145,9 +145,9 @@ def describe(config: tr.TrainConfig) -> str:
         norm_name(config.norm),
         t("train.depth_text", depth=config.depth, units=plural(config.hidden, "train.units")),
         t(f"train.act_{config.activation}"),
-        f"{t('train.field_lr')} {num(config.lr, 'g')}",
-        f"{t('train.field_batch_size')} {config.batch_size}",
-        f"{t('train.field_epochs')} {config.epochs}",
+        t("train.field", name=t("train.field_lr"), value=num(config.lr, "g")),
+        t("train.field", name=t("train.field_batch_size"), value=config.batch_size),
+        t("train.field", name=t("train.field_epochs"), value=config.epochs),
     ]
     return sep.join(parts)
 
