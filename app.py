@@ -6,10 +6,11 @@ from ui import notice, present
 from ui.frame import freeze_imports, missing_page
 from ui.i18n import LANG_KEY, LANG_WIDGET, LANGUAGES, lang_from_url, t
 from ui.lessons import HOME, LESSONS
-from ui.server import few_malloc_heaps, tcp_no_delay
+from ui.server import few_malloc_heaps, one_torch_thread, tcp_no_delay
 from ui.state import forget_notice
 
 few_malloc_heaps()
+one_torch_thread()
 tcp_no_delay()
 freeze_imports("streamlit")
 

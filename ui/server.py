@@ -1,5 +1,6 @@
 """Process-wide settings of the server Streamlit runs in (applied once, from the app's first run):
-no Nagle delay on its connections, and few malloc heaps (bn_core.memory.limit_malloc_arenas).
+no Nagle delay on its connections, few malloc heaps (bn_core.memory.limit_malloc_arenas), and
+one torch thread.
 
 Nagle's algorithm is left on for the app's connections: Streamlit binds its listening socket
 itself with ``socket.socket(family=...)``, so the sockets it accepts report protocol 0, and
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import socket
+import sys
 
 import streamlit as st
 
@@ -55,6 +58,20 @@ def few_malloc_heaps() -> None:
     """Once per server process, early: its memory stays close to its start after a class."""
     if not limit_malloc_arenas():
         log.info("malloc's heaps not limited (not glibc)")
+
+
+@st.cache_resource
+def one_torch_thread() -> None:
+    """Once per server process, before a lesson imports torch: torch computes with one thread here.
+    The server's torch works on a few hundred numbers per call (the engine's BatchNorm layers, a
+    finished run's model); with a second thread, OpenMP's workers spin after each call and a slider
+    release cost more CPU than the page itself (bn-lab's running statistics: 99.6 ms of server CPU
+    per release, 44.3 ms with one thread; benchmarks/page_reruns.py). Training runs in workers,
+    which set their own threads (bn_core.runner)."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    else:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch loads its OpenMP runtime
 
 
 @st.cache_resource

@@ -87,7 +87,7 @@ def draw(result) -> None:
             t("experiments.diverged") if gone else pct(acc)
             for acc, gone in zip(result.accuracy[norm], result.diverged[norm], strict=True)
         ]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.lr_table")
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.lr_table", width="stretch")
     st.markdown(
         t(
             "experiments.lr_text",

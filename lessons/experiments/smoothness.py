@@ -104,7 +104,7 @@ def draw(result) -> None:
     for name in MEASURES:
         table[t(f"experiments.median_{name}")] = [num(result.median(name, v), ".3g") for v in variants]
     table[t("experiments.val_accuracy")] = [pct(result.accuracy[v]) for v in variants]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table")
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table", width="stretch")  # whole headers
     st.markdown(t("experiments.smooth_text", etas=nums(result.config.etas)))
     if all(v in variants for v in ("none", "batch", "noisy")):
         st.markdown(

@@ -5,13 +5,19 @@ its own (``socket.socket(family=...)``, protocol 0), so the test sees what a cla
 connections see: without the patch asyncio leaves TCP_NODELAY off on the accepted sockets."""
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
 from ui.server import no_delay_on_connect
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _app(scope, receive, send):  # never called: the test only connects
@@ -66,3 +72,17 @@ def test_every_connection_gets_no_delay_with_the_patch():
 def test_connections_open_before_the_patch_get_it_with_the_next_one():
     # The server's first visitor connects before the app's first run applies the patch.
     assert server_side_no_delay(2, patch_after=1) == [1, 1]
+
+
+def test_the_servers_torch_computes_with_one_thread():
+    # a fresh process, as the server is: the app's first run comes before any lesson imports torch
+    script = (
+        "import os; os.environ.pop('OMP_NUM_THREADS', None)\n"
+        "from ui.server import one_torch_thread\n"
+        "one_torch_thread()\n"
+        "import torch\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    assert out.stdout.split()[-1] == "1"
