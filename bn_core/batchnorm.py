@@ -275,15 +275,17 @@ class BatchNorm:
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
         return y
 
+    def _count_batch(self) -> float:
+        """Count a training batch; the factor torch is given for it (momentum None: 1 / batches)."""
+        self.num_batches_tracked += 1
+        return 1.0 / self.num_batches_tracked if self.momentum is None else float(self.momentum)
+
     def _torch_call(
         self, x: np.ndarray, batch_mode: bool, gamma: np.ndarray | None, beta: np.ndarray | None, updates: bool
     ) -> np.ndarray:
         """What ``torch.nn.BatchNorm*d.forward`` does in x's dtype: count the batch, pass the factor
         (momentum, or 1 / batches tracked for momentum None) and keep the buffers it updated."""
-        factor = 0.0
-        if updates:
-            self.num_batches_tracked += 1
-            factor = 1.0 / self.num_batches_tracked if self.momentum is None else float(self.momentum)
+        factor = self._count_batch() if updates else 0.0
         y, mean, var = pytorch.batch_norm(
             x, self.running_mean, self.running_var, gamma, beta, batch_mode, factor, self.eps, self.axis
         )
@@ -335,12 +337,14 @@ class BatchNorm:
         same checks and updates as ``__call__(x, training=True)``."""
         x = np.asarray(x)
         self._check(x, training=True)
+        if self.convention == "pytorch" and self.running_mean is not None:  # one torch call does both
+            mean, var, self.running_mean, self.running_var = pytorch.update_stats(
+                x, self.running_mean, self.running_var, self._count_batch(), self.axis
+            )
+            return mean, var
         mean, var = self.statistics(x, training=True)
         if self.running_mean is not None:
-            if self.convention == "keras":
-                self._keras_update(mean, var)
-            else:
-                self._torch_call(x, True, None, None, updates=True)
+            self._keras_update(mean, var)
         return mean, var
 
     def _keras_update(self, mean: np.ndarray, var: np.ndarray) -> None:
