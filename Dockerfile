@@ -4,7 +4,7 @@ FROM python:3.11-slim
 
 # TMPDIR: multiprocessing's pymp-* (the forkserver's socket) and torchinductor_* go to a tmpfs.
 # BN_LAB_MNIST_DIR: the only directory the app writes to on its own, a volume of the user's.
-# MALLOC_ARENA_MAX: two malloc heaps from the start (bn_core/memory.py says why).
+# MALLOC_ARENA_MAX: two malloc heaps from the start (serve/memory.py says why).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MALLOC_ARENA_MAX=2 \

@@ -35,7 +35,7 @@ def one_core() -> None:
 def sweep_time() -> None:
     from bn_core import experiments as ex
     from bn_core.data import load
-    from bn_core.jobs import EXPERIMENTS, Job, run_job
+    from serve.jobs import EXPERIMENTS, Job, run_job
 
     data = load("digits")
     ex.fit(ex.SweepConfig().run("batch", 32, 0), data)  # warm: torch's first optimizer step imports a lot

@@ -112,7 +112,7 @@ def cpu_per_measured_step(config: tr.TrainConfig, data, steps: int = 300) -> flo
 
 
 def paced_cpu() -> bool:
-    from bn_core.runner import MEASURE_EVERY_STEP, Runner
+    from serve.runner import MEASURE_EVERY_STEP, Runner
 
     print("CPU of a paced and a paused run (worker process, one torch thread)")
     runner = Runner(max_concurrent=1)

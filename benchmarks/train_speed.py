@@ -21,8 +21,8 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from bn_core.data import load_digits  # noqa: E402
-from bn_core.runner import Runner  # noqa: E402
 from bn_core.train import DigitNN, TrainConfig, batches, make_optimizer, train  # noqa: E402
+from serve.runner import Runner  # noqa: E402
 
 REPEATS = 5
 RUNNER_REPEATS = 9  # runner and bare loop alternate, so that a slow moment of the machine hits both

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bn_core import data  # noqa: E402
-from bn_core.runner import Runner  # noqa: E402
 from bn_core.train import DEPTH_RANGE, HIDDEN_RANGE, TrainConfig  # noqa: E402
+from serve.runner import Runner  # noqa: E402
 
 PEAK_TARGET_MB, IDLE_TARGET_MB = 600, 400
 REPORT_EVERY = 1_000  # steps

@@ -3,20 +3,14 @@ uint8 pixels as stored (``unit`` turns them into float32 in [0, 1]).
 
 - ``digits``: scikit-learn's bundled 8x8 handwritten digits (1 797 images), always
   available offline; a fixed stratified split into train / validation / test.
-- ``mnist``: the standard 28x28 MNIST IDX files (gzip or not) from a directory; they
-  can be downloaded on request (a bounded size, within a deadline), each file checked
-  against its published MD5 sum.
+- ``mnist``: the standard 28x28 MNIST IDX files (gzip or not) from a directory (a server
+  can download them on request: serve.download).
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
-import tempfile
-import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,11 +29,8 @@ MNIST_SIZES = {  # bytes of each published gzip file: a download reads no furthe
     "t10k-images-idx3-ubyte": 1_648_877,
     "t10k-labels-idx1-ubyte": 4_542,
 }
-DOWNLOAD_DEADLINE = 300.0  # seconds for the four files together (11.6 MB: at least ~40 KB/s)
-READ_TIMEOUT = 10.0  # seconds one read may wait (the deadline is checked between reads)
-CHUNK = 1 << 16
+CHUNK = 1 << 16  # bytes per read (a download reads one chunk at a time; an IDX file 16)
 IDX_MAX_BYTES = 1 << 30  # an IDX file whose header promises more is refused (MNIST's largest: 47 MB)
-MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # a public mirror of the original files
 MNIST_DIR_ENV = "BN_LAB_MNIST_DIR"
 MNIST_VALIDATION = 5_000  # the last images of the training file, as is customary
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -185,83 +176,9 @@ def load_mnist(directory: str | Path | None = None) -> Dataset:
     )
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def fetch(url: str, target: Path, size: int, deadline: float, on_bytes: Callable[[int], None] | None = None) -> None:
-    """Write the body at ``url`` to ``target``, reading at most ``size`` bytes and stopping at
-    ``deadline`` (time.monotonic()). ``on_bytes(n)`` hears about every chunk. Raises
-    DataUnavailable('too_large' | 'timeout') or OSError."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise DataUnavailable("timeout", Path(url).name)
-    with urllib.request.urlopen(url, timeout=min(READ_TIMEOUT, left)) as response, target.open("wb") as out:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > size:
-            raise DataUnavailable("too_large", Path(url).name)
-        received = 0
-        while True:
-            if time.monotonic() > deadline:
-                raise DataUnavailable("timeout", Path(url).name)
-            # read1: what one socket read returns (read(n) would wait for n bytes of a slow body)
-            chunk = response.read1(CHUNK)
-            if not chunk:
-                return
-            received += len(chunk)
-            if received > size:
-                raise DataUnavailable("too_large", Path(url).name)
-            out.write(chunk)
-            if on_bytes is not None:
-                on_bytes(len(chunk))
-
-
 def missing_mnist(directory: Path) -> list[str]:
     """The MNIST file names (without .gz) not in ``directory``."""
     return [name for name, _ in MNIST_FILES.values() if find_mnist_file(directory, name) is None]
-
-
-def download_mnist(
-    directory: str | Path | None = None,
-    base_url: str = MNIST_URL,
-    checksums: dict[str, str] | None = None,
-    sizes: dict[str, int] | None = None,
-    deadline: float = DOWNLOAD_DEADLINE,
-    on_bytes: Callable[[int], None] | None = None,
-) -> Path:
-    """Fetch the four gzip files that are not there yet, within ``deadline`` seconds for all of
-    them, reading no more than each file's size, verify each MD5 sum and only then move it into
-    place. ``checksums`` and ``sizes`` map file name to MD5 and bytes (default: the published
-    ones). Raises DataUnavailable('offline' | 'timeout' | 'too_large' | 'checksum')."""
-    directory = Path(directory) if directory is not None else mnist_dir()
-    checksums = checksums or {name: md5 for name, md5 in MNIST_FILES.values()}
-    sizes = sizes or MNIST_SIZES
-    ends = time.monotonic() + deadline
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DataUnavailable("not_writable", type(err).__name__) from err
-    for name in missing_mnist(directory):
-        try:
-            with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
-                tmp = Path(part.name)
-        except OSError as err:
-            raise DataUnavailable("not_writable", type(err).__name__) from err
-        try:
-            fetch(f"{base_url}{name}.gz", tmp, sizes[name], ends, on_bytes)
-            if md5_of(tmp) != checksums[name]:
-                raise DataUnavailable("checksum", f"{name}.gz")
-        except BaseException as err:  # nothing half-written stays behind
-            tmp.unlink(missing_ok=True)
-            if isinstance(err, OSError):  # urllib's errors, refused connections, a read that timed out
-                raise DataUnavailable("timeout" if isinstance(err, TimeoutError) else "offline", f"{name}.gz") from err
-            raise
-        tmp.replace(directory / f"{name}.gz")
-    return directory
 
 
 def load(name: str, mnist_directory: str | Path | None = None) -> Dataset:

@@ -388,7 +388,8 @@ class History:
     measures: list[Measure] = field(default_factory=list)
     test_accuracy: float | None = None
     test_predictions: np.ndarray | None = None  # (n_test,) predicted class per test image
-    stopped: str | None = None  # None: ran every epoch; "user": stopped; "diverged": see DIVERGED_LOSS
+    # None: ran every epoch; "user": stopped; "cap": a server's limit on a run; "diverged": see DIVERGED_LOSS
+    stopped: str | None = None
     diverged_at: int | None = None  # the epoch in which the loss became non-finite or exceeded DIVERGED_LOSS
     diverged_loss: float | None = None  # that batch's loss
     seconds: float = 0.0
@@ -496,7 +497,7 @@ class _Measurer:
 def train(
     config: TrainConfig,
     on_epoch: Callable[[EpochRecord], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str | None] | None = None,
     *,
     data: Dataset | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -542,8 +543,9 @@ def train(
         loss_sum, seen = 0.0, 0
         chunks = batches(len(y_train), config.batch_size, generator, merge)
         for idx in chunks:
-            if should_stop is not None and should_stop():
-                history.stopped = "user"
+            stop = should_stop() if should_stop is not None else None
+            if stop:  # a reason ("cap": a server's limit on a run) or True: asked to stop
+                history.stopped = stop if isinstance(stop, str) else "user"
                 break
             xb, yb = unit_batch(x_train[idx]), y_train[idx]
             logits = model(xb)

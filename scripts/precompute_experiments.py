@@ -20,8 +20,8 @@ import torch  # noqa: E402
 
 from bn_core import experiments as ex  # noqa: E402
 from bn_core.data import load  # noqa: E402
-from bn_core.jobs import EXPERIMENTS, SHIPPED, Job, run_job, to_json  # noqa: E402
 from bn_core.smoothness import SmoothnessConfig  # noqa: E402
+from serve.jobs import EXPERIMENTS, SHIPPED, Job, run_job, to_json  # noqa: E402
 
 TINY = {
     "sweep": ex.SweepConfig(sizes=(4, 32), norms=("batch", "weight"), epochs=1, seeds=(0,)),

@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 PY=.venv/bin/python
 [ "${BN_LAB_NO_VENV:-0}" = 1 ] && PY=python3
-export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"  # two malloc heaps from the start (bn_core/memory.py)
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"  # two malloc heaps from the start (serve/memory.py)
 exec "$PY" -m streamlit run app.py "$@"

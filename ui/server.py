@@ -1,5 +1,5 @@
 """Process-wide settings of the server Streamlit runs in (applied once, from the app's first run):
-no Nagle delay on its connections, few malloc heaps (bn_core.memory.limit_malloc_arenas), and
+no Nagle delay on its connections, few malloc heaps (serve.memory.limit_malloc_arenas), and
 one torch thread.
 
 Nagle's algorithm is left on for the app's connections: Streamlit binds its listening socket
@@ -21,7 +21,7 @@ import sys
 
 import streamlit as st
 
-from bn_core.memory import limit_malloc_arenas
+from serve.memory import limit_malloc_arenas
 
 log = logging.getLogger("bn_lab")
 
@@ -67,7 +67,7 @@ def one_torch_thread() -> None:
     finished run's model); with a second thread, OpenMP's workers spin after each call and a slider
     release cost more CPU than the page itself (bn-lab's running statistics: 99.6 ms of server CPU
     per release, 44.3 ms with one thread; benchmarks/page_reruns.py). Training runs in workers,
-    which set their own threads (bn_core.runner)."""
+    which set their own threads (serve.runner)."""
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
     else:

@@ -1,54 +1,19 @@
 """What the sections of the `experiments` lesson share: the results that ship with the app, the
-results this server has computed (per configuration), and "run it yourself" through the runner
-of the `train` lesson (one server-wide queue)."""
+results this server has computed (the runner's record store, per configuration), and "run it
+yourself" through the one run client (ui.runs: one server-wide queue)."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import streamlit as st
 
-from bn_core import jobs
-from bn_core.experiments import config_hash
-from bn_core.runner import LimitReached
-from lessons.train.sections import limit_text, runner
-from ui import notice
-from ui import session as page_session
+from serve import jobs
+from serve.runner import LimitReached, run_key
+from ui import notice, runs
 from ui.i18n import num, pct, t
 
-ACTIVE = "exp.active"  # this session's experiment while it runs: {"name", "run_id", "key"}
+ACTIVE = "exp.active"  # this session's experiment while it runs: {"name", "run_id"}
 NOTICE = "exp.notice"  # a ui.notice: a run refused, stopped or lost
 POLL_SECONDS = 0.5
-KEPT_RESULTS = 32  # computed results the server keeps
-
-
-class ResultCache:
-    """Finished experiments by configuration hash, shared by every session of the server (the
-    results are read, never changed), the oldest dropped beyond ``size``."""
-
-    def __init__(self, size: int = KEPT_RESULTS):
-        self.size = size
-        self._items: OrderedDict[str, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key: str, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-@st.cache_resource
-def computed() -> ResultCache:
-    return ResultCache()
 
 
 @st.cache_resource(max_entries=8)
@@ -61,8 +26,8 @@ def result_for(name: str, config):
     """(result, "shipped" | "computed") for ``config``, or (None, None) if nobody has computed it yet."""
     if shipped(name).config == config:
         return shipped(name), "shipped"
-    found = computed().get(config_hash(config))
-    return (found, "computed") if found is not None else (None, None)
+    view = runs.runner().records.get(run_key(jobs.Job(name, config)))
+    return (view.result, "computed") if view is not None else (None, None)
 
 
 def source_note(source: str | None) -> None:
@@ -104,17 +69,17 @@ def start(name: str, config) -> None:
     """Queue the experiment as this page session's run (it lives as long as the session; past the
     server's queue or the session's limit the page says why and starts nothing)."""
     try:
-        run_id = runner().submit(jobs.Job(name, config), owner=page_session.session_id())
+        [run_id] = runs.request([jobs.Job(name, config)])
     except LimitReached as err:
-        notice.post(NOTICE, "warning", limit_text(err))
+        notice.post(NOTICE, "warning", runs.limit_text(err))
         return
-    st.session_state[ACTIVE] = {"name": name, "run_id": run_id, "key": config_hash(config)}
+    st.session_state[ACTIVE] = {"name": name, "run_id": run_id}
 
 
 def stop() -> None:
     active = st.session_state.get(ACTIVE)
     if active:
-        runner().stop(active["run_id"])
+        runs.release([active["run_id"]])
 
 
 def progress() -> None:
@@ -123,22 +88,18 @@ def progress() -> None:
     active = s.get(ACTIVE)
     if not active:
         return
-    view = runner().view(active["run_id"])
+    [view] = runs.views([active["run_id"]])
     if view is None or not view.active:
         s.pop(ACTIVE, None)
         if view is None:
             notice.post(NOTICE, "warning", t("experiments.lost"))
-        elif view.state == "finished":
-            computed().put(active["key"], view.result)
-        elif view.error == "stopped" or view.error == "stopped_in_queue":
+        elif view.error in ("stopped", "stopped_in_queue"):
             notice.post(NOTICE, "info", t("experiments.stopped"))
-        else:
-            notice.post(NOTICE, "error", t("experiments.crashed"))
-        if view is not None:
-            runner().forget(active["run_id"])
-        notice.rerun_page()  # ACTIVE is gone: the next run of the page polls no more
+        elif view.state != "finished":
+            notice.post(NOTICE, "error", runs.failure_text(view) if view.error == "cap" else t("experiments.crashed"))
+        notice.rerun_page()  # ACTIVE is gone: the next run of the page polls no more; the result is stored
     if view.state == "queued":
-        st.info(t("train.queued", place=view.place, limit=runner().max_concurrent), icon=":material/hourglass:")
+        st.info(runs.queue_text(view), icon=":material/hourglass:")
     share = view.done / view.total if view.total else 0.0
     name = t(f"experiments.sec_{active['name']}")
     st.progress(min(share, 1.0), text=t("experiments.running", name=name, pct=pct(share, 0)))

@@ -1,6 +1,6 @@
 """Section `stats`, live: the digit model trained with batch statistics and with running statistics
-from the same weights, through the `train` lesson's runner (one for the whole server: its limit on
-concurrent runs and its queue hold for both lessons). This module submits, polls, stops and cleans up."""
+from the same weights. The pair is computed once on the server (ui.runs: the runner every lesson
+shares, with its limits and queue) and played back in the browser (ui.player)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,18 @@ import streamlit as st
 
 from bn_core import train as tr
 from bn_core.data import mnist_dir
-from bn_core.runner import LimitReached, RunView
 from lessons.inside import figures
-from lessons.train.sections import (
-    POLL_SECONDS,
-    SPEED_NAMES,
-    failure_notice,
-    limit_text,
-    load_dataset,
-    poll_state,
-    runner,
-    steps_per_second,
-)
-from ui import notice
-from ui import session as page_session
+from serve.runner import LimitReached, RunView
+from ui import notice, player, runs
 from ui.frame import guarded
-from ui.i18n import num, pct, t
+from ui.i18n import num, pct, seconds, t
 from ui.state import Param, current
 
 LR_OPTIONS = (0.01, 0.03, 0.1, 0.3)
 BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128)
 GAP_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes at which the trained weights run in training mode
 MODES = tr.BN_STATS  # ("batch", "running"): the pair, in this order
-PACE = Param("pspeed", "inside.pair_speed", "20", kind="choice", choices=SPEED_NAMES, label="train.speed")
+PACE = Param("pspeed", "inside.pair_speed", "20", kind="choice", choices=player.SPEED_NAMES, label="train.speed")
 PARAMS = (
     Param("plr", "inside.pair_lr", tr.STATS_PAIR.lr, lo=0.01, hi=0.3, options=LR_OPTIONS, label="inside.lr"),
     # no batch of 1: training-mode BatchNorm refuses it (the bn_lab lesson shows why)
@@ -50,9 +39,9 @@ PARAMS = (
     PACE,
     Param("pseed", "inside.pair_seed", 0, kind="int", lo=0, hi=2**31 - 1, label="inside.seed"),
 )
-ACTIVE = "inside.pair_active"  # this session's two run ids while they are queued or training
-DONE = "inside.pair_done"  # the last finished pair: {"views": [RunView], "gaps": [tr.Gap] or None}
-POLLED = "inside.pair_polled"  # the run state the polling interval was chosen for
+ACTIVE = "inside.pair_active"  # the pair's record keys while they are computed
+DONE = "inside.pair_done"  # the last computed pair: {"views": [RunView], "gaps": [tr.Gap] or None}
+RESTART = "inside.pair_restart"  # presses of Play so far (a new number plays the record from step 0)
 REFUSED = "inside.pair_refused"  # why the runner refused the last start (a ui.notice)
 NOTICE = "inside.pair_notice"  # how the last pair ended, without results (a ui.notice)
 
@@ -64,30 +53,31 @@ def configs() -> list[tr.TrainConfig]:
     return [replace(base, bn_stats=mode) for mode in MODES]
 
 
-def speed() -> float | None:
-    return steps_per_second(current(PACE))
+def speed() -> float:
+    return player.steps_per_second(current(PACE), PACE.default)
 
 
 def start() -> None:
-    """Queue the pair together (or neither: past the server's queue or this page's limit, say why).
-    The runs belong to this page's session: they live as long as Streamlit keeps it."""
+    """Ask for the pair's records (computed once for the server, or stored already); past the server's
+    queue or this page's limit, say why. The player plays it from step 0."""
+    s = st.session_state
     reset()
     try:
-        st.session_state[ACTIVE] = runner().submit_many(configs(), speed=speed(), owner=page_session.session_id())
+        s[ACTIVE] = runs.request(configs())
     except LimitReached as err:
-        notice.post(REFUSED, "warning", limit_text(err), icon=":material/block:")
+        notice.post(REFUSED, "warning", runs.limit_text(err), icon=":material/block:")
+        return
+    s[RESTART] = s.get(RESTART, 0) + 1
 
 
 def stop() -> None:
-    for run_id in st.session_state.get(ACTIVE, []):
-        runner().stop(run_id)
+    runs.release(st.session_state.pop(ACTIVE, []))
 
 
 def reset() -> None:
-    """Forget the pair, running or finished."""
+    """Forget the pair, computing or computed."""
     s = st.session_state
-    for run_id in s.pop(ACTIVE, []):
-        runner().forget(run_id)
+    runs.release(s.pop(ACTIVE, []))
     s.pop(DONE, None)
 
 
@@ -98,12 +88,7 @@ def controls() -> None:
     lr.select_slider(t("inside.lr"), LR_OPTIONS, format_func=lambda v: num(v, "g"), key="inside.pair_lr", disabled=busy)
     size.select_slider(t("inside.n"), BATCH_OPTIONS, key="inside.pair_b", disabled=busy)
     pace.segmented_control(
-        t("train.speed"),
-        SPEED_NAMES,
-        format_func=lambda v: t("train.speed_max") if v == "max" else v,
-        required=True,
-        key="inside.pair_speed",
-        disabled=busy,
+        t("train.speed"), player.SPEED_NAMES, required=True, key="inside.pair_speed", help=t("train.speed_help")
     )
     seed.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.pair_seed", disabled=busy)
     notice.draw(REFUSED)
@@ -132,14 +117,9 @@ def controls() -> None:
 
 
 def poll_seconds() -> float | None:
-    """The live part's polling interval; None (no polling) when this session has no active pair."""
-    s = st.session_state
-    if not s.get(ACTIVE):
-        s.pop(POLLED, None)
-        return None
-    views = [runner().view(r) for r in s.get(ACTIVE, [])]
-    s[POLLED] = poll_state([v for v in views if v is not None])
-    return POLL_SECONDS.get(s[POLLED])
+    """Once a second while the pair is computed; None (no polling) otherwise."""
+    active = st.session_state.get(ACTIVE, [])
+    return runs.POLL_SECONDS if active and runs.computing(runs.views(active)) else None
 
 
 def live() -> None:
@@ -150,70 +130,63 @@ def live() -> None:
 def _live() -> None:
     s = st.session_state
     ids = s.get(ACTIVE, [])
-    views = [runner().view(r) for r in ids]
-    if ids and any(v is None for v in views):  # the runner forgot them: this page stopped polling for too long
+    views = runs.views(ids)
+    if ids and any(v is None for v in views):  # forgotten: this page was gone for too long
         reset()
         notice.post(NOTICE, "warning", t("train.lost"))
         notice.rerun_page()
-    if views and not any(v.active for v in views):
+    if views and not runs.computing(views):
         finish(views)
         notice.rerun_page()  # the whole page: the results, and no more polling
-    if views and poll_state(views) != s.get(POLLED):
-        notice.rerun_page()  # queued -> running: poll at the training pace
     if views:
         progress(views)
     shown = views or s.get(DONE, {}).get("views", [])
-    curves = [(t(f"inside.mode_{v.config.bn_stats}"), measures(v)) for v in shown]
-    if any(ms for _, ms in curves):
-        lines = [(name, np.array([m.step for m in ms]), np.array([m.test_accuracy for m in ms])) for name, ms in curves]
-        st.plotly_chart(
-            figures.step_lines(
-                lines,
-                title=t("inside.pair_chart"),
-                x_title=t("train.step_axis"),
-                y_title=t("train.test_accuracy"),
-            ),
-            key="inside.chart_pair",
+    if any(player.measures_of(v) for v in shown):
+        if not views:
+            took = max(v.compute_seconds or 0.0 for v in shown)
+            st.caption(t("train.record_note", seconds=seconds(took)), help=t("train.record_help"))
+        names = [t(f"inside.mode_{v.config.bn_stats}") for v in shown]
+        player.draw(
+            "inside.player",
+            "".join(v.run_id[:10] for v in shown),
+            [(name, name, v) for name, v in zip(names, shown, strict=True)],
+            speed=speed(),
+            restart=s.get(RESTART),
+            layer=len(shown[0].config.widths),
         )
     elif not views:
         st.info(t("inside.pair_empty"), icon=":material/play_circle:")
 
 
-def measures(view: RunView) -> list[tr.Measure]:
-    return view.history.measures if view.history is not None else view.measures
-
-
 def finish(views: list[RunView]) -> None:
-    """Keep the ended pair (with the batch-statistics model's train/eval gap) and free the runs."""
+    """Keep the computed pair (with the batch-statistics model's train/eval gap)."""
     s = st.session_state
     s.pop(ACTIVE, None)
     failed = [v for v in views if v.state != "finished"]
     if failed:
-        notice.post(NOTICE, *failure_notice(failed[0]))
+        notice.post(NOTICE, *runs.failure_notice(failed[0]))
     done = [v for v in views if v.state == "finished"]
     if done:
         s[DONE] = {"views": done, "gaps": gaps(done[0]) if done[0].config.bn_stats == "batch" else None}
-    for v in views:
-        runner().forget(v.run_id)
 
 
 def gaps(view: RunView) -> list[tr.Gap] | None:
     """The batch-statistics model in training mode at each of GAP_SIZES against eval mode, on the test set."""
     if view.history is None or view.history.model is None or view.history.stopped == "diverged":
         return None
-    data = load_dataset(view.config.dataset, str(mnist_dir()))
+    data = runs.load_dataset(view.config.dataset, str(mnist_dir()))
     return [tr.train_eval_gap(view.history.model, data.x_test, data.y_test, b) for b in GAP_SIZES]
 
 
 def progress(views: list[RunView]) -> None:
     queued = [v for v in views if v.state == "queued"]
     if queued:
-        st.info(t("train.queued", place=queued[0].place, limit=runner().max_concurrent), icon=":material/hourglass:")
+        st.info(runs.queue_text(queued[0]), icon=":material/hourglass:")
     view = min(views, key=lambda v: v.done if v.active else float("inf"))  # the slower of the two still going
-    total, per_epoch = view.total, view.total // view.config.epochs if view.total else 0
-    epoch = min(view.done // per_epoch + 1, view.config.epochs) if per_epoch else 1
-    text = t("train.counter", step=num(view.done, ",d"), steps=num(total, ",d"), epoch=epoch, epochs=view.config.epochs)
-    st.progress(min(view.done / total, 1.0) if total else 0.0, text=text)
+    lefts = [v.seconds_left for v in views if v.state == "running"]
+    left = t("train.left", left=seconds(max(lefts))) if lefts and None not in lefts else "…"
+    text = t("train.computing", step=num(view.done, ",d"), steps=num(view.total, ",d"), left=left)
+    st.progress(min(view.done / view.total, 1.0) if view.total else 0.0, text=text)
 
 
 def results() -> None:

@@ -1,9 +1,9 @@
-"""The sections of the `train` lesson. Training happens in bn_core (a worker process
-per run, see bn_core.runner); this module lays out its controls and results."""
+"""The sections of the `train` lesson. A pair of runs is computed once on the server at full speed
+(serve.runner, through ui.runs) and played back in the browser (ui.player); this module lays out
+the controls, the playback and the results."""
 
 from __future__ import annotations
 
-import atexit
 import io
 import pickle
 
@@ -14,14 +14,13 @@ import torch
 from bn_core import data as digit_data
 from bn_core import train as tr
 from bn_core.batchnorm import single_value_message
-from bn_core.download import MnistDownload
-from bn_core.download import allowed as download_allowed
-from bn_core.runner import SPEEDS, LimitReached, Runner, RunView
-from lessons.train import figures
-from lessons.train.kept import Kept, Record
-from ui import charts, notice
-from ui import session as page_session
-from ui.i18n import current_lang, num, pct, seconds, t
+from lessons.train.kept import MAX_AGE, MAX_TABS, Record
+from serve.download import MnistDownload
+from serve.download import allowed as download_allowed
+from serve.runner import LimitReached, RunView
+from serve.store import BoundedStore
+from ui import charts, notice, player, runs
+from ui.i18n import num, pct, seconds, t
 from ui.state import Param, current
 
 PRESETS = (*tr.PRESETS, "custom")
@@ -29,8 +28,7 @@ MAX_GROUPS = 3  # finished pairs kept for comparison
 LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0)
 BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 60, 64, 128, 256, 512)
 HIDDEN_OPTIONS = (*range(16, 97, 16), 100, *range(112, 513, 16))
-SPEED_NAMES = tuple("max" if s is None else str(s) for s in SPEEDS)
-PACE = Param("speed", "train.speed", "100", kind="choice", choices=SPEED_NAMES)
+PACE = Param("speed", "train.speed", "100", kind="choice", choices=player.SPEED_NAMES)
 DEFAULT = tr.TrainConfig()
 PARAMS = (
     Param("preset", "train.preset", "figure1", kind="choice", choices=PRESETS),
@@ -49,43 +47,25 @@ PARAMS = (
     Param("epochs", "train.epochs", DEFAULT.epochs, kind="int", lo=1, hi=tr.EPOCH_RANGE[1]),
     Param("seed", "train.seed", DEFAULT.seed, kind="int", lo=0, hi=2**31 - 1),
 )
-ACTIVE = "train.active"  # this session's runs (ids) while they are queued or training: a pair, or one run
-PAUSED = "train.paused"  # whether the active runs are paused
-POLLED = "train.polled"  # the run state the page's polling interval was chosen for
-# How often the live part asks the runner: 2.5 times a second while a run trains (the curves
-# redraw at least twice a second), every 2 s while it waits in the queue (its place changes rarely).
-POLL_SECONDS = {"running": 0.4, "queued": 2.0}
+ACTIVE = "train.active"  # the record keys this page waits for while they are computed: a pair, or one run
+AUTOPLAY = "train.autoplay"  # the player key of the pair pressed last (it plays from step 0 once)
+RESTART = "train.restart"  # presses of Play so far (a new number restarts the player)
 GROUPS = "train.groups"  # this session's finished groups, oldest first: {"name": str, "runs": [RunView]}
 COUNTER = "train.counter"  # groups started in this session (their numbers)
 NOTICE = "train.notice"  # a ui.notice: download result, start refused, run lost
 CHOSEN = "train.chosen"  # the finished group shown
 DOWNLOAD_SEEN = "train.download_seen"  # the MNIST download attempt this session saw running
 DOWNLOAD_POLL = 1.0  # seconds between looks at a running MNIST download
-KEPT_FOR = "train.kept_for"  # the tab id this session's groups are kept under (lessons/train/kept.py)
+KEPT_FOR = "train.kept_for"  # the tab id this session's groups are kept under (Record)
 KEPT_AS = "train.kept_as"  # what was last kept for it (to write only what changed)
 
 
 @st.cache_resource
-def runner() -> Runner:
-    """One runner for the whole server: the limit on concurrent runs is server-wide. A run lives
-    as long as the session that started it, dropped connections included (ui.session). It ends its
-    workers at exit, before multiprocessing's own exit handler (which found process objects the
-    runner was closing at the same moment, and logged a traceback)."""
-    shared = Runner(owner_alive=page_session.session_alive, owner_timeout=page_session.session_grace())
-    atexit.register(shared.shutdown, timeout=5.0)
-    return shared
-
-
-@st.cache_resource
-def kept() -> Kept:
-    """One store for the server: each browser tab's finished and active runs, across reloads."""
-    return Kept(size_of=lambda record: len(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
-
-
-@st.cache_resource(max_entries=4)
-def load_dataset(name: str, directory: str) -> digit_data.Dataset:
-    """The page's read-only copy of a data set (results and predictions)."""
-    return digit_data.load(name, directory)
+def kept() -> BoundedStore:
+    """One store for the server: each browser tab's runs (their record keys), across reloads."""
+    return BoundedStore(
+        lambda record: len(pickle.dumps(record)), max_items=MAX_TABS, max_bytes=4 * 2**20, max_age=MAX_AGE
+    )
 
 
 def config_from_state() -> tr.TrainConfig:
@@ -117,13 +97,9 @@ def pair(config: tr.TrainConfig) -> list[tr.TrainConfig]:
     return [config] if config.norm == "none" else [config, config.twin()]
 
 
-def speed() -> float | None:
-    return steps_per_second(current(PACE))  # (Play's callback reads it before restore)
-
-
-def steps_per_second(name: str) -> float | None:
-    """A pace control's value as steps a second (None: as fast as it goes)."""
-    return None if name == "max" else float(name)
+def speed() -> float:
+    """The player's pace, in steps a second."""
+    return player.steps_per_second(current(PACE), PACE.default)
 
 
 def norm_name(norm: str) -> str:
@@ -158,50 +134,26 @@ def preset_picker() -> None:
 
 
 def pace_controls(disabled: bool) -> None:
-    """Play / Pause, Step, Reset and the speed, in one row."""
-    s = st.session_state
-    active, paused = bool(s.get(ACTIVE)), s.get(PAUSED, False)
-    playing = active and not paused
-    cols = st.columns([1.25, 1, 1, 2.6], vertical_alignment="bottom")
-    if playing:
-        cols[0].button(t("train.pause"), on_click=pause, icon=":material/pause:", key="train.pause", width="stretch")
-    else:
-        cols[0].button(
-            t("train.play"),
-            type="primary",
-            on_click=play,
-            icon=":material/play_arrow:",
-            key="train.start",
-            width="stretch",
-            disabled=disabled,
-            help=t("train.start_help", n=MAX_GROUPS),
-        )
-    cols[1].button(
-        t("train.step"),
-        on_click=step_once,
-        icon=":material/skip_next:",
-        key="train.step",
+    """Play (compute the pair once on the server, or take its stored record, and play it from step 0)
+    and the playback speed. Pause, Step, Reset and the scrub bar are the player's own."""
+    cols = st.columns([1.4, 2.6], vertical_alignment="bottom")
+    cols[0].button(
+        t("train.play"),
+        type="primary",
+        on_click=play,
+        icon=":material/play_arrow:",
+        key="train.start",
         width="stretch",
         disabled=disabled,
-        help=t("train.step_help"),
+        help=t("train.start_help", n=MAX_GROUPS),
     )
-    cols[2].button(
-        t("train.reset"),
-        on_click=reset,
-        icon=":material/restart_alt:",
-        key="train.reset",
-        width="stretch",
-        disabled=not active,
-        help=t("train.reset_help"),
-    )
-    cols[3].segmented_control(
+    cols[1].segmented_control(
         t("train.speed"),
-        SPEED_NAMES,
-        format_func=lambda v: t("train.speed_max") if v == "max" else v,
+        player.SPEED_NAMES,
         key="train.speed",
         required=True,
-        on_change=apply_speed,
         width="stretch",
+        help=t("train.speed_help"),
     )
 
 
@@ -259,7 +211,7 @@ def use_digits() -> None:
 
 @st.cache_resource
 def downloader() -> MnistDownload:
-    """One MNIST download for the whole server, in a thread of its own (see bn_core.download)."""
+    """One MNIST download for the whole server, in a thread of its own (see serve.download)."""
     return MnistDownload()
 
 
@@ -314,27 +266,26 @@ def problems_message(problems: list[str], hidden: int) -> None:
         st.error(t("train.bad_settings", which=", ".join(others)), icon=":material/block:")
 
 
-# --- pace ---------------------------------------------------------------------
-def start(paused: bool, steps: int = 0) -> None:
+# --- a run: computed on the server, played back in the browser -------------------------------
+def play() -> None:
+    """Ask the server for the pair's records (computed once for everyone who asks; at once if
+    stored) and play them back from step 0."""
     s = st.session_state
     config = chosen_config()
     directory = str(digit_data.mnist_dir()) if config.dataset == "mnist" else None
     try:
-        s[ACTIVE] = runner().submit_many(
-            pair(config), directory, speed=speed(), paused=paused, steps=steps, owner=page_session.session_id()
-        )
+        keys = runs.request(pair(config), directory)
     except LimitReached as err:
-        notice.post(NOTICE, "warning", limit_text(err))
+        notice.post(NOTICE, "warning", runs.limit_text(err))
         return
+    except ValueError:  # settings the widgets cannot produce (a hand-edited state): the page lists them
+        return
+    if s.get(ACTIVE) and s[ACTIVE] != keys:
+        runs.release(s[ACTIVE])
     s[COUNTER] = s.get(COUNTER, 0) + 1
-    s[PAUSED] = paused
+    s[ACTIVE], s[AUTOPLAY] = keys, player_key(keys)
+    s[RESTART] = s.get(RESTART, 0) + 1  # the player starts this record from step 0 and plays
     s["train.group_name"] = group_name(s[COUNTER], s["train.preset"], config)
-
-
-def limit_text(err: LimitReached) -> str:
-    if err.reason == "session":
-        return t("train.limit_session", n=err.limit)
-    return t("train.limit_queue", n=err.limit, limit=runner().max_concurrent)
 
 
 def group_name(number: int, preset: str, config: tr.TrainConfig) -> str:
@@ -342,51 +293,10 @@ def group_name(number: int, preset: str, config: tr.TrainConfig) -> str:
     return f"#{number} {what}"
 
 
-def set_pace(paused: bool) -> None:
-    s = st.session_state
-    s[PAUSED] = paused
-    for run_id in s.get(ACTIVE, []):
-        runner().pace(run_id, speed(), paused)
-
-
-def play() -> None:
-    if st.session_state.get(ACTIVE):
-        set_pace(paused=False)
-    else:
-        start(paused=False)
-
-
-def pause() -> None:
-    set_pace(paused=True)
-
-
-def step_once() -> None:
-    s = st.session_state
-    if not s.get(ACTIVE):
-        start(paused=True, steps=1)
-        return
-    if not s.get(PAUSED):
-        set_pace(paused=True)
-    for run_id in s[ACTIVE]:
-        runner().step(run_id)
-
-
-def apply_speed() -> None:
-    if st.session_state.get(ACTIVE):
-        set_pace(st.session_state.get(PAUSED, False))
-
-
-def reset() -> None:
-    """Stop and forget the active runs: back to step 0."""
-    s = st.session_state
-    for run_id in s.pop(ACTIVE, []):
-        runner().forget(run_id)
-    s.pop(PAUSED, None)
-
-
 def stop() -> None:
-    for run_id in st.session_state.get(ACTIVE, []):
-        runner().stop(run_id)
+    """This page no longer waits for its computation (it stops unless another page wants it too)."""
+    runs.release(st.session_state.pop(ACTIVE, []))
+    notice.post(NOTICE, "info", t("train.stopped_computing"))
 
 
 def keep(name: str, views: list[RunView]) -> None:
@@ -394,7 +304,7 @@ def keep(name: str, views: list[RunView]) -> None:
     groups = s.setdefault(GROUPS, [])
     groups.append({"name": name, "runs": views})
     del groups[:-MAX_GROUPS]
-    s.pop(CHOSEN, None)  # the newest group is shown when it finishes
+    s.pop(CHOSEN, None)  # the newest group is shown when it is computed
 
 
 def remove_group(index: int) -> None:
@@ -404,144 +314,86 @@ def remove_group(index: int) -> None:
     st.session_state.pop(CHOSEN, None)
 
 
+def player_key(keys: list[str]) -> str:
+    return "".join(k[:10] for k in keys)
+
+
 # --- live -------------------------------------------------------------------
 def poll_seconds() -> float | None:
-    """The live part's polling interval for this session's runs; None when there are none."""
-    s = st.session_state
-    views = [runner().view(r) for r in s.get(ACTIVE, [])]
-    s[POLLED] = poll_state([v for v in views if v is not None])
-    return POLL_SECONDS.get(s[POLLED])
+    """Once a second while this page waits for a computation; None otherwise (a record plays in the browser)."""
+    active = st.session_state.get(ACTIVE, [])
+    return runs.POLL_SECONDS if active and runs.computing(runs.views(active)) else None
 
 
 def live() -> None:
-    """Counter, progress and the step charts; the page runs this as a fragment every poll_seconds()
-    while runs are active."""
+    """While a computation goes on: its progress, and the player with what is computed so far (the
+    page runs this as a fragment once a second). Then the record, played back in the browser."""
     s = st.session_state
     ids = s.get(ACTIVE, [])
-    views = [runner().view(r) for r in ids]
-    if ids and any(v is None for v in views):  # the runner forgot them: this session was gone for too long
-        reset()
+    views = runs.views(ids)
+    if ids and any(v is None for v in views):  # forgotten: this session was gone for too long
+        s.pop(ACTIVE, None)
         notice.post(NOTICE, "warning", t("train.lost"))
         notice.rerun_page()
-    if views and not any(v.active for v in views):
+    if views and not runs.computing(views):
         s.pop(ACTIVE, None)
-        s.pop(PAUSED, None)
         done = [v for v in views if v.state == "finished"]
         failed = [v for v in views if v.state != "finished"]
-        if failed:  # a pair's twin taken out of the queue by Stop is no error
-            notice.post(NOTICE, *failure_notice(failed[0]))
+        if failed:
+            notice.post(NOTICE, *runs.failure_notice(failed[0]))
         if done:
             keep(s.get("train.group_name", ""), done)
-        for v in views:
-            runner().forget(v.run_id)
         notice.rerun_page()  # the whole page: results, and no more polling
-    if views and poll_state(views) != s.get(POLLED):
-        notice.rerun_page()  # queued -> running (or back): the whole page, to poll at the new pace
     if views:
         progress(views)
-        charts_of(views)
+        show(views, ids)
         return
     groups = s.get(GROUPS, [])
     if groups:
         chosen = min(s.get(CHOSEN, len(groups) - 1), len(groups) - 1)
-        charts_of(groups[chosen]["runs"])
+        show(groups[chosen]["runs"], [v.run_id for v in groups[chosen]["runs"]])
     else:
         st.info(t("train.empty"), icon=":material/play_circle:")
 
 
-def poll_state(views: list[RunView]) -> str | None:
-    states = {v.state for v in views}
-    return "running" if "running" in states else "queued" if "queued" in states else None
-
-
-def failure_notice(view: RunView) -> tuple[notice.Level, str]:
-    """(level, text) for a run that ended without results: information when Stop ended it, else an error."""
-    return ("info" if view.error in ("stopped_in_queue", "stopped") else "error"), failure_text(view)
-
-
-def failure_text(view: RunView) -> str:
-    if view.error in ("missing", "bad_file", "offline", "checksum", "unknown"):
-        return t(f"train.data_{view.error}", detail=view.detail)
-    if view.error == "stopped_in_queue":
-        return t("train.stopped_in_queue")
-    if view.error == "stopped":  # terminated after the stop's grace, before its last word
-        return t("train.stopped_unsaved")
-    return t("train.crashed")
-
-
 def progress(views: list[RunView]) -> None:
-    """The step and epoch counter, a progress bar, and the time left at this pace."""
+    """Where the computation stands: its place in the queue, or the steps computed so far."""
     queued = [v for v in views if v.state == "queued"]
     if queued:
-        text = t("train.queued", place=queued[0].place, limit=runner().max_concurrent)
-        waits = [v.wait_seconds for v in queued]  # the later of a pair starts last
-        wait = t("train.queue_wait", wait=seconds(max(waits))) if None not in waits else t("train.queue_wait_unknown")
-        st.info(("" if current_lang() == "zh" else " ").join((text, wait)), icon=":material/hourglass:")
+        st.info(runs.queue_text(queued[0]), icon=":material/hourglass:")
     view = min(views, key=lambda v: v.done)  # the slower of a pair
-    total = view.total
-    per_epoch = total // view.config.epochs if total else 0
-    epoch = min(view.done // per_epoch + 1, view.config.epochs) if per_epoch else 1
-    lefts = [v.seconds_left for v in views if v.seconds_left is not None]
-    if view.paused:
-        left = t("train.paused")
-    elif lefts and len(lefts) == len(views):
-        left = t("train.left", left=seconds(max(lefts)))
-    else:
-        left = "…"
-    text = t("train.counter", step=num(view.done, ",d"), steps=num(total, ",d"), epoch=epoch, epochs=view.config.epochs)
+    lefts = [v.seconds_left for v in views if v.state == "running"]
+    left = t("train.left", left=seconds(max(lefts))) if lefts and None not in lefts else "…"
+    text = t("train.computing", step=num(view.done, ",d"), steps=num(view.total, ",d"), left=left)
     left_col, right_col = st.columns([3, 1], vertical_alignment="bottom")  # room for «Остановить»
-    left_col.progress(min(view.done / total, 1.0) if total else 0.0, text=f"{text} · {left}")
+    left_col.progress(min(view.done / view.total, 1.0) if view.total else 0.0, text=text)
     right_col.button(t("train.stop"), on_click=stop, icon=":material/stop_circle:", key="train.stop", width="stretch")
 
 
-def run_series(views: list[RunView]) -> list[tuple[str, str, list]]:
-    """(name, norm, measures) of each run, from its live measures or its history."""
-    out = []
-    for v in views:
-        measures = v.history.measures if v.history is not None else v.measures
-        out.append((norm_name(v.config.norm), v.config.norm, measures))
-    return out
-
-
-def charts_of(views: list[RunView]) -> None:
-    """Test accuracy and the probed unit's input to its nonlinearity, over training steps."""
-    series = [s for s in run_series(views) if s[2]]
-    if not series:
+def show(views: list[RunView], keys: list[str]) -> None:
+    """The pair's records in the player, with a line saying what the student is watching."""
+    if not any(player.measures_of(v) for v in views):
         return
-    drawn = (current_lang(), tuple((v.run_id, len(m)) for v, (_, _, m) in zip(views, run_series(views), strict=True)))
-    kept = st.session_state.get("train.curves")
-    if kept is None or kept[0] != drawn:
-        kept = st.session_state["train.curves"] = (drawn, step_figures(series, views[0].config))
-    left, right = st.columns(2)
-    left.plotly_chart(kept[1][0], key="train.curve_accuracy")
-    right.plotly_chart(kept[1][1], key="train.curve_probe")
-
-
-def step_figures(series: list[tuple[str, str, list]], config: tr.TrainConfig) -> tuple:
-    accuracy = [
-        figures.Series(name, norm, np.array([m.step for m in ms]), np.array([m.test_accuracy for m in ms]))
-        for name, norm, ms in series
-    ]
-    layer = len(config.widths)
-    probe = [
-        figures.Series(name, norm, np.array([m.step for m in ms]), np.array([m.quantiles[-1, 1, 0] for m in ms]))
-        for name, norm, ms in series
-    ]
-    return (
-        figures.step_curves(
-            accuracy,
-            title=t("train.test_curve"),
-            x_title=t("train.step_axis"),
-            y_title=t("train.accuracy"),
-            percent=True,
-        ),
-        figures.bands(
-            probe,
-            title=t("train.probe_title", layer=layer),
-            x_title=t("train.step_axis"),
-            y_title=t("train.probe_axis"),
-        ),
+    finished = [v for v in views if v.state == "finished"]
+    if len(finished) == len(views):
+        took = max(v.compute_seconds or 0.0 for v in views)
+        st.caption(t("train.record_note", seconds=seconds(took)), help=t("train.record_help"))
+        capped = [v for v in views if v.history is not None and v.history.stopped == "cap"]
+        if capped:
+            st.warning(t("train.capped", step=num(capped[0].history.measures[-1].step, ",d")), icon=":material/timer:")
+    s, key = st.session_state, player_key(keys)
+    player.draw(
+        "train.player",
+        key,
+        [(norm_name(v.config.norm), short_name(v.config.norm), v) for v in views],
+        speed=speed(),
+        restart=s.get(RESTART) if s.get(AUTOPLAY) == key else None,
+        layer=len(views[0].config.widths),
     )
+
+
+def short_name(norm: str) -> str:
+    return t(f"player.short_{'none' if norm == 'none' else 'norm'}")
 
 
 # --- results ------------------------------------------------------------------
@@ -640,8 +492,9 @@ def predict(view: RunView, dataset: digit_data.Dataset | None) -> None:
 
 # --- kept across reloads ------------------------------------------------------------
 def restore_kept(tab: str | None) -> None:
-    """Once per session, when the tab's id is known: take back what the tab kept before a reload
-    (finished groups, and runs still training, whose old session is gone or disconnected)."""
+    """Once per session, when the tab's id is known: take back what the tab kept before a reload (the
+    records of its groups, and the computation it waited for). A record the server no longer has is
+    named in a notice."""
     s = st.session_state
     if tab is None or s.get(KEPT_FOR) == tab:
         return
@@ -649,25 +502,42 @@ def restore_kept(tab: str | None) -> None:
     record = kept().get(tab)
     if record is None or s.get(GROUPS) or s.get(ACTIVE):  # this session's own are newer
         return
-    s[GROUPS] = list(record.groups)
+    groups, lost = [], 0
+    for name, keys in record.groups:
+        found = [v for v in runs.views(list(keys)) if v is not None and v.state == "finished"]
+        if len(found) == len(keys):
+            groups.append({"name": name, "runs": found})
+        else:
+            lost += 1
+    s[GROUPS] = groups
     s[COUNTER] = max(s.get(COUNTER, 0), record.counter)
-    me = page_session.session_id()
-    adopted = [r for r in record.active if me is not None and runner().adopt(r, me)]  # each one it can
-    if adopted:
-        s[ACTIVE], s[PAUSED], s["train.group_name"] = adopted, record.paused, record.group_name
+    if record.configs:
+        try:  # asking again joins the computation, or finds its record
+            s[ACTIVE] = runs.request(list(record.configs), record.directory)
+            s["train.group_name"] = record.group_name
+        except (LimitReached, ValueError):
+            lost += 1
+    if lost:
+        notice.post(NOTICE, "warning", t("train.records_gone", n=lost))
 
 
 def save_kept() -> None:
-    """Keep this session's groups and active runs under its tab's id (when they changed)."""
+    """Keep this session's record keys under its tab's id (when they changed; nothing for an empty page)."""
     s = st.session_state
     tab = s.get(KEPT_FOR)
-    if tab is None:
+    groups, active = s.get(GROUPS, []), s.get(ACTIVE, [])
+    if tab is None or not (groups or active or s.get(KEPT_AS)):
         return
-    groups = s.get(GROUPS, [])
+    views = [v for v in runs.views(active) if v is not None] if active else []
+    configs = tuple(v.config for v in views) if len(views) == len(active) else ()
+    directory = str(digit_data.mnist_dir()) if configs and configs[0].dataset == "mnist" else None
     record = Record(
-        s.get(COUNTER, 0), tuple(groups), tuple(s.get(ACTIVE, [])), s.get(PAUSED, False), s.get("train.group_name", "")
+        s.get(COUNTER, 0),
+        tuple((g["name"], tuple(v.run_id for v in g["runs"])) for g in groups),
+        configs,
+        directory,
+        s.get("train.group_name", ""),
     )
-    signature = (record.counter, tuple(id(g) for g in groups), record.active, record.paused)
-    if s.get(KEPT_AS) != signature:
+    if s.get(KEPT_AS) != record:
         kept().put(tab, record)
-        s[KEPT_AS] = signature
+        s[KEPT_AS] = record

@@ -1,12 +1,12 @@
-"""Lesson `train`: a digit classifier trained live at a pace people can follow, with BatchNorm
-and without it, side by side."""
+"""Lesson `train`: a digit classifier trained with BatchNorm and without it, side by side: computed
+once on the server by PyTorch, played back in the browser at a pace people can follow."""
 
 import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
-from ui import notice
+from ui import notice, runs
 from ui import session as page_session
 from ui.frame import freeze_imports, guarded, header
 from ui.i18n import t
@@ -23,7 +23,6 @@ def body() -> None:
     parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
     share_bar("train", parts.PARAMS)
     s = st.session_state
-    busy = bool(s.get(parts.ACTIVE))
     notice.draw(parts.NOTICE)
 
     config = parts.chosen_config()
@@ -46,8 +45,6 @@ def body() -> None:
         parts.problems_message(problems, config.hidden)
         if missing:
             parts.mnist_missing()
-        if busy:
-            st.caption(t("train.busy"))
     with main:
         st.fragment(live, run_every=parts.poll_seconds())()
     finished(s.get(parts.GROUPS, []))
@@ -60,7 +57,7 @@ def body() -> None:
 
 
 def live() -> None:
-    """Polled while runs are active: counter, progress and step charts only, not the whole page."""
+    """Polled once a second while a computation goes on: its progress and the player, not the whole page."""
     guarded(parts.live, "train.live")
 
 
@@ -82,7 +79,7 @@ def finished(groups: list) -> None:
         with column:
             parts.run_summary(view)
     try:
-        dataset = parts.load_dataset(views[0].config.dataset, str(mnist_dir()))
+        dataset = runs.load_dataset(views[0].config.dataset, str(mnist_dir()))
     except DataUnavailable:
         dataset = None
     # Only the open tab runs (a tab change reruns the page): each page run after a run ends,

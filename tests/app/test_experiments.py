@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from bn_core import experiments as ex
-from bn_core import jobs
 from lessons.experiments import common
 from lessons.train.sections import runner
+from serve import jobs
 from tests.app.helpers import assert_clean, open_page, plotly_array, poll, text_of
 from ui.i18n import LANGUAGES, catalog
 

@@ -155,7 +155,7 @@ def test_a_batch_of_one_with_batchnorm_cannot_be_played_and_the_page_says_why():
 
 
 def shipped(name):
-    from bn_core import jobs
+    from serve import jobs
 
     return jobs.from_json(name, (jobs.SHIPPED / f"{name}.json").read_text(encoding="utf-8"))
 

@@ -1,14 +1,14 @@
 """The `train` page without MNIST on the server: what students are told (never the server's paths),
 the download's progress and its end in the page, and a server where the download is turned off.
-The download comes from a loopback server (bn_core.download reads BN_LAB_MNIST_URL)."""
+The download comes from a loopback server (serve.download reads BN_LAB_MNIST_URL)."""
 
 import time
 
 import numpy as np
 import pytest
 
-from bn_core.download import DOWNLOAD_ENV, URL_ENV
 from lessons.train import sections
+from serve.download import DOWNLOAD_ENV, URL_ENV
 from tests.app.helpers import open_page, text_of
 from tests.core.mnist_server import serve
 from tests.core.test_data import gzip_files

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bn_core import data
+from serve.download import download_mnist
 from tests.core.mnist_server import serve
 
 
@@ -137,7 +138,7 @@ def test_download_verifies_checksums_then_loads(tmp_path, files):
     bodies, sums, sizes = files
     target, heard = tmp_path / "mnist", []
     with serve(bodies) as (url, _):
-        data.download_mnist(target, base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
+        download_mnist(target, base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
     assert data.load_mnist(target).sizes()["train"] == 48
     assert sum(heard) == sum(sizes.values())
     assert not list(target.glob("*.part"))
@@ -149,7 +150,7 @@ def test_download_fetches_only_what_is_missing(tmp_path, files):
     target.mkdir()
     (target / "train-labels-idx1-ubyte.gz").write_bytes(bodies["train-labels-idx1-ubyte.gz"])
     with serve(bodies) as (url, server):
-        data.download_mnist(target, base_url=url, checksums=sums, sizes=sizes)
+        download_mnist(target, base_url=url, checksums=sums, sizes=sizes)
     assert sorted(server.requests) == sorted(set(bodies) - {"train-labels-idx1-ubyte.gz"})
 
 
@@ -157,7 +158,7 @@ def test_download_refuses_a_file_with_the_wrong_checksum(tmp_path, files):
     bodies, sums, sizes = files
     bad = dict(sums, **{"t10k-labels-idx1-ubyte": "0" * 32})
     with serve(bodies) as (url, _), pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=bad, sizes=sizes)
+        download_mnist(tmp_path / "mnist", base_url=url, checksums=bad, sizes=sizes)
     assert err.value.reason == "checksum"
     assert not (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not list((tmp_path / "mnist").glob("*.part"))
@@ -172,7 +173,7 @@ def test_download_stops_reading_past_the_expected_size(tmp_path, files):
     sizes = dict(sizes, **{first: max(sizes[first], data.CHUNK)})  # bigger than one read
     heard = []
     with serve(huge, mode="no_length") as (url, _), pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
+        download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
     assert err.value.reason == "too_large" and first in err.value.detail
     assert sum(heard) <= sizes[first] < len(huge[f"{first}.gz"]) // 2
     assert nothing_kept(tmp_path / "mnist")
@@ -183,7 +184,7 @@ def test_download_refuses_a_body_announced_too_large_before_reading_it(tmp_path,
     huge = {name: body * 50 for name, body in bodies.items()}
     heard = []
     with serve(huge) as (url, _), pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
+        download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, on_bytes=heard.append)
     assert err.value.reason == "too_large" and heard == []
     assert nothing_kept(tmp_path / "mnist")
 
@@ -193,7 +194,7 @@ def test_download_stops_at_its_deadline_however_the_bytes_trickle(tmp_path, file
     bodies, sums, sizes = files
     started = time.monotonic()
     with serve(bodies, mode="slow", pause=0.2) as (url, _), pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, deadline=1.5)
+        download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, deadline=1.5)
     elapsed = time.monotonic() - started
     assert err.value.reason == "timeout"
     assert 1.5 <= elapsed < 2.5, elapsed
@@ -202,7 +203,7 @@ def test_download_stops_at_its_deadline_however_the_bytes_trickle(tmp_path, file
 
 def test_download_offline_is_a_clear_failure(tmp_path):
     with pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "mnist", base_url="http://127.0.0.1:9/", deadline=5)
+        download_mnist(tmp_path / "mnist", base_url="http://127.0.0.1:9/", deadline=5)
     assert err.value.reason == "offline"
 
 
@@ -210,5 +211,5 @@ def test_download_into_a_place_that_cannot_be_a_folder_says_so(tmp_path, files):
     bodies, sums, sizes = files
     (tmp_path / "a_file").write_text("not a folder")
     with serve(bodies) as (url, _), pytest.raises(data.DataUnavailable) as err:
-        data.download_mnist(tmp_path / "a_file" / "mnist", base_url=url, checksums=sums, sizes=sizes)
+        download_mnist(tmp_path / "a_file" / "mnist", base_url=url, checksums=sums, sizes=sizes)
     assert err.value.reason == "not_writable"

@@ -1,4 +1,4 @@
-"""The server's MNIST download (bn_core.download): one download however many press at once, in the
+"""The server's MNIST download (serve.download): one download however many press at once, in the
 background with its progress, a failure reported and retried on the next press, and the server
 setting that turns it off. Small files on a loopback server; nothing from the internet."""
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from bn_core import data
-from bn_core.download import DOWNLOAD_ENV, URL_ENV, MnistDownload, allowed, mirror_url
+from serve.download import DOWNLOAD_ENV, MNIST_URL, URL_ENV, MnistDownload, allowed, mirror_url
 from tests.core.mnist_server import serve
 from tests.core.test_data import gzip_files
 
@@ -105,6 +105,6 @@ def test_the_server_setting_turns_the_download_off(monkeypatch, value, offered):
 
 def test_the_mirror_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv(URL_ENV, raising=False)
-    assert mirror_url() == data.MNIST_URL
+    assert mirror_url() == MNIST_URL
     monkeypatch.setenv(URL_ENV, "http://127.0.0.1:1/mnist/")
     assert mirror_url() == "http://127.0.0.1:1/mnist/"

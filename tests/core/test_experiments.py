@@ -12,13 +12,13 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
 from bn_core import experiments as ex
-from bn_core import jobs
 from bn_core import smoothness as sm
 from bn_core.data import load
 from bn_core.renorm import batch_renorm
-from bn_core.runner import Runner
 from bn_core.train import BatchRenorm, DigitNN, TrainConfig, train
 from bn_core.weightnorm import WeightNormLinear
+from serve import jobs
+from serve.runner import Runner
 
 DATA = load("digits")
 TINY_SWEEP = ex.SweepConfig(sizes=(2, 32), norms=("batch", "group"), epochs=3, seeds=(0,))

@@ -11,8 +11,8 @@ import torch
 from torch.nn import functional as F
 
 from bn_core import experiments as ex
-from bn_core import jobs
 from bn_core.train import BatchRenorm, DigitNN, TrainConfig
+from serve import jobs
 from tests.app.helpers import ROOT
 
 SCRIPT = ROOT / "scripts" / "precompute_experiments.py"

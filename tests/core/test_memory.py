@@ -1,4 +1,4 @@
-"""bn_core.memory: freed heap memory goes back to the system; threads share few heaps."""
+"""serve.memory: freed heap memory goes back to the system; threads share few heaps."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     from pathlib import Path
-    from bn_core.memory import return_freed_memory
+    from serve.memory import return_freed_memory
 
     def rss_mb():
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -37,7 +37,7 @@ def test_a_fragmented_heap_shrinks():
 THREADS = textwrap.dedent(
     """
     import ctypes, sys, threading
-    from bn_core.memory import limit_malloc_arenas
+    from serve.memory import limit_malloc_arenas
 
     if sys.argv[1] == "limit":
         assert limit_malloc_arenas(2)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bn_core.runner import Runner
 from bn_core.train import TrainConfig
+from serve.runner import Runner
 from tests.core.test_data import fake_mnist
 
 LONG = TrainConfig(epochs=50, hidden=512, batch_size=8)  # about 10 s of training: long enough to interrupt
@@ -269,7 +269,7 @@ def test_fifty_sessions_come_and_go_without_leaks():
 SERVER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from bn_core.runner import Runner
+from serve.runner import Runner
 from bn_core.train import TrainConfig
 
 if __name__ == "__main__":
@@ -315,7 +315,7 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 with open({mark!r}, "a") as mark:
     mark.write(__name__ + "\\n")  # every run of this script, under any name
-from bn_core.runner import Runner
+from serve.runner import Runner
 from bn_core.train import TrainConfig
 
 if __name__ == "__main__":

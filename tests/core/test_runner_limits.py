@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bn_core.runner import LimitReached, Runner, env_limit, queue_wait
 from bn_core.train import TrainConfig
+from serve.runner import LimitReached, Runner, env_limit, queue_wait
 from tests.core.test_runner import LONG, wait_for
 
 QUICK = TrainConfig(epochs=1, hidden=16)

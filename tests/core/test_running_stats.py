@@ -177,12 +177,15 @@ def test_claim_at_the_default_running_statistics_end_far_below_batch_statistics(
         assert 0.50 <= running.test_accuracy <= 0.75, seed
 
 
-def test_claim_at_lr_03_running_statistics_diverge_within_30_steps_batch_statistics_pass_95(digits):
+def test_claim_at_lr_03_running_statistics_diverge_within_50_steps_batch_statistics_pass_95(digits):
+    """inside.stats_intro. Measured over seeds 0-9 with the native (AVX2) and the default kernels, one and two
+    threads: the running-statistics run's last step before the diverging batch lies between 17 and 47 (seed 0
+    gives 21 with AVX2 and one thread, 44-47 otherwise); batch statistics end at 95.8-98.6 %."""
     for seed in range(5):
         batch, running = (pair_run(digits, mode, seed, every_step=True, lr=0.3) for mode in tr.BN_STATS)
         assert batch.stopped is None and batch.test_accuracy > 0.95, seed
         assert running.stopped == "diverged", seed
-        assert running.measures[-1].step < 30, seed  # the last step trained before the diverging batch
+        assert running.measures[-1].step < 50, seed  # the last step trained before the diverging batch
 
 
 def test_claim_the_train_eval_gap_is_large_at_batch_2_and_within_a_point_at_64(digits):

@@ -1,4 +1,4 @@
-"""bn_core.limits against fake cgroup trees and real (killed and living) forkservers."""
+"""serve.limits against fake cgroup trees and real (killed and living) forkservers."""
 
 import os
 import signal
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bn_core.limits import cpu_limit, remove_stale_pymp
+from serve.limits import cpu_limit, remove_stale_pymp
 
 
 def write(path: Path, text: str) -> None:

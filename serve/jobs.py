@@ -1,4 +1,4 @@
-"""The experiments by name: a ``Job`` a worker process can run (``bn_core.runner``), and their
+"""The experiments by name: a ``Job`` a worker process can run (``serve.runner``), and their
 results as compact, reproducible JSON (the files the `experiments` lesson ships).
 
     job = Job("lr", LrConfig(lrs=(0.1, 1.0)))
