@@ -47,7 +47,7 @@ LESSONS = [
     ("inside", "lang={lang}&section=noise"),
 ]
 LANGS = ("en", "ru", "zh")
-TRAIN = "lang=en&preset=custom&norm=batch&speed=max&epochs=50&hidden=256&bs=16&seed={seed}"
+TRAIN = "lang=en&preset=custom&norm=batch&speed=500&epochs=50&hidden=256&bs=16&seed={seed}"
 TTL = 10  # seconds Streamlit keeps a dropped session here (server.disconnectedSessionTTL, 120 by default)
 
 
@@ -176,7 +176,7 @@ def warm_up(base: str) -> None:
                 await session.open()
                 await session.run()
                 await session.close()
-        session = Session(base, "train", "lang=en&preset=custom&speed=max&epochs=1&hidden=16")
+        session = Session(base, "train", "lang=en&preset=custom&speed=500&epochs=1&hidden=16")
         await session.open()
         await session.run()
         await session.run(click=catalog("en")["train.play"])

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ui.i18n import catalog  # noqa: E402
 
 TRAINING, POLLING = 4, 20
-LONG = "&preset=custom&norm=none&speed=max&epochs=50&hidden=512&bs=8"  # one run each, 10-30 s; then another
+LONG = "&preset=custom&norm=none&speed=500&epochs=50&hidden=512&bs=8"  # one run each, 10-30 s; then another
 ROUNDS = 3  # of 40 slider moves under load: the tail is spiky, 120 moves give a steadier p95
 
 

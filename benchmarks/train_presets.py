@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -98,85 +97,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_measured_step(config: tr.TrainConfig, data, steps: int = 300) -> float:
-    """CPU seconds of one step that is also measured (as every step is at 20 steps/s or slower), in this process."""
-    count = [0]
-
-    def stop() -> bool:
-        count[0] += 1
-        return count[0] > steps
-
-    start = time.process_time()
-    tr.train(config, should_stop=stop, data=data, measure_at=lambda step: True)
-    return (time.process_time() - start) / steps
-
-
-def paced_cpu() -> bool:
-    from serve.runner import MEASURE_EVERY_STEP, Runner
-
-    print("CPU of a paced and a paused run (worker process, one torch thread)")
-    runner = Runner(max_concurrent=1)
-    config = replace(tr.PRESETS["figure1"], batch_size=8, epochs=100)  # 13 500 steps: it outlasts the test
-    measured = cpu_per_measured_step(config, load("digits"))
-    print(f"  a step that is also measured: {measured * 1e3:.2f} ms CPU (in this process)")
-    ok = True
-    try:
-        run_id = runner.submit(config, speed=None)  # flat out: the CPU one step (with its measure) needs
-        pid = None
-        while runner.view(run_id).done < 200:
-            time.sleep(0.1)
-        pid = runner._workers[0].process.pid
-        start, cpu, done = time.monotonic(), cpu_seconds(pid), runner.view(run_id).done
-        time.sleep(3.0)
-        view = runner.view(run_id)
-        per_step = (cpu_seconds(pid) - cpu) / (view.done - done)
-        rate = (view.done - done) / (time.monotonic() - start)
-        print(f"  flat out: {rate:.0f} steps/s, {per_step * 1e3:.2f} ms CPU/step")
-        for speed in (5, 20, 100):
-            runner.pace(run_id, speed, paused=False)
-            time.sleep(1.0)
-            start, cpu, done = time.monotonic(), cpu_seconds(pid), runner.view(run_id).done
-            time.sleep(4.0)
-            seconds = time.monotonic() - start
-            used = (cpu_seconds(pid) - cpu) / seconds
-            steps = runner.view(run_id).done - done
-            # What its steps need: each one measured at 20 steps/s or slower, else as flat out. A step
-            # that starts after a sleep costs more than one in a tight loop (a wake-up, cold caches):
-            # up to 3 times is allowed. Waiting by spinning would take a whole core at any pace.
-            need = measured if speed <= MEASURE_EVERY_STEP else per_step
-            rate = steps / seconds
-            per_paced_step = used / rate if rate else float("inf")
-            good = per_paced_step <= 3 * need and 0 < rate <= speed * 1.05 and runner.view(run_id).state == "running"
-            ok &= good
-            print(
-                f"  {speed} steps/s: {rate:.1f} steps/s, CPU {used:.1%} of a core = {per_paced_step * 1e3:.2f} ms "
-                f"per step (a step needs {need * 1e3:.2f} ms; ratio {per_paced_step / need:.2f}, target <= 3): "
-                f"{verdict(good)}"
-            )
-        runner.pace(run_id, 5, paused=True)
-        time.sleep(1.0)
-        start, cpu = time.monotonic(), cpu_seconds(pid)
-        for _ in range(20):  # a page polling it
-            runner.view(run_id)
-            time.sleep(0.25)
-        used = (cpu_seconds(pid) - cpu) / (time.monotonic() - start)
-        good = used < 0.01 and runner.view(run_id).state == "running"
-        print(f"  paused: CPU {used:.2%} of a core (target < 1 %): {verdict(good)}")
-        ok &= good
-    finally:
-        runner.shutdown()
-    return ok
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--skip-cpu", action="store_true")
     args = parser.parse_args()
     data = load("digits")
     results = [figure1(args.seeds, data), high_lr(args.seeds, data), at_least_97(args.seeds, data)]
-    if not args.skip_cpu:
-        results.append(paced_cpu())
     print("ALL TARGETS MET" if all(results) else "SOME TARGETS MISSED")
 
 

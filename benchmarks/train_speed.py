@@ -66,12 +66,12 @@ def main() -> None:
         start = time.perf_counter()
         run_id = runner.submit(TrainConfig(seed=seed))
         while (view := runner.view(run_id)).active:
-            time.sleep(0.1)  # as a page polls: twice a second or less
+            time.sleep(0.1)  # as a page polls: once a second or less
         if seed:  # the first run also waits for the forkserver and its worker to start
             end_to_end.append(time.perf_counter() - start)
             in_worker.append(view.history.seconds)
             bare.append(bare_loop(TrainConfig(seed=seed), data))
-        runner.forget(run_id)
+        runner.release(run_id)
     runner.shutdown()
     bare_s, worker_s = statistics.median(bare), statistics.median(in_worker)
     print(

@@ -104,13 +104,11 @@ NETS = {
 
 def run_one(runner: Runner, directory: str, config: TrainConfig, steps: int) -> dict:
     """One run in a fresh worker, started as the runner starts its workers (forked from its
-    forkserver) but driven here through its pipe: the runner terminates a worker that has not
-    stopped 5 s after a stop, and on a busy machine a stopped run's last measure and test
-    evaluation can take longer than that."""
+    forkserver) but driven here through its pipe, cut at ``steps`` by the worker's own step cap."""
     worker = runner._start_worker()  # noqa: SLF001 - a benchmark of that very process
     pid = worker.process.pid
     normal_priority(pid)
-    worker.conn.send(("run", config, directory, None, False, 0))
+    worker.conn.send(("run", config, directory, 3600, steps))  # the worker's step cap ends it at ``steps``
     trace, next_report, done, total = [], REPORT_EVERY, 0, 0
     try:
         while True:
@@ -122,8 +120,6 @@ def run_one(runner: Runner, directory: str, config: TrainConfig, steps: int) -> 
                 if done >= next_report:
                     trace.append(status(pid)["VmRSS"])
                     next_report += REPORT_EVERY
-                if done >= steps:
-                    worker.stop_event.set()
             elif message[0] == "failed":
                 raise SystemExit(f"the run failed: {message[1]} {message[2]}")
             elif message[0] == "done":

@@ -26,6 +26,8 @@ if [ "${1:-}" = --dev ]; then
     command -v chromium >/dev/null 2>&1 || PACKAGES="chromium fonts-noto-cjk"
     # tests/deploy: replicas behind HAProxy (in /usr/sbin, often not on a user's PATH)
     command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || PACKAGES="$PACKAGES haproxy"
+    # tests/core/test_player_js.py: the run player's JavaScript under Node
+    command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
     if [ -n "$PACKAGES" ]; then
         SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
         $SUDO apt-get update -qq

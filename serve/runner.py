@@ -60,11 +60,13 @@ PER_CLIENT_ENV = "BN_LAB_MAX_RUNS_PER_CLIENT"  # the same for one client address
 MAX_SECONDS_ENV = "BN_LAB_MAX_RUN_SECONDS"  # a run's compute is cut after this many seconds
 MAX_STEPS_ENV = "BN_LAB_MAX_RUN_STEPS"  # ... or after this many training steps
 RECORD_BYTES_ENV = "BN_LAB_RECORD_MB"  # the record store's bound, in megabytes
-DEFAULT_MAX_QUEUE = 32
+DEFAULT_MAX_QUEUE = 64  # runs: a class's 30 distinct pairs, each computed in seconds
 DEFAULT_MAX_PER_OWNER = 2  # one pair (a run and its twin without normalization)
-DEFAULT_MAX_PER_CLIENT = 6  # three pairs: a few students behind one address (a school's NAT) still train
-DEFAULT_MAX_SECONDS = 120  # a Figure 1 pair computes in about 6 s here; MNIST's largest runs take minutes
-DEFAULT_MAX_STEPS = 20_000  # the digits at batch size 1 for 100 epochs would be 107 800 steps
+# eight pairs: one client cannot hold the whole queue; a class behind one address (a school's NAT, no proxy
+# header) needs more: raise it (docs/deploy.md)
+DEFAULT_MAX_PER_CLIENT = 16
+DEFAULT_MAX_SECONDS = 120  # a Figure 1 pair computes in about 6 s here (both caps are settings)
+DEFAULT_MAX_STEPS = 50_000  # the digits at batch size 1 for 100 epochs would be 107 800 steps (2 min here)
 DEFAULT_RECORD_MB = 200  # a digits run's record is about 0.6 MB; an MNIST pair up to about 8 MB
 MAX_RECORDS = 1_000
 # Imported once by the forkserver, so that a forked worker starts warm: torch's optimizers import

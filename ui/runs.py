@@ -9,7 +9,7 @@ browser (ui.player). Nothing a student watches holds a worker.
 from __future__ import annotations
 
 import atexit
-import ipaddress
+import os
 
 import streamlit as st
 
@@ -18,6 +18,7 @@ from serve.runner import LimitReached, Runner, RunView
 from ui import session as page_session
 from ui.i18n import current_lang, seconds, t
 
+PROXY_ENV = "BN_LAB_BEHIND_PROXY"
 POLL_SECONDS = 1.0  # while a computation this page waits for goes on, the page asks for what is new once a second
 
 
@@ -39,21 +40,17 @@ def load_dataset(name: str, directory: str) -> digit_data.Dataset:
 
 
 def client_address() -> str | None:
-    """The browser's address, for the runner's per-client limit. Behind a proxy (the address is
-    loopback or private) the last address the proxy appended to X-Forwarded-For: a client can
-    write its own entries before it, not after."""
+    """The browser's address, for the runner's per-client limit. With ``BN_LAB_BEHIND_PROXY=1`` (the
+    compose and Kubernetes files set it: every connection then comes from the proxy) the last address
+    in X-Forwarded-For, the one the proxy appended: a client can write entries before it, not after.
+    Without it the header is ignored, since any client could send one."""
     try:
         direct = st.context.ip_address
         forwarded = st.context.headers.get("X-Forwarded-For", "")
     except Exception:  # noqa: BLE001 - outside a served page (AppTest): no address
         return None
-    if direct and forwarded:
-        try:
-            behind_proxy = ipaddress.ip_address(direct).is_private
-        except ValueError:
-            behind_proxy = False
-        if behind_proxy:
-            return forwarded.split(",")[-1].strip() or direct
+    if forwarded and os.environ.get(PROXY_ENV, "").strip() == "1":
+        return forwarded.split(",")[-1].strip() or direct
     return direct or None
 
 

@@ -77,9 +77,10 @@ def start(name: str, config) -> None:
 
 
 def stop() -> None:
-    active = st.session_state.get(ACTIVE)
-    if active:
+    active = st.session_state.pop(ACTIVE, None)
+    if active:  # the computation stops unless another page waits for the same experiment
         runs.release([active["run_id"]])
+        notice.post(NOTICE, "info", t("experiments.stopped"))
 
 
 def progress() -> None:

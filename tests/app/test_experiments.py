@@ -8,10 +8,10 @@ import pytest
 
 from bn_core import experiments as ex
 from lessons.experiments import common
-from lessons.train.sections import runner
 from serve import jobs
 from tests.app.helpers import assert_clean, open_page, plotly_array, poll, text_of
 from ui.i18n import LANGUAGES, catalog
+from ui.runs import runner
 
 PAGE = "lessons/experiments/experiments.py"
 SECTIONS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 4}  # Plotly charts per section

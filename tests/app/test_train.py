@@ -1,107 +1,119 @@
-"""The `train` page: a pair starts with one press, Step trains one batch, Reset forgets, the newest
-pair is shown when it finishes, and its numbers are written in the page's language."""
+"""The `train` page: one press asks the server for a pair's records (computed once, at full speed,
+shared by everyone who asks for the same settings), the player gets exactly the record's measures,
+the newest pair is shown when it is computed, and its numbers are written in the page's language."""
 
-import time
+import json
 
 import pytest
 
 from bn_core import train as tr
 from lessons.train import sections
 from tests.app.helpers import assert_clean, open_page, poll, text_of
+from ui import runs
 from ui.i18n import catalog
 
 PAGE = "lessons/train/train.py"
 
 
 def views(at):
-    return [sections.runner().view(r) for r in at.session_state[sections.ACTIVE]]
-
-
-def progress_text(at):
-    return " ".join(p.proto.text for p in at.get("progress"))
+    return runs.views(at.session_state[sections.ACTIVE])
 
 
 def finished_groups(at):
     return at.session_state[sections.GROUPS] if sections.GROUPS in at.session_state else []
 
 
+def player_data(at) -> dict | None:
+    """The data the page gave the run player (ui/player.py), as the browser receives it."""
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json or "null")
+        if isinstance(data, dict) and "runs" in data:
+            return data
+    return None
+
+
 @pytest.mark.parametrize("lang", ["en", "ru", "zh"])
-def test_the_page_opens_on_figure1_with_play_step_and_speed(lang):
+def test_the_page_opens_on_figure1_with_play_and_speed(lang):
     at = open_page(PAGE, lang)
     assert_clean(at)
     text = catalog(lang)
     assert at.selectbox(key="train.preset").value == "figure1"
     assert text["train.about_figure1"][:30] in text_of(at)
     assert at.button(key="train.start").label == text["train.play"] and not at.button(key="train.start").disabled
-    assert at.button(key="train.reset").disabled  # nothing to reset yet
+    assert at.button_group(key="train.speed").value == "100"
     assert text["train.empty"][:20] in text_of(at)
+    assert player_data(at) is None  # nothing to play yet
 
 
-def test_play_trains_a_pair_from_the_same_weights_and_the_newest_pair_is_shown():
-    # English: AppTest formats a selectbox's value with its format_func outside the session (in English)
-    at = open_page(PAGE, "en", preset="custom", epochs="1", speed="max", hidden="16")
+def test_play_computes_a_pair_once_and_the_player_gets_its_record():
+    at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16")
     at.button(key="train.start").click().run()
     configs = [v.config for v in views(at)]
     assert configs == [tr.TrainConfig(epochs=1, hidden=16), tr.TrainConfig(epochs=1, hidden=16).twin()]
+    keys = list(at.session_state[sections.ACTIVE])
     poll(at, lambda a: len(finished_groups(a)) == 1)
     assert_clean(at)
-    # the second pair: a different seed; when it finishes the page shows it, not the first
-    at.number_input(key="train.seed").set_value(1).run()
+    shown = finished_groups(at)[0]["runs"]
+    assert [v.run_id for v in shown] == keys
+    data = player_data(at)
+    assert data["restart"] == 1 and data["speed"] == 100.0
+    for part, view in zip(data["runs"], shown, strict=True):
+        assert part["steps"] == [m.step for m in view.history.measures]
+        assert part["acc"] == [round(m.test_accuracy, 4) for m in view.history.measures]
+        assert part["reached"] == tr.steps_to(view.history, 0.9)
+        assert part["state"] == "finished"
+    assert data["total"] == shown[0].total
+    took = max(v.compute_seconds for v in shown)
+    assert catalog("en")["train.record_note"].split("{")[0] in text_of(at) and took > 0
+    # a second page asking for the same settings gets the stored records at once: nothing is computed
+    other = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16")
+    computing = runs.runner().counts()
+    other.button(key="train.start").click().run()
+    poll(other, lambda a: len(finished_groups(a)) == 1, timeout=5)
+    assert runs.runner().counts() == computing
+    assert [v.run_id for v in finished_groups(other)[0]["runs"]] == keys
+
+
+def test_a_second_pair_is_shown_when_it_is_computed_and_the_speed_reaches_the_player():
+    at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16", seed="7")
+    at.button(key="train.start").click().run()
+    poll(at, lambda a: len(finished_groups(a)) == 1)
+    at.number_input(key="train.seed").set_value(8).run()
     at.button(key="train.start").click().run()
     poll(at, lambda a: len(finished_groups(a)) == 2)
     assert_clean(at)
     assert at.radio(key=sections.CHOSEN).value == 1
-    views_shown = at.session_state[sections.GROUPS][1]["runs"]
-    assert [v.config.seed for v in views_shown] == [1, 1]
+    shown = finished_groups(at)[1]["runs"]
+    assert [v.config.seed for v in shown] == [8, 8]
     percents = [m.value for m in at.metric if m.label == catalog("en")["train.test_accuracy"]]
-    assert percents == [f"{v.history.test_accuracy * 100:.1f}%" for v in views_shown]  # BN and none side by side
+    assert percents == [f"{v.history.test_accuracy * 100:.1f}%" for v in shown]  # BN and none side by side
+    assert player_data(at)["restart"] == 2
+    at.button_group(key="train.speed").set_value("5").run()
+    assert player_data(at)["speed"] == 5.0 and player_data(at)["restart"] == 2  # the same playback, slower
 
 
-def test_step_trains_one_batch_then_reset_forgets_the_runs():
-    at = open_page(PAGE, "en", preset="high_lr")
-    at.button(key="train.step").click().run()
-    assert at.session_state[sections.PAUSED]
-    # step 0 and step 1, each measured; the runner may get there between a rerun and the next, so wait for the page
-    poll(at, lambda a: all(len(v.measures) == 2 for v in views(a)) and "Step 1 of" in progress_text(a))
-    assert [v.done for v in views(at)] == [1, 1]
-    assert "Step 1 of 540 · epoch 1 of 30 · paused" in progress_text(at)
-    at.button(key="train.step").click().run()
-    poll(at, lambda a: all(len(v.measures) == 3 for v in views(a)))
-    assert [v.done for v in views(at)] == [2, 2] and all(v.paused for v in views(at))
-    ids = list(at.session_state[sections.ACTIVE])
-    at.button(key="train.reset").click().run()
+def test_stop_releases_the_computation_and_says_so():
+    at = open_page(PAGE, "en", preset="custom", epochs="100", hidden="512", bs="2", seed="11")
+    at.button(key="train.start").click().run()
+    keys = list(at.session_state[sections.ACTIVE])
+    poll(at, lambda a: sections.ACTIVE in a.session_state and any(v.done > 0 for v in views(a)))
+    assert "Computed on the server: step" in " ".join(p.proto.text for p in at.get("progress"))
+    at.button(key="train.stop").click().run()
     assert_clean(at)
     assert sections.ACTIVE not in at.session_state
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(sections.runner().view(r).active for r in ids):
-        time.sleep(0.2)
-    assert all(sections.runner().view(r).history.stopped == "user" for r in ids)  # stopped, not trained on
-    assert not finished_groups(at)  # a reset run is not kept
+    assert catalog("en")["train.stopped_computing"] in text_of(at)
+    shared = runs.runner()  # (a view would count as a heartbeat: look at the runner's own table)
+    poll(at, lambda a: not any(k in shared._runs for k in keys), timeout=30)  # nobody else wanted it: gone
+    assert all(k not in shared.records for k in keys)  # and no record of a run cut short
 
 
-def test_play_pressed_while_the_page_mounts_starts_at_the_chosen_pace():
-    # a browser still mounting the page once sent the pace control without its value: Play's callback
-    # found None (a TypeError, the press lost); it uses the page's kept pace, and the page restores the control
-    from ui.state import KEPT
-
-    at = open_page(PAGE, "en", speed="5")
-    at.session_state["train.speed"] = None
-    at.session_state[KEPT] = {}  # pressed before the page's first run ended: nothing kept yet, the link says
-    at.button(key="train.start").click().run()
-    assert_clean(at)
-    assert [v.speed for v in views(at)] == [5.0, 5.0]
-    assert at.button_group(key="train.speed").value == "5"
-    at.button(key="train.reset").click().run()
-    assert_clean(at)
-
-
-def test_a_run_ended_by_stop_is_told_as_information_and_a_crash_as_an_error():
+def test_a_run_that_ended_without_a_record_is_told_as_information_or_as_an_error():
     from types import SimpleNamespace
 
     en = catalog("en")
     for error, level, text in (
-        ("stopped", "info", "train.stopped_unsaved"),  # terminated after the stop's grace: its results are lost
+        ("stopped", "info", "train.stopped_unsaved"),
         ("stopped_in_queue", "info", "train.stopped_in_queue"),
         ("crash", "error", "train.crashed"),
     ):
-        assert sections.failure_notice(SimpleNamespace(error=error, detail="")) == (level, en[text])
+        assert runs.failure_notice(SimpleNamespace(error=error, detail="")) == (level, en[text])

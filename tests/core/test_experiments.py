@@ -2,7 +2,6 @@
 train(), each experiment on a small configuration, its claims, JSON, and runs in the runner."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -18,7 +17,6 @@ from bn_core.renorm import batch_renorm
 from bn_core.train import BatchRenorm, DigitNN, TrainConfig, train
 from bn_core.weightnorm import WeightNormLinear
 from serve import jobs
-from serve.runner import Runner
 
 DATA = load("digits")
 TINY_SWEEP = ex.SweepConfig(sizes=(2, 32), norms=("batch", "group"), epochs=3, seeds=(0,))
@@ -235,31 +233,6 @@ def test_default_smoothness_claims():
 
 
 # --- in the runner ------------------------------------------------------------------------------
-def test_a_job_runs_in_a_worker_and_can_be_stopped():
-    runner = Runner(max_concurrent=1, heartbeat_timeout=5.0, idle_timeout=2.0)
-    try:
-        job = jobs.Job("lr", ex.LrConfig(lrs=(0.1,), norms=("batch",), epochs=2))
-        run_id = runner.submit(job)
-        deadline = time.monotonic() + 60
-        while runner.view(run_id).active and time.monotonic() < deadline:
-            time.sleep(0.05)
-        view = runner.view(run_id)
-        assert view.state == "finished", (view.error, view.detail)
-        here = jobs.run_job(job, DATA)  # the same numbers as here (up to the thread count's rounding)
-        np.testing.assert_allclose(view.result.losses["batch"], here.losses["batch"], rtol=1e-4)
-        assert view.result.accuracy == pytest.approx(here.accuracy, abs=0.01)
-        long = runner.submit(jobs.Job("sweep", ex.SweepConfig(epochs=50)))
-        while runner.view(long).done == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        runner.stop(long)
-        while runner.view(long).active and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert runner.view(long).state == "failed" and runner.view(long).error == "stopped"
-    finally:
-        runner.shutdown()
-    assert runner.workers_alive() == 0
-
-
 def test_a_run_one_step_shorter_is_not_counted_as_diverged():
     # 1 078 training images in batches of 3: BatchNorm's last batch of one joins the one before it
     config = ex.LrConfig(lrs=(0.01,), batch_size=3, epochs=1, depth=1, hidden=16)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -93,12 +94,15 @@ def cluster(replicas: int = 2, *, name: str = "proxy", env: dict[str, str] | Non
         hosts, config = ARTIFACTS / f"haproxy-{name}-hosts.txt", ARTIFACTS / f"haproxy-{name}.cfg"
         hosts.write_text("127.0.0.1\nlocalhost\n")
         config.write_text(render(bind=f"127.0.0.1:{port}", hosts_file=str(hosts), servers=servers))
-        check = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
+        keyed = {**os.environ, "BN_LAB_COOKIE_KEY": secrets.token_hex(16)}  # as docker-compose.yml asks for
+        check = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True, env=keyed)
         assert check.returncode == 0, check.stdout + check.stderr
         log = ARTIFACTS / f"haproxy-{name}.log"
         out = stack.enter_context(log_file(log.name))
         # -db: in the foreground, logging to its stdout (the config's "log stdout")
-        proc = stack.enter_context(stopping(subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=out)))
+        proc = stack.enter_context(
+            stopping(subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=out, env=keyed))
+        )
         proxy = f"http://127.0.0.1:{port}"
         wait_until_healthy(f"{proxy}/_stcore/health", proc)
         yield Cluster(proxy, backends, log, pids)

@@ -103,7 +103,12 @@ def test_deployment_probes_resources_and_read_only_root():
     assert dockerfile_env("BN_LAB_MNIST_DIR").startswith("/var/cache/bn-lab/") and "/var/cache/bn-lab" in mounts
     for kind in ("requests", "limits"):
         assert {"cpu", "memory"} <= set(app["resources"][kind])
-    assert pod["containers"][0]["env"] == [{"name": "BN_LAB_MAX_RUNS", "value": "2"}]
+    assert pod["containers"][0]["env"] == [
+        {"name": "BN_LAB_MAX_RUNS", "value": "2"},
+        {"name": "BN_LAB_BEHIND_PROXY", "value": "1"},  # every connection comes through the ingress
+    ]
+    assert pod["automountServiceAccountToken"] is False
+    assert not app["image"].endswith(":latest") and ":" in app["image"]
     assert app["resources"]["limits"]["cpu"] == "2"  # one run per CPU of the limit
 
 
@@ -126,6 +131,14 @@ def test_service_ingress_and_autoscaler_point_at_the_deployment():
     assert hpa["metrics"][0]["resource"]["name"] == "cpu"
 
 
+def test_only_the_ingress_reaches_the_pods():
+    policy = manifests()["NetworkPolicy/bn-lab"]["spec"]
+    labels = manifests()["Deployment/bn-lab"]["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"] == labels and set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    (allowed,) = policy["ingress"]
+    assert allowed["ports"] == [{"protocol": "TCP", "port": 8501}] and "namespaceSelector" in allowed["from"][0]
+
+
 def test_compose_runs_replicas_read_only_behind_the_proxy_only():
     (compose,) = load_yaml((ROOT / "deploy" / "docker-compose.yml").read_text())
     app, proxy = compose["services"]["app"], compose["services"]["proxy"]
@@ -135,6 +148,10 @@ def test_compose_runs_replicas_read_only_behind_the_proxy_only():
     assert "./haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in proxy["volumes"]
     assert "./haproxy/hosts.txt:/usr/local/etc/haproxy/hosts.txt:ro" in proxy["volumes"]
     assert proxy["ports"] == ["80:8080"] and "bind :8080" in (ROOT / "deploy/haproxy/haproxy.cfg").read_text()
+    # the affinity cookie's key is the operator's, from the environment, not a string in this repository
+    assert '"${BN_LAB_COOKIE_KEY}"' in (ROOT / "deploy/haproxy/haproxy.cfg").read_text()
+    assert proxy["environment"]["BN_LAB_COOKIE_KEY"].startswith("${BN_LAB_COOKIE_KEY:?")
+    assert app["environment"]["BN_LAB_BEHIND_PROXY"] == "1"
 
 
 @pytest.mark.parametrize("name", ["docker-compose.yml", *(p.name for p in sorted(K8S.glob("*.yaml")))])

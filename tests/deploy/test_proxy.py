@@ -67,7 +67,7 @@ def test_sessions_stick_to_one_replica_foreign_hosts_and_metrics_are_refused(bro
         first = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = first.new_page()
         for _ in range(3):  # each load is a new WebSocket, and a new choice of replica without the cookie
-            page.goto(f"{proxy}/{TRAIN.url_path}?lang=en&preset=custom&epochs=2&speed=max")
+            page.goto(f"{proxy}/{TRAIN.url_path}?lang=en&preset=custom&epochs=2&speed=500")
             page.get_by_role("button", name=text["train.play"]).wait_for(timeout=30_000)
         (cookie,) = [c["value"] for c in first.cookies() if c["name"] == "BNLAB"]
         page.get_by_role("button", name=text["train.play"]).click()  # a rerun, and a run in a worker

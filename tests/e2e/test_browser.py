@@ -103,27 +103,16 @@ def test_inside_section_renders(page, server, shots, section, lang):
 
 
 CHARTS_DRAWN = "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n"
+PLAYED = "() => globalThis.__bnLabPlayer && globalThis.__bnLabPlayer.last && globalThis.__bnLabPlayer.last.head > 0"
 
 
-def test_inside_stats_reset_while_training_stops_the_polling(page, server):
+def test_inside_stats_reset_while_computing_stops_the_polling(page, server):
     # Reset reruns only the lesson's part of the page (a fragment): the pair's polled fragment must go
-    # with the pair, or the browser keeps asking for a rerun every 0.4 s until something reloads the page.
+    # with the pair, or the browser keeps asking for a rerun every second until something reloads the page.
     lesson = next(x for x in LESSONS if x.name == "inside")
     text = catalog("en")
-    reruns = []
-
-    def watch(ws):
-        def sent(payload):
-            if isinstance(payload, bytes):
-                msg = BackMsg()
-                msg.ParseFromString(payload)
-                if msg.WhichOneof("type") == "rerun_script":
-                    reruns.append(msg.rerun_script.is_auto_rerun)
-
-        ws.on("framesent", sent)
-
-    page.on("websocket", watch)
-    open_and_check(page, server, lesson, "en", "&section=stats&pspeed=5", charts=2)
+    reruns = reruns_of(page)
+    open_and_check(page, server, lesson, "en", "&section=stats&pb=2&plr=0.01&pseed=71", charts=2)  # computes long
     page.get_by_role("button", name=text["inside.pair_start"]).click()
     page.get_by_role("button", name=text["train.stop"]).wait_for(timeout=60_000)
     page.wait_for_timeout(3000)
@@ -144,12 +133,11 @@ def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, la
     page.set_viewport_size({"width": 1400, "height": 2600})
     open_and_check(page, server, lesson, lang, "&section=stats", charts=2)
     page.get_by_role("button", name=text["inside.pair_start"]).click()
-    page.get_by_role("button", name=text["train.stop"]).wait_for(timeout=60_000)
-    page.wait_for_function(CHARTS_DRAWN, arg=3, timeout=120_000)  # the pair's curves, growing at 20 steps a second
-    page.wait_for_timeout(4000)
+    page.wait_for_function(PLAYED, timeout=120_000)  # the pair's records, played from the first steps computed
+    page.wait_for_timeout(3000)
     page.screenshot(path=str(shots / f"inside-stats-live-{lang}.png"))
     page.get_by_text(text["inside.gap_title"]).wait_for(timeout=300_000)  # slow on a loaded machine
-    page.wait_for_function(CHARTS_DRAWN, arg=4, timeout=60_000)
+    page.wait_for_function(CHARTS_DRAWN, arg=3, timeout=60_000)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"inside-stats-gap-{lang}.png"))
@@ -225,17 +213,15 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     lesson = next(x for x in LESSONS if x.name == "train")
     text = catalog(lang)
     page.set_viewport_size({"width": 1440, "height": 900})
-    open_and_check(page, server, lesson, lang, "&speed=max")  # the Figure 1 pair, as fast as it can
+    open_and_check(page, server, lesson, lang, "&speed=500")  # the Figure 1 pair, played fast
     play = page.get_by_role("button", name=text["train.play"])
     box = play.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900  # Play is in view without scrolling
     play.click()
-    # the counter and the step charts grow beside the controls while the pair trains
-    progress = page.locator('[data-testid="stProgress"]')
-    progress.wait_for(timeout=60_000)
-    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2")
-    box = progress.bounding_box()
-    assert box is not None and box["y"] + box["height"] <= 900  # the progress is in view too
+    # the player plays the records beside the controls (from the first steps computed)
+    page.wait_for_function(PLAYED, timeout=120_000)
+    box = page.locator(".bnp-bar").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900  # the player's controls are in view too
     page.screenshot(path=str(shots / f"train-live-{lang}.png"))
     page.get_by_role("tab", name=text["train.tab_inside"]).wait_for(timeout=300_000)  # slow on a loaded machine
     page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
@@ -262,6 +248,59 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
 
 
+def reruns_of(page) -> list:
+    """The reruns this page asks the server for (its websocket's rerun messages), as they happen."""
+    asked = []
+
+    def watch(ws):
+        def sent(payload):
+            if isinstance(payload, bytes):
+                msg = BackMsg()
+                msg.ParseFromString(payload)
+                if msg.WhichOneof("type") == "rerun_script":
+                    asked.append(msg.rerun_script.is_auto_rerun)
+
+        ws.on("framesent", sent)
+
+    page.on("websocket", watch)
+    return asked
+
+
+HEAD = "() => globalThis.__bnLabPlayer.last.head"
+
+
+def test_train_playback_runs_in_the_browser_without_a_server_rerun(page, server, shots):
+    lesson = next(x for x in LESSONS if x.name == "train")
+    text = catalog("en")
+    reruns = reruns_of(page)
+    open_and_check(page, server, lesson, "en", "&preset=custom&epochs=3&hidden=16&seed=90&speed=20")
+    page.get_by_role("button", name=text["train.play"]).click()
+    page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=120_000)  # computed: a record now
+    page.wait_for_function(PLAYED, timeout=30_000)
+    page.wait_for_timeout(500)
+    asked, start, started = len(reruns), page.evaluate(HEAD), page.evaluate("() => performance.now()")
+    page.wait_for_timeout(3000)
+    head, now = page.evaluate(HEAD), page.evaluate("() => performance.now()")
+    assert len(reruns) == asked, f"{len(reruns) - asked} reruns asked for while the record played"
+    assert head > start  # it played on...
+    assert head <= start + 20 * (now - started) / 1000 + 1  # ...never faster than the chosen pace
+    page.get_by_role("button", name=text["player.pause"], exact=True).click()
+    held = page.evaluate(HEAD)
+    page.wait_for_timeout(1000)
+    assert page.evaluate(HEAD) == held  # Pause holds the picture
+    page.get_by_role("button", name=text["player.reset"], exact=True).click()
+    assert page.evaluate(HEAD) == 0
+    page.get_by_role("button", name=text["player.step"], exact=True).click()
+    first = page.evaluate("() => globalThis.__bnLabPlayer.last")
+    assert first["head"] > 0 and first["shown"] == [2, 2]  # the next measured step: step 0's measure and one more
+    jump = page.locator(".bnp-mark").first
+    if jump.count():  # a 90 % mark: the scrub bar jumps there
+        jump.click()
+        assert page.evaluate(HEAD) > 0
+    assert len(reruns) == asked and page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(shots / "train-player-en.png"), full_page=True)
+
+
 def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
     lesson = next(x for x in LESSONS if x.name == "train")
     open_and_check(page, server, lesson, "ru", "&preset=custom&bs=1", errors_allowed=1)
@@ -273,11 +312,11 @@ def test_train_batch_of_one_with_batchnorm_is_explained(page, server, shots):
 def test_a_queued_run_shows_its_place_and_starts_when_a_slot_frees(browser, shots):
     lesson = next(x for x in LESSONS if x.name == "train")
     text = catalog("zh")
-    long_run = "&preset=custom&norm=none&epochs=50&hidden=512&bs=8"  # one run per page, not a pair
+    long_run = "&preset=custom&norm=none&epochs=100&hidden=512&bs=2&seed="  # one run per page, not a pair
     with streamlit_server("streamlit-e2e-queue.log", env={"BN_LAB_MAX_RUNS": "1"}) as base:
         first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
-        for page in (first, second):
-            open_and_check(page, base, lesson, "zh", long_run)
+        for seed, page in enumerate((first, second)):  # other seeds: two computations, not one shared
+            open_and_check(page, base, lesson, "zh", f"{long_run}{80 + seed}")
             page.get_by_role("button", name=text["train.play"]).click()
         first.locator('[data-testid="stProgress"]').wait_for(timeout=60_000)
         waiting = text["train.queued"].split("{")[0]
@@ -285,11 +324,12 @@ def test_a_queued_run_shows_its_place_and_starts_when_a_slot_frees(browser, shot
         second.get_by_text(waiting).scroll_into_view_if_needed()
         second.screenshot(path=str(shots / "train-queued-zh.png"), full_page=True)
         first.get_by_role("button", name=text["train.stop"]).click()
-        # the queued page notices within its slower queue poll and starts polling at the training pace
+        # the queued page notices within its next poll, and its player starts with the first steps computed
         second.get_by_text(waiting).wait_for(state="detached", timeout=60_000)
         second.locator('[data-testid="stProgress"]').wait_for(timeout=15_000)
+        second.wait_for_function(PLAYED, timeout=60_000)
         second.get_by_role("button", name=text["train.stop"]).click()
-        second.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=30_000)
+        second.get_by_text(text["train.stopped_computing"]).wait_for(timeout=30_000)
         for page in (first, second):
             assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
             page.context.close()

@@ -142,13 +142,15 @@ def test_train_on_a_phone_play_and_its_curves_share_the_screen(phone, server, sh
     play = page.get_by_role("button", name=text["train.play"], exact=True)
     play.evaluate(TOP)
     play.click()
-    page.locator('[data-testid="stProgress"]').wait_for(timeout=120_000)
-    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.data)", timeout=60_000)
+    page.wait_for_function(
+        "() => globalThis.__bnLabPlayer && globalThis.__bnLabPlayer.last && globalThis.__bnLabPlayer.last.head > 0",
+        timeout=120_000,
+    )
+    pause = page.get_by_role("button", name=text["player.pause"], exact=True)
+    pause.evaluate(TOP)
     page.wait_for_timeout(1000)
-    pause = page.get_by_role("button", name=text["train.pause"], exact=True)
-    assert_shown(page, pause, "pause")  # Play became Pause where it was
-    assert_shown(page, page.locator(".js-plotly-plot").first, "accuracy curve")
+    assert_shown(page, pause, "pause")  # the player's Pause, playing
+    assert_shown(page, page.locator(".bnp-chart canvas").first, "accuracy curve")
     assert_no_overflow(page)
     page.screenshot(path=str(shots / f"phone-train-{lang}.png"))
-    page.get_by_role("button", name=text["train.reset"], exact=True).click()  # end the run: nothing left training
-    play.wait_for(timeout=30_000)
+    pause.click()

@@ -1,14 +1,16 @@
-"""A training run lives as long as Streamlit keeps its session: a connection that drops without a
-close and comes back within the server's `server.disconnectedSessionTTL` finds its run still
-training; a session that never comes back frees its slots once Streamlit has dropped it.
+"""A computation lives as long as Streamlit keeps a session that waits for it: a connection that drops
+without a close and comes back within the server's `server.disconnectedSessionTTL` finds its run
+still computing; a session that never comes back frees its slots once Streamlit has dropped it.
 
 Light websocket sessions (benchmarks/ws_session.py: the browser's protocol, no rendering) against
-a real `streamlit run` whose TTL is shortened to keep the test short. Two training slots: A trains
-a pair, B's pair waits in the queue, so B's page shows when A's runs end.
+a real `streamlit run` whose TTL is shortened to keep the test short. Two slots: A computes a pair
+of long runs, B's pair (other settings: another computation) waits in the queue, so B's page shows
+when A's runs end.
 """
 
 import asyncio
 import concurrent.futures
+import re
 import sys
 import time
 
@@ -26,7 +28,9 @@ TTL = 16  # seconds Streamlit keeps a disconnected session (120 by default)
 DROP = 11  # longer than the 8 s heartbeat that used to end a run nobody polled, shorter than TTL
 EN = catalog("en")
 QUEUED = EN["train.queued"].split("{")[0]
-QUERY = "lang=en&speed=5"  # Figure 1's pair at 5 steps a second: minutes of training
+# a pair of about 50 000 steps a run (the server's step cap lifted below): a minute or more of computing
+QUERY = "lang=en&preset=custom&epochs=100&hidden=512&bs=2&seed={seed}"
+STEP = re.compile(r"step ([\d,]+) of")
 
 
 class Watcher(Session):
@@ -34,8 +38,8 @@ class Watcher(Session):
     text and the alerts of the last finished run of the page or its fragment), and that can lose
     its connection abruptly."""
 
-    def __init__(self, base_url: str):
-        super().__init__(base_url, "train", QUERY)
+    def __init__(self, base_url: str, seed: int):
+        super().__init__(base_url, "train", QUERY.format(seed=seed))
         self.ids: list[str] = []  # the session id given to each connection
         self.progress, self.alerts = "", []
         self._progress, self._alerts = "", []
@@ -70,8 +74,9 @@ class Watcher(Session):
             self._progress, self._alerts = "", []
 
     def step(self) -> int:
-        """The step the page's counter shows (-1: no counter)."""
-        return int(self.progress.split()[1].replace(",", "")) if self.progress.startswith("Step ") else -1
+        """The step the page's counter of computed steps shows (-1: no counter)."""
+        found = STEP.search(self.progress)
+        return int(found.group(1).replace(",", "")) if found else -1
 
     def queued(self) -> bool:
         return any(QUEUED in alert for alert in self.alerts)
@@ -87,7 +92,7 @@ async def until(predicate, timeout: float) -> float:
 
 
 async def scenario(base: str) -> dict:
-    a, b = Watcher(base), Watcher(base)
+    a, b = Watcher(base, seed=41), Watcher(base, seed=42)
     stop_polls = asyncio.Event()
     polls = []
     for s in (a, b):
@@ -107,7 +112,7 @@ async def scenario(base: str) -> dict:
     await a.open(resume=a.ids[0])
     await a.run()
     polls[0] = asyncio.create_task(a.poll(stop_polls))
-    await until(lambda: a.step() > before + 5 * DROP * 0.5, 30)  # it trained on at its pace meanwhile
+    await until(lambda: a.step() > before + 100, 30)  # it computed on meanwhile
     back = {"resumed": a.ids[-1] == a.ids[0], "steps": (before, a.step()), "b_queued": b.queued()}
 
     # 2. A goes for good: its runs end once Streamlit has dropped its session, and B starts
@@ -117,13 +122,17 @@ async def scenario(base: str) -> dict:
     started = await until(lambda: not b.queued() and b.step() >= 0, TTL + GRACE_MARGIN + 30)
     stop_polls.set()
     await asyncio.gather(*polls, return_exceptions=True)
-    await b.run(click=EN["train.reset"])
+    await b.run(click=EN["train.stop"])
     await b.close()
     return {**back, "freed_after": started - gone}
 
 
 def test_a_run_survives_a_dropped_connection_and_ends_with_its_session():
-    env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL), "BN_LAB_MAX_RUNS": "2"}
+    env = {
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL),
+        "BN_LAB_MAX_RUNS": "2",
+        "BN_LAB_MAX_RUN_STEPS": "100000",
+    }
     with streamlit_server("streamlit-session-drop.log", env=env) as base:
         # in a thread of its own: once a test has opened the shared browser, Playwright's event loop runs in this one
         with concurrent.futures.ThreadPoolExecutor(1) as pool:

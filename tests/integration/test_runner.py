@@ -1,4 +1,5 @@
-"""The runner: worker processes, the queue, stop, heartbeats, failures, and no leaks."""
+"""The runner: worker processes computing records at full speed, shared by configuration, the queue, release,
+heartbeats, caps, failures, and no leaks."""
 
 import os
 import signal
@@ -8,10 +9,18 @@ import time
 import pytest
 
 from bn_core.train import TrainConfig
-from serve.runner import Runner
+from serve.runner import Runner, record_size, run_key
+from serve.store import BoundedStore
 from tests.core.test_data import fake_mnist
 
-LONG = TrainConfig(epochs=50, hidden=512, batch_size=8)  # about 10 s of training: long enough to interrupt
+
+def long(seed: int) -> TrainConfig:
+    """A run of its own that computes for about a minute (53 900 steps, cut by the step or seconds cap): long enough to
+    interrupt. The same configuration twice is one computation, so each seed is another run."""
+    return TrainConfig(epochs=100, hidden=512, batch_size=2, seed=seed)
+
+
+LONG = long(0)
 
 
 def wait_for(predicate, timeout=30.0):
@@ -39,6 +48,59 @@ def test_a_run_streams_epochs_and_ends_with_a_model(runner):
     assert len(view.epochs) == 5 and len(seen) > 1  # epochs arrived while it ran, not only at the end
     assert view.done == view.total > 0 and view.image_shape == (8, 8)
     assert view.history.test_accuracy > 0.9 and view.history.model is not None
+    assert view.compute_seconds > 0 and len(runner.records) == 1  # a record now, no longer a computation
+    assert runner.counts() == {"queued": 0, "running": 0, "finished": 0, "failed": 0}
+
+
+def test_the_same_configuration_is_computed_once_and_its_record_replayed(runner):
+    first = runner.submit_many([TrainConfig(epochs=3), TrainConfig(epochs=3).twin()], owner="a")
+    again = runner.submit_many([TrainConfig(epochs=3), TrainConfig(epochs=3).twin()], owner="b")
+    assert again == first and runner.counts()["running"] + runner.counts()["queued"] == 2  # joined, not queued
+    assert wait_for(lambda: not any(runner.view(k).active for k in first))
+    records = [runner.view(k) for k in first]
+    assert [v.state for v in records] == ["finished", "finished"] and len(runner.records) == 2
+    workers = runner.workers_alive()
+    later = runner.submit_many([TrainConfig(epochs=3), TrainConfig(epochs=3).twin()], owner="c")
+    assert [runner.view(k) for k in later] == records  # the stored records themselves, at once
+    assert runner.counts()["running"] == 0 and runner.workers_alive() == workers  # nothing computed
+    assert run_key(TrainConfig(epochs=3)) != run_key(TrainConfig(epochs=3, seed=1))
+
+
+def test_a_run_is_cut_at_the_step_cap_and_kept_as_a_record_that_says_so():
+    runner = Runner(max_concurrent=1, idle_timeout=1.0, max_steps=25)
+    try:
+        run_id = runner.submit(TrainConfig(epochs=5))
+        assert wait_for(lambda: not runner.view(run_id).active)
+        view = runner.view(run_id)
+        assert view.state == "finished" and view.history.stopped == "cap"
+        assert view.history.measures[-1].step == 25 and len(view.history.epochs) == 0
+    finally:
+        runner.shutdown()
+
+
+def test_a_run_is_cut_at_the_seconds_cap():
+    runner = Runner(max_concurrent=1, idle_timeout=1.0, max_seconds=1)
+    try:
+        run_id = runner.submit(LONG)
+        assert wait_for(lambda: not runner.view(run_id).active)
+        view = runner.view(run_id)
+        assert view.state == "finished" and view.history.stopped == "cap"
+        assert 0 < view.history.measures[-1].step < view.total
+    finally:
+        runner.shutdown()
+
+
+def test_a_record_larger_than_the_store_is_served_while_viewed_then_dropped():
+    store = BoundedStore(record_size, max_items=10, max_bytes=1_000)  # smaller than any record
+    runner = Runner(max_concurrent=1, heartbeat_timeout=1.0, idle_timeout=1.0, records=store)
+    try:
+        run_id = runner.submit(TrainConfig(epochs=1, hidden=16))
+        assert wait_for(lambda: not runner.view(run_id).active)
+        assert runner.view(run_id).state == "finished" and len(store) == 0 and store.bytes == 0
+        assert wait_for(lambda: runner.counts()["finished"] == 0, timeout=10)  # unviewed past the heartbeat
+        assert runner.view(run_id) is None
+    finally:
+        runner.shutdown()
 
 
 class SlowStart:
@@ -100,37 +162,41 @@ def test_a_process_that_cannot_start_is_a_failed_run_not_a_stuck_one(runner):
 
 
 def test_runs_beyond_the_limit_wait_in_a_queue(runner):
-    ids = [runner.submit(LONG) for _ in range(4)]
+    ids = [runner.submit(long(seed), owner=f"page-{seed}") for seed in range(4)]
     views = [runner.view(i) for i in ids]
     assert [v.state for v in views] == ["running", "running", "queued", "queued"]
     assert [v.place for v in views[2:]] == [1, 2]
-    runner.stop(ids[0])
+    runner.release(ids[0], "page-0")
     assert wait_for(lambda: runner.view(ids[2]).state == "running")
     assert runner.view(ids[3]).place == 1
-    runner.stop(ids[3])  # leaves the queue at once
-    assert runner.view(ids[3]).state == "failed" and runner.view(ids[3]).error == "stopped_in_queue"
+    runner.release(ids[3], "page-3")  # nobody wants it: it leaves the queue at once
+    assert runner.view(ids[3]) is None  # and is forgotten
 
 
-def test_stop_ends_a_run_within_seconds(runner):
-    run_id = runner.submit(LONG)
+def test_release_ends_a_computation_nobody_wants_within_seconds_and_keeps_no_record(runner):
+    run_id = runner.submit(LONG, owner="a")
+    runner.submit(LONG, owner="b")  # a second page joins the same computation
     assert wait_for(lambda: runner.view(run_id).done > 0)
+    runner.release(run_id, "a")
+    time.sleep(0.5)
+    assert runner.view(run_id).state == "running"  # "b" still wants it
     asked = time.monotonic()
-    runner.stop(run_id)
-    assert wait_for(lambda: not runner.view(run_id).active, timeout=10)
+    runner.release(run_id, "b")
+    assert wait_for(lambda: runner.counts()["running"] == 0, timeout=10)
     assert time.monotonic() - asked < 3
-    view = runner.view(run_id)
-    assert view.state == "finished" and view.history.stopped == "user"
+    assert wait_for(lambda: runner.counts()["failed"] == 0, timeout=10)  # forgotten once nobody looks
+    assert runner.view(run_id) is None and len(runner.records) == 0
 
 
 def test_a_stopped_run_whose_worker_is_ended_reads_as_stopped_not_crashed(runner):
     # On a busy machine the worker may not finish its last measures within STOP_GRACE and is terminated:
     # the page must say the run was stopped (as asked), not that it crashed. Frozen here, then killed.
-    run_id = runner.submit(LONG)
+    run_id = runner.submit(LONG, owner="a")
     assert wait_for(lambda: runner.view(run_id).done > 0)
     with runner._lock:
         worker = runner._worker_of(runner._runs[run_id])
+        runner._stop(runner._runs[run_id])  # as release does, without forgetting the run
     os.kill(worker.process.pid, signal.SIGSTOP)
-    runner.stop(run_id)
     os.kill(worker.process.pid, signal.SIGKILL)
     assert wait_for(lambda: not runner.view(run_id).active, timeout=10)
     view = runner.view(run_id)
@@ -154,81 +220,18 @@ def test_a_worker_trains_one_run_after_another_and_ends_when_idle(runner):
     assert wait_for(lambda: not runner.view(second).active)
     assert [w.process.pid for w in runner._workers] == pids and len(pids) == 1  # the same warm worker
     assert runner.view(second).state == "finished" and len(runner.view(second).epochs) == 2
-    runner.forget(first), runner.forget(second)
     assert wait_for(lambda: runner.workers_alive() == 0 and not runner.monitor_alive(), timeout=10)
 
 
 def test_a_stopped_run_leaves_its_worker_ready_for_the_next(runner):
-    run_id = runner.submit(LONG)
+    run_id = runner.submit(LONG, owner="a")
     assert wait_for(lambda: runner.view(run_id).done > 0)
-    runner.stop(run_id)
-    assert wait_for(lambda: not runner.view(run_id).active)
+    runner.release(run_id, "a")
+    assert wait_for(lambda: runner.counts()["running"] == 0)
     after = runner.submit(TrainConfig(epochs=3))  # must not see the earlier stop
     assert wait_for(lambda: not runner.view(after).active)
     view = runner.view(after)
     assert view.state == "finished" and view.history.stopped is None and len(view.epochs) == 3
-
-
-def cpu_seconds(pid: int) -> float:
-    import os
-
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def watch(runner, run_id, seconds):
-    """Look at a run for ``seconds`` (a page polling it: the heartbeat stays fresh)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        runner.view(run_id)
-        time.sleep(0.25)
-
-
-def test_a_paused_run_waits_without_cpu_steps_one_batch_at_a_time_and_plays_on(runner):
-    run_id = runner.submit(TrainConfig(epochs=2), paused=True, steps=1)  # Step pressed before any run
-    assert wait_for(lambda: len(runner.view(run_id).measures) == 2)  # step 1 trained and measured
-    view = runner.view(run_id)
-    assert view.paused and view.seconds_left is None and [m.step for m in view.measures] == [0, 1]
-    assert view.done == 1
-    pid = runner._workers[0].process.pid
-    watch(runner, run_id, 0.5)
-    before, cpu = time.monotonic(), cpu_seconds(pid)
-    watch(runner, run_id, 3.0)
-    used = (cpu_seconds(pid) - cpu) / (time.monotonic() - before)
-    assert runner.view(run_id).done == 1 and used < 0.01  # below 1 % of a core
-    runner.step(run_id)
-    runner.step(run_id)
-    assert wait_for(lambda: len(runner.view(run_id).measures) == 4)
-    assert [m.step for m in runner.view(run_id).measures] == [0, 1, 2, 3]  # paused: every step measured
-    assert runner.view(run_id).done == 3
-    runner.pace(run_id, speed=None, paused=False)
-    assert wait_for(lambda: not runner.view(run_id).active, timeout=120)
-    view = runner.view(run_id)
-    assert view.state == "finished" and view.done == view.total and len(view.history.epochs) == 2
-
-
-def test_a_paced_run_keeps_its_pace_and_its_estimate_follows_it(runner):
-    run_id = runner.submit(TrainConfig(epochs=2), speed=20)
-    assert wait_for(lambda: runner.view(run_id).done >= 2)
-    start, done = time.monotonic(), runner.view(run_id).done
-    watch(runner, run_id, 2.0)
-    view = runner.view(run_id)
-    rate = (view.done - done) / (time.monotonic() - start)
-    assert 0 < rate <= 22  # never faster than asked (slower only if the machine cannot keep up)
-    assert view.seconds_left >= (view.total - view.done) / 20 * 0.99  # the pace, not the last steps' speed
-    runner.pace(run_id, speed=None, paused=False)
-    assert wait_for(lambda: not runner.view(run_id).active, timeout=120)  # a loaded machine starves nice 19
-    assert runner.view(run_id).history.stopped is None
-
-
-def test_a_paused_run_can_be_stopped(runner):
-    run_id = runner.submit(TrainConfig(epochs=2), paused=True)
-    assert wait_for(lambda: runner.view(run_id).total > 0 or runner.view(run_id).measures)
-    runner.stop(run_id)
-    assert wait_for(lambda: not runner.view(run_id).active, timeout=10)
-    view = runner.view(run_id)
-    assert view.state == "finished" and view.history.stopped == "user" and view.done == 0
 
 
 def test_missing_mnist_is_a_failed_run_with_a_reason(runner, tmp_path):
@@ -269,7 +272,8 @@ def test_fifty_sessions_come_and_go_without_leaks():
 SERVER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from serve.runner import Runner
+from serve.runner import Runner, record_size, run_key
+from serve.store import BoundedStore
 from bn_core.train import TrainConfig
 
 if __name__ == "__main__":
@@ -315,7 +319,8 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 with open({mark!r}, "a") as mark:
     mark.write(__name__ + "\\n")  # every run of this script, under any name
-from serve.runner import Runner
+from serve.runner import Runner, record_size, run_key
+from serve.store import BoundedStore
 from bn_core.train import TrainConfig
 
 if __name__ == "__main__":
