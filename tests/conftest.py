@@ -35,3 +35,27 @@ def browser():
 def shots() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+# The fast tier (`bash scripts/test.sh --fast`): no browser, no worker process, no test marked slow (one
+# that trains for more than about a second). CI runs everything.
+SLOW_FOLDERS = ("e2e", "deploy", "integration")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true", help="the fast tier: no browser, no worker, nothing slow")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: trains a network, starts a worker or a server (left out by --fast)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    kept, left = [], []
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        (left if folder in SLOW_FOLDERS or item.get_closest_marker("slow") else kept).append(item)
+    items[:] = kept
+    config.hook.pytest_deselected(items=left)

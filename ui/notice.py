@@ -21,6 +21,7 @@ BOX = "bn_lab.notices"  # key -> [level, text, icon, seen]
 # seen: False (posted), DRAWN (drawn in a run not ended yet), True (drawn in a run that ended normally)
 DRAWN = "drawn"
 HOLD = "bn_lab.notices_hold"  # the coming run is not the student's doing
+HELD = "bn_lab.notices_held"  # whether the run under way is the page's own (set as it starts)
 
 
 def post(key: str, level: Level, text: str, icon: str | None = None) -> None:
@@ -52,10 +53,16 @@ def run_starting() -> None:
     messages a run that ended has shown."""
     s = st.session_state
     box = s.get(BOX)
-    if s.pop(HOLD, False) or not box:
+    s[HELD] = bool(s.pop(HOLD, False))
+    if s[HELD] or not box:
         return
     for key in [k for k, entry in box.items() if entry[3] is True]:
         del box[key]
+
+
+def held() -> bool:
+    """Whether the run under way is the page's own (``hold``), not a student's action."""
+    return bool(st.session_state.get(HELD))
 
 
 def run_ended() -> None:

@@ -67,11 +67,13 @@ def run_data(name: str, short: str, view: RunView) -> dict:
     }
 
 
-def value_range(arrays: list[np.ndarray], pad: float = 0.05) -> list[float]:
-    """A fixed axis for the whole record (it must not move while the record plays)."""
+def value_range(arrays: list[np.ndarray], pad: float = 0.05, tail: float = 0.0) -> list[float]:
+    """A fixed axis for the whole record (it must not move while the record plays), leaving out the
+    ``tail`` percent of values at each end (a diverging run's few huge values would squash the rest)."""
     values = np.concatenate([a.ravel() for a in arrays if a.size]) if arrays else np.zeros(1)
     values = values[np.isfinite(values)]
-    lo, hi = (float(values.min()), float(values.max())) if values.size else (-1.0, 1.0)
+    lo, hi = np.percentile(values, [tail, 100 - tail]) if values.size else (-1.0, 1.0)
+    lo, hi = float(lo), float(hi)
     if hi - lo < 1e-6:
         lo, hi = lo - 1.0, hi + 1.0
     margin = (hi - lo) * pad
@@ -96,7 +98,7 @@ def draw(
         "runs": parts,
         "layers": int(layer),
         "band_range": value_range(bands),
-        "layer_range": value_range(layers),
+        "layer_range": value_range(layers, tail=1.0),  # bars past it end at the edge
         "text": {
             "play": t("player.play"),
             "pause": t("player.pause"),

@@ -19,11 +19,12 @@ from typing import Any
 
 import streamlit as st
 
-from ui import present
+from ui import notice, present
 from ui.i18n import DEFAULT_LANG, LANG_KEY, num, t
 
 KEPT = "state.kept"  # {widget key: last value}: plain session state, which survives page changes
 NOTICE = "state.notice"  # "drawn" by show_notices, "mirrored" once mirror() ran after it in the same run
+NOTICE_TEXT = "state.notice_text"  # the link notice's text, drawn again in a run the page asked for itself
 SHOWN_CHANGES = 3  # a notice names at most this many changes, then "and N more"
 RAW_CHARS = 24  # a raw link value is shown cut to this many characters
 
@@ -110,16 +111,23 @@ def restore(params: Sequence[Param]) -> list[Notice]:
 
 
 def show_notices(notices: Sequence[Notice]) -> None:
-    """One compact notice for every value the link could not use. It is gone on the next
-    run: restore() finds the keys set, and mirror() turns a fragment's rerun into a full one."""
-    if not notices:
-        st.session_state.pop(NOTICE, None)
+    """One compact notice for every value the link could not use. It is gone on the student's next
+    action: restore() finds the keys set, and mirror() turns a fragment's rerun into a full one. A run
+    the page asked for itself (the tab's id reported a moment after the page appeared: ui.notice.hold)
+    draws it again, or it would vanish before anyone could read it."""
+    s = st.session_state
+    if notices:
+        changes = [change_text(n) for n in notices[:SHOWN_CHANGES]]
+        if len(notices) > SHOWN_CHANGES:
+            changes.append(t("url.more", n=len(notices) - SHOWN_CHANGES))
+        s[NOTICE_TEXT] = t("url.adjusted", changes=t("url.separator").join(changes))
+    elif not notice.held():
+        s.pop(NOTICE_TEXT, None)
+    if NOTICE_TEXT not in s:
+        s.pop(NOTICE, None)
         return
-    changes = [change_text(n) for n in notices[:SHOWN_CHANGES]]
-    if len(notices) > SHOWN_CHANGES:
-        changes.append(t("url.more", n=len(notices) - SHOWN_CHANGES))
-    st.warning(t("url.adjusted", changes=t("url.separator").join(changes)), icon=":material/link:")
-    st.session_state[NOTICE] = "drawn"
+    st.warning(s[NOTICE_TEXT], icon=":material/link:")
+    s[NOTICE] = "drawn"
 
 
 def change_text(notice: Notice) -> str:

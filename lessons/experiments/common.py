@@ -14,6 +14,7 @@ from ui.i18n import num, pct, t
 ACTIVE = "exp.active"  # this session's experiment while it runs: {"name", "run_id"}
 NOTICE = "exp.notice"  # a ui.notice: a run refused, stopped or lost
 POLL_SECONDS = 0.5
+WHOLE_PAGE = "exp.whole_page"  # Stop, in the polled fragment, asked for a run of the whole page
 
 
 @st.cache_resource(max_entries=8)
@@ -81,11 +82,14 @@ def stop() -> None:
     if active:  # the computation stops unless another page waits for the same experiment
         runs.release([active["run_id"]])
         notice.post(NOTICE, "info", t("experiments.stopped"))
+        st.session_state[WHOLE_PAGE] = True  # the button is in the polled fragment: say so, stop polling
 
 
 def progress() -> None:
     """Polled while this session's experiment runs; stores its result when it finishes."""
     s = st.session_state
+    if s.pop(WHOLE_PAGE, False):
+        notice.rerun_page()
     active = s.get(ACTIVE)
     if not active:
         return

@@ -203,8 +203,8 @@ def results() -> None:
             column.warning(t("inside.pair_diverged", name=name, epoch=h.diverged_at), icon=":material/trending_up:")
             continue
         column.metric(t("inside.pair_accuracy", name=name), pct(h.test_accuracy))
-        if h.stopped == "user":
-            column.caption(t("train.stopped"))
+        if h.stopped == "cap":
+            column.caption(t("train.capped", step=num(h.measures[-1].step, ",d")))
     if done["gaps"]:
         gap_view(done["gaps"], done["views"][0].config.batch_size)
 

@@ -50,6 +50,7 @@ PARAMS = (
 ACTIVE = "train.active"  # the record keys this page waits for while they are computed: a pair, or one run
 AUTOPLAY = "train.autoplay"  # the player key of the pair pressed last (it plays from step 0 once)
 RESTART = "train.restart"  # presses of Play so far (a new number restarts the player)
+WHOLE_PAGE = "train.whole_page"  # a button in the polled fragment asked for a run of the whole page
 GROUPS = "train.groups"  # this session's finished groups, oldest first: {"name": str, "runs": [RunView]}
 COUNTER = "train.counter"  # groups started in this session (their numbers)
 NOTICE = "train.notice"  # a ui.notice: download result, start refused, run lost
@@ -294,9 +295,11 @@ def group_name(number: int, preset: str, config: tr.TrainConfig) -> str:
 
 
 def stop() -> None:
-    """This page no longer waits for its computation (it stops unless another page wants it too)."""
+    """This page no longer waits for its computation (it stops unless another page wants it too). The
+    button is in the polled fragment: the whole page runs next, to say so and stop polling."""
     runs.release(st.session_state.pop(ACTIVE, []))
     notice.post(NOTICE, "info", t("train.stopped_computing"))
+    st.session_state[WHOLE_PAGE] = True
 
 
 def keep(name: str, views: list[RunView]) -> None:
@@ -329,6 +332,8 @@ def live() -> None:
     """While a computation goes on: its progress, and the player with what is computed so far (the
     page runs this as a fragment once a second). Then the record, played back in the browser."""
     s = st.session_state
+    if s.pop(WHOLE_PAGE, False):
+        notice.rerun_page()
     ids = s.get(ACTIVE, [])
     views = runs.views(ids)
     if ids and any(v is None for v in views):  # forgotten: this session was gone for too long
@@ -378,9 +383,6 @@ def show(views: list[RunView], keys: list[str]) -> None:
     if len(finished) == len(views):
         took = max(v.compute_seconds or 0.0 for v in views)
         st.caption(t("train.record_note", seconds=seconds(took)), help=t("train.record_help"))
-        capped = [v for v in views if v.history is not None and v.history.stopped == "cap"]
-        if capped:
-            st.warning(t("train.capped", step=num(capped[0].history.measures[-1].step, ",d")), icon=":material/timer:")
     s, key = st.session_state, player_key(keys)
     player.draw(
         "train.player",
@@ -412,8 +414,8 @@ def run_summary(view: RunView) -> None:
         st.error(
             t("train.diverged", epoch=h.diverged_at, loss=num(h.diverged_loss, ".3g")), icon=":material/trending_up:"
         )
-    elif h.stopped == "user":
-        st.info(t("train.stopped"), icon=":material/stop_circle:")
+    elif h.stopped == "cap":  # a server's limit on a run's steps or seconds
+        st.warning(t("train.capped", step=num(h.measures[-1].step, ",d")), icon=":material/timer:")
     elif last is not None and last.val_accuracy < 0.2:
         st.warning(t("train.not_learning"), icon=":material/warning:")
 

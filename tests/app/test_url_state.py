@@ -153,6 +153,21 @@ def test_the_notice_is_gone_after_the_student_acts():
     assert not at.warning
 
 
+def test_the_notice_outlives_the_rerun_the_tab_id_causes():
+    # A browser reports the tab's id a moment after the page appeared (ui/session.js); the rerun that
+    # report causes is the page's own (notice.hold), and the notice used to vanish with it after ~0.7 s.
+    from ui import notice
+
+    at = open_page("lessons/train/train.py", "en", speed="max")
+    (shown,) = at.warning
+    assert "max" in shown.value
+    at.session_state[notice.HOLD] = True  # what the element's callback sets
+    at.run()
+    assert [w.value for w in at.warning] == [shown.value]
+    at.button_group(key="train.speed").set_value("20").run()  # the student's next action
+    assert not at.warning
+
+
 # ---- state that survives navigation -------------------------------------------------------------------------
 
 

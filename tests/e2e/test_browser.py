@@ -273,7 +273,7 @@ def test_train_playback_runs_in_the_browser_without_a_server_rerun(page, server,
     lesson = next(x for x in LESSONS if x.name == "train")
     text = catalog("en")
     reruns = reruns_of(page)
-    open_and_check(page, server, lesson, "en", "&preset=custom&epochs=3&hidden=16&seed=90&speed=20")
+    open_and_check(page, server, lesson, "en", "&preset=custom&epochs=10&hidden=16&seed=90&speed=20")  # 17 s to play
     page.get_by_role("button", name=text["train.play"]).click()
     page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=120_000)  # computed: a record now
     page.wait_for_function(PLAYED, timeout=30_000)
