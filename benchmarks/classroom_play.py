@@ -224,7 +224,8 @@ def compute_times() -> None:
 
 def store_soak(sessions: int = 200, megabytes: int = 20) -> None:
     from bn_core.train import TrainConfig
-    from serve.runner import Runner, record_size
+    from serve.records import record_size
+    from serve.runner import Runner
     from serve.store import BoundedStore
 
     bound = megabytes * 2**20
@@ -261,7 +262,7 @@ def main() -> None:
         result = asyncio.run(press_together(base, same, [f"10.0.{i}.1" for i in range(args.sessions)], 300))
         report(f"1. {args.sessions} sessions press Play on the Figure 1 preset at once", result)
         viewer = Viewer(base)
-        seeds = [f"lang=en&seed={100 + i}" for i in range(args.sessions)]
+        seeds = [f"lang=en&preset=custom&seed={100 + i}" for i in range(args.sessions)]  # 2 x 680 steps each
         addresses = ["10.9.9.9" if args.one_address else f"10.1.{i}.1" for i in range(args.sessions)]
         box: dict = {}
         load = threading.Thread(

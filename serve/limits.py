@@ -1,5 +1,6 @@
-"""What the machine really grants the server: CPUs under a container's quota, and the
-temporary directories a killed server left behind.
+"""What the machine really grants the server, and the limits a server sets itself: CPUs under a
+container's quota, the temporary directories a killed server left behind, and the run limits read
+from the environment (docs/deploy.md, *Run limits*) with the queue's estimated wait.
 
 `os.cpu_count()` counts the host's cores: a container limited to 2 CPUs on a 64-core
 host would let 64 runs train at once, each getting a thirty-second of a core. The quota
@@ -16,6 +17,8 @@ No Streamlit here; every path the functions read can be passed in, so tests use 
 
 from __future__ import annotations
 
+import heapq
+import math
 import os
 import shutil
 import tempfile
@@ -136,3 +139,57 @@ def _socket_paths(net_unix: str) -> set[str]:
         if len(fields) >= 8 and fields[-1].startswith("/"):
             paths.add(fields[-1])
     return paths
+
+
+# --- the run limits, as environment variables ---------------------------------------------------
+CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"  # computations at a time (default: the CPUs the server may use)
+QUEUE_ENV = "BN_LAB_MAX_QUEUE"  # computations that may wait in the queue (server-wide)
+PER_OWNER_ENV = "BN_LAB_MAX_RUNS_PER_SESSION"  # new computations one page session may have waiting or computing
+PER_CLIENT_ENV = "BN_LAB_MAX_RUNS_PER_CLIENT"  # the same for one client address (all its sessions)
+MAX_SECONDS_ENV = "BN_LAB_MAX_RUN_SECONDS"  # a run's compute is cut after this many seconds
+MAX_STEPS_ENV = "BN_LAB_MAX_RUN_STEPS"  # ... or after this many training steps
+RECORD_BYTES_ENV = "BN_LAB_RECORD_MB"  # the record store's bound, in megabytes
+DEFAULT_MAX_QUEUE = 64  # runs: a class's 30 distinct pairs, each computed in seconds
+DEFAULT_MAX_PER_OWNER = 2  # one pair (a run and its twin without normalization)
+# eight pairs: one client cannot hold the whole queue; a class behind one address (a school's NAT, no proxy
+# header) needs more: raise it (docs/deploy.md)
+DEFAULT_MAX_PER_CLIENT = 16
+DEFAULT_MAX_SECONDS = 120  # a Figure 1 pair computes in about 6 s here (both caps are settings)
+DEFAULT_MAX_STEPS = 50_000  # the digits at batch size 1 for 100 epochs would be 107 800 steps (2 min here)
+DEFAULT_RECORD_MB = 200  # a digits run's record is about 0.6 MB; an MNIST pair up to about 8 MB
+MAX_RECORDS = 1_000
+
+
+def default_concurrency() -> int:
+    raw = os.environ.get(CONCURRENCY_ENV, "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return cpu_limit()  # the container's CPU quota and affinity, not just the host's core count
+
+
+def env_limit(name: str, default: int) -> int:
+    """A limit from the environment: a whole number >= 0 (0 for the queue: no queue at all), else ``default``."""
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() else default
+
+
+class LimitReached(Exception):
+    """A submit the runner refuses: ``reason`` "queue" (the queue is full), "session" (the page
+    session already has ``limit`` new computations waiting or computing) or "client" (its address has)."""
+
+    def __init__(self, reason: str, limit: int):
+        super().__init__(f"{reason} limit reached ({limit})")
+        self.reason, self.limit = reason, limit
+
+
+def queue_wait(remaining: list[float | None], slots: int, ahead: int, duration: float | None) -> float | None:
+    """Seconds until a queued run starts: ``slots`` runs compute at a time, the running ones end in
+    ``remaining`` seconds (None: not known yet), and each of the ``ahead`` runs before it in the
+    queue holds a slot for ``duration`` seconds. None when that depends on something unknown."""
+    free = sorted([math.inf if r is None else max(r, 0.0) for r in remaining] + [0.0] * (slots - len(remaining)))
+    free = free[:slots] if slots > 0 else [math.inf]
+    for _ in range(ahead):
+        if duration is None:
+            return None
+        heapq.heappush(free, heapq.heappop(free) + duration)
+    return None if math.isinf(free[0]) else free[0]

@@ -24,17 +24,15 @@ priority (nice 19) with one torch thread each, so the pages stay responsive whil
 They are forked from a forkserver that has already imported torch and trained once (a run
 starts in milliseconds), and a worker that finishes a run waits a minute for the next one.
 
-No Streamlit here: the app keeps one Runner for the whole server.
+No Streamlit here: the app keeps one Runner for the whole server. The worker's side is serve/worker.py,
+the record serve/records.py, the limits serve/limits.py. This module is longer than the others: it is one
+class whose lock guards every change of the runs, the queue and the workers, read best in one place.
 """
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-import math
 import multiprocessing
 import os
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -45,7 +43,27 @@ from multiprocessing.context import ForkServerProcess
 
 from bn_core.train import EpochRecord, History, Measure, TrainConfig, keep_measure, model_from
 from serve.jobs import Job
-from serve.limits import cpu_limit, remove_stale_pymp
+from serve.limits import (
+    DEFAULT_MAX_PER_CLIENT,
+    DEFAULT_MAX_PER_OWNER,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_SECONDS,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_RECORD_MB,
+    MAX_RECORDS,
+    MAX_SECONDS_ENV,
+    MAX_STEPS_ENV,
+    PER_CLIENT_ENV,
+    PER_OWNER_ENV,
+    QUEUE_ENV,
+    RECORD_BYTES_ENV,
+    LimitReached,
+    default_concurrency,
+    env_limit,
+    queue_wait,
+    remove_stale_pymp,
+)
+from serve.records import RunView, record_size, run_key
 from serve.store import BoundedStore
 from serve.worker import BarePopen, work
 
@@ -53,100 +71,11 @@ HEARTBEAT_TIMEOUT = 8.0  # seconds a failed run stays after its last view (and a
 STOP_GRACE = 5.0  # seconds a worker gets to stop by itself before it is terminated
 IDLE_TIMEOUT = 60.0  # seconds an idle worker waits for another run before it ends
 ESTIMATE_AFTER = 10  # steps timed before a computing run gets a time estimate
-CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"  # computations at a time (default: the CPUs the server may use)
-QUEUE_ENV = "BN_LAB_MAX_QUEUE"  # computations that may wait in the queue (server-wide)
-PER_OWNER_ENV = "BN_LAB_MAX_RUNS_PER_SESSION"  # new computations one page session may have waiting or computing
-PER_CLIENT_ENV = "BN_LAB_MAX_RUNS_PER_CLIENT"  # the same for one client address (all its sessions)
-MAX_SECONDS_ENV = "BN_LAB_MAX_RUN_SECONDS"  # a run's compute is cut after this many seconds
-MAX_STEPS_ENV = "BN_LAB_MAX_RUN_STEPS"  # ... or after this many training steps
-RECORD_BYTES_ENV = "BN_LAB_RECORD_MB"  # the record store's bound, in megabytes
-DEFAULT_MAX_QUEUE = 64  # runs: a class's 30 distinct pairs, each computed in seconds
-DEFAULT_MAX_PER_OWNER = 2  # one pair (a run and its twin without normalization)
-# eight pairs: one client cannot hold the whole queue; a class behind one address (a school's NAT, no proxy
-# header) needs more: raise it (docs/deploy.md)
-DEFAULT_MAX_PER_CLIENT = 16
-DEFAULT_MAX_SECONDS = 120  # a Figure 1 pair computes in about 6 s here (both caps are settings)
-DEFAULT_MAX_STEPS = 50_000  # the digits at batch size 1 for 100 epochs would be 107 800 steps (2 min here)
-DEFAULT_RECORD_MB = 200  # a digits run's record is about 0.6 MB; an MNIST pair up to about 8 MB
-MAX_RECORDS = 1_000
 # Imported once by the forkserver, so that a forked worker starts warm: torch's optimizers import
 # torch._dynamo (1.7 s) on first use, the digits come through sklearn.datasets (1 s), and the warm-up
 # trains once per optimizer. Not "__main__": under Streamlit that is whichever page script ran last,
 # and a worker needs nothing from it (see BarePopen).
 PRELOAD = ["serve.worker", "torch._dynamo", "sklearn.datasets", "serve.forkserver_warmup"]
-
-
-def default_concurrency() -> int:
-    raw = os.environ.get(CONCURRENCY_ENV, "")
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return cpu_limit()  # the container's CPU quota and affinity, not just the host's core count
-
-
-def env_limit(name: str, default: int) -> int:
-    """A limit from the environment: a whole number >= 0 (0 for the queue: no queue at all), else ``default``."""
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw.isdigit() else default
-
-
-def run_key(config: TrainConfig | Job, mnist_directory: str | None = None) -> str:
-    """The record's key: a digest of everything that determines the run (a frozen dataclass's repr
-    names every field and value)."""
-    return hashlib.sha256(repr((config, mnist_directory)).encode()).hexdigest()[:20]
-
-
-def record_size(view: RunView) -> int:
-    """Bytes a record holds (its pickle: measures, probed samples, weights)."""
-    return len(pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-class LimitReached(Exception):
-    """A submit the runner refuses: ``reason`` "queue" (the queue is full), "session" (the page
-    session already has ``limit`` new computations waiting or computing) or "client" (its address has)."""
-
-    def __init__(self, reason: str, limit: int):
-        super().__init__(f"{reason} limit reached ({limit})")
-        self.reason, self.limit = reason, limit
-
-
-def queue_wait(remaining: list[float | None], slots: int, ahead: int, duration: float | None) -> float | None:
-    """Seconds until a queued run starts: ``slots`` runs compute at a time, the running ones end in
-    ``remaining`` seconds (None: not known yet), and each of the ``ahead`` runs before it in the
-    queue holds a slot for ``duration`` seconds. None when that depends on something unknown."""
-    free = sorted([math.inf if r is None else max(r, 0.0) for r in remaining] + [0.0] * (slots - len(remaining)))
-    free = free[:slots] if slots > 0 else [math.inf]
-    for _ in range(ahead):
-        if duration is None:
-            return None
-        heapq.heappush(free, heapq.heappop(free) + duration)
-    return None if math.isinf(free[0]) else free[0]
-
-
-@dataclass
-class RunView:
-    """What a page shows about a run: a snapshot, safe to keep and to share (never change one)."""
-
-    run_id: str  # the record's key (run_key)
-    config: TrainConfig | Job
-    state: str  # "queued" | "running" | "finished" | "failed"
-    place: int | None = None  # 1-based place in the queue while queued
-    epochs: list[EpochRecord] = field(default_factory=list)
-    done: int = 0  # batches computed
-    total: int = 0  # batches in the whole run (0 until the worker knows)
-    seconds_left: float | None = None  # computing: estimated seconds to the end (None: not known yet)
-    history: History | None = None  # once finished, with its model rebuilt
-    error: str | None = None  # failed: a reason code (DataUnavailable's, "crash", "stopped", "cap")
-    detail: str = ""
-    image_shape: tuple[int, int] | None = None
-    measures: list[Measure] = field(default_factory=list)
-    step_seconds: float | None = None  # the worker's measured time per step (training and measuring)
-    wait_seconds: float | None = None  # queued: estimated seconds until it starts (None: not known)
-    result: object = None  # a finished experiment's result (a Job's run; a training run has its history)
-    compute_seconds: float | None = None  # how long the worker took (a finished run)
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("queued", "running")
 
 
 @dataclass

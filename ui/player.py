@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from bn_core import train as tr
-from serve.runner import RunView
+from serve.records import RunView
 from ui.i18n import current_lang, t
 
 HERE = Path(__file__).resolve().parent

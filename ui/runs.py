@@ -14,7 +14,9 @@ import os
 import streamlit as st
 
 from bn_core import data as digit_data
-from serve.runner import LimitReached, Runner, RunView
+from serve.limits import LimitReached
+from serve.records import RunView
+from serve.runner import Runner
 from ui import session as page_session
 from ui.i18n import current_lang, seconds, t
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from serve import jobs
-from serve.runner import LimitReached, run_key
+from serve.limits import LimitReached
+from serve.records import run_key
 from ui import notice, runs
 from ui.i18n import num, pct, t
 

@@ -12,7 +12,8 @@ import streamlit as st
 from bn_core import train as tr
 from bn_core.data import mnist_dir
 from lessons.inside import figures
-from serve.runner import LimitReached, RunView
+from serve.limits import LimitReached
+from serve.records import RunView
 from ui import notice, player, runs
 from ui.frame import guarded
 from ui.i18n import num, pct, seconds, t
@@ -83,6 +84,7 @@ def reset() -> None:
 
 def controls() -> None:
     s = st.session_state
+    runs.runner()  # the first visit starts the workers' forkserver while the student reads
     busy = bool(s.get(ACTIVE))
     lr, size, pace, seed = st.columns([1, 1, 1.5, 0.9])  # the pace's five buttons need room ("макс")
     lr.select_slider(t("inside.lr"), LR_OPTIONS, format_func=lambda v: num(v, "g"), key="inside.pair_lr", disabled=busy)

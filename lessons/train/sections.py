@@ -17,7 +17,8 @@ from bn_core.batchnorm import single_value_message
 from lessons.train.kept import MAX_AGE, MAX_TABS, Record
 from serve.download import MnistDownload
 from serve.download import allowed as download_allowed
-from serve.runner import LimitReached, RunView
+from serve.limits import LimitReached
+from serve.records import RunView
 from serve.store import BoundedStore
 from ui import charts, notice, player, runs
 from ui.i18n import num, pct, seconds, t

@@ -19,6 +19,7 @@ freeze_imports("torch")  # this page brought torch into the server process
 
 def body() -> None:
     header("train")
+    runs.runner()  # the first visit starts the workers' forkserver (seconds of imports) while the student reads
     show_notices(restore(parts.PARAMS))
     parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
     share_bar("train", parts.PARAMS)

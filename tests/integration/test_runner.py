@@ -9,7 +9,8 @@ import time
 import pytest
 
 from bn_core.train import TrainConfig
-from serve.runner import Runner, record_size, run_key
+from serve.records import record_size, run_key
+from serve.runner import Runner
 from serve.store import BoundedStore
 from tests.core.test_data import fake_mnist
 
@@ -272,8 +273,7 @@ def test_fifty_sessions_come_and_go_without_leaks():
 SERVER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from serve.runner import Runner, record_size, run_key
-from serve.store import BoundedStore
+from serve.runner import Runner
 from bn_core.train import TrainConfig
 
 if __name__ == "__main__":
@@ -319,8 +319,7 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 with open({mark!r}, "a") as mark:
     mark.write(__name__ + "\\n")  # every run of this script, under any name
-from serve.runner import Runner, record_size, run_key
-from serve.store import BoundedStore
+from serve.runner import Runner
 from bn_core.train import TrainConfig
 
 if __name__ == "__main__":

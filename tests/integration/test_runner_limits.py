@@ -7,7 +7,8 @@ import time
 import pytest
 
 from bn_core.train import TrainConfig
-from serve.runner import LimitReached, Runner, env_limit, queue_wait
+from serve.limits import LimitReached, env_limit, queue_wait
+from serve.runner import Runner
 from tests.integration.test_runner import LONG, long, wait_for
 
 QUICK = TrainConfig(epochs=1, hidden=16)
