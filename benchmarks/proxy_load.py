@@ -26,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import websockets  # noqa: E402
 from ws_session import Session  # noqa: E402
 
 from tests.deploy.servers import cluster  # noqa: E402
@@ -38,20 +37,9 @@ class ProxiedSession(Session):
     HAProxy's log shows (Streamlit ignores the query string of /_stcore/stream)."""
 
     def __init__(self, base_url: str, page: str, query: str, cookie: str, marker: str):
-        super().__init__(base_url, page, query)
+        super().__init__(base_url, page, query, headers={"Cookie": cookie} if cookie else {})
         self.url += f"?{marker}"
         self.cookie = cookie
-
-    async def open(self) -> None:
-        self._ws = await websockets.connect(
-            self.url,
-            subprotocols=["streamlit"],
-            origin=self.origin,
-            max_size=None,
-            ping_interval=None,
-            additional_headers={"Cookie": self.cookie} if self.cookie else {},
-        )
-        self._reader = asyncio.create_task(self._read())
 
 
 def first_load(url: str) -> str:

@@ -108,11 +108,11 @@ def run_one(runner: Runner, directory: str, config: TrainConfig, steps: int) -> 
     worker = runner._start_worker()  # noqa: SLF001 - a benchmark of that very process
     pid = worker.process.pid
     normal_priority(pid)
-    worker.conn.send(("run", config, directory, 3600, steps))  # the worker's step cap ends it at ``steps``
+    worker.conn.send(("run", "measured", config, directory, 3600, steps))  # its step cap ends it at ``steps``
     trace, next_report, done, total = [], REPORT_EVERY, 0, 0
     try:
         while True:
-            message = worker.conn.recv()
+            message = worker.conn.recv()[1:]  # (the run's id first)
             if message[0] == "progress":
                 done, total = message[1], message[2]
                 if done < 100:  # (the worker lowers its own priority as it starts)

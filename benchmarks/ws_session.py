@@ -19,11 +19,12 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 
 class Session:
-    def __init__(self, base_url: str, page: str, query: str = ""):
+    def __init__(self, base_url: str, page: str, query: str = "", headers: dict | None = None):
         parts = urlsplit(base_url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.url = f"ws://{parts.netloc}/_stcore/stream"
         self.page, self.query = page, query
+        self.headers = headers or {}  # sent with the websocket's opening request (a cookie, a proxy's header)
         self.buttons: dict[str, str] = {}  # label -> widget id, from the elements the server sent
         self.sliders: dict[str, object] = {}  # widget id -> the slider's proto (label, min, max, step)
         self.elements: dict[str, str] = {}  # custom element (components.v2) id -> its name
@@ -38,7 +39,12 @@ class Session:
 
     async def open(self) -> None:
         self._ws = await websockets.connect(
-            self.url, subprotocols=["streamlit"], origin=self.origin, max_size=None, ping_interval=None
+            self.url,
+            subprotocols=["streamlit"],
+            origin=self.origin,
+            max_size=None,
+            ping_interval=None,
+            additional_headers=self.headers,
         )
         self._reader = asyncio.create_task(self._read())
 

@@ -145,11 +145,15 @@ def _socket_paths(net_unix: str) -> set[str]:
 CONCURRENCY_ENV = "BN_LAB_MAX_RUNS"  # computations at a time (default: the CPUs the server may use)
 QUEUE_ENV = "BN_LAB_MAX_QUEUE"  # computations that may wait in the queue (server-wide)
 PER_OWNER_ENV = "BN_LAB_MAX_RUNS_PER_SESSION"  # new computations one page session may have waiting or computing
+PER_WORKER_ENV = "BN_LAB_RUNS_PER_WORKER"  # runs computed side by side in one worker process (sharing its core)
 PER_CLIENT_ENV = "BN_LAB_MAX_RUNS_PER_CLIENT"  # the same for one client address (all its sessions)
 MAX_SECONDS_ENV = "BN_LAB_MAX_RUN_SECONDS"  # a run's compute is cut after this many seconds
 MAX_STEPS_ENV = "BN_LAB_MAX_RUN_STEPS"  # ... or after this many training steps
 RECORD_BYTES_ENV = "BN_LAB_RECORD_MB"  # the record store's bound, in megabytes
 DEFAULT_MAX_QUEUE = 64  # runs: a class's 30 distinct pairs, each computed in seconds
+# a class's 30 pairs all start at once on two workers: each run's first measures within a second, then all
+# progress together (benchmarks/classroom_play.py)
+DEFAULT_PER_WORKER = 32
 DEFAULT_MAX_PER_OWNER = 2  # one pair (a run and its twin without normalization)
 # eight pairs: one client cannot hold the whole queue; a class behind one address (a school's NAT, no proxy
 # header) needs more: raise it (docs/deploy.md)

@@ -1,6 +1,6 @@
-"""Computing runs for a whole class: worker processes that train one run at a time at full speed,
-a server-wide limit on concurrent computations with a bounded queue, limits per page session and
-per client address, a cap on each run's steps and seconds, and a shared store of finished runs.
+"""Computing runs for a whole class: worker processes (one per CPU) that train runs at full speed,
+several side by side in each (``per_worker``), a bounded queue beyond that, limits per page session
+and per client address, a cap on each run's steps and seconds, and a shared store of finished runs.
 
 A run is a record. Its configuration determines it (every random draw is seeded by it), so a
 run is computed once and shared: thirty students pressing Play on the teacher's preset make one
@@ -18,11 +18,13 @@ one of the pages that asked for it (its watchers) is alive: the runner asks ``ow
 ``owner_timeout`` seconds. A finished run goes into the record store (LRU by bytes); a failed one
 is kept for ``heartbeat_timeout`` seconds after its last view, so that its pages can say why.
 
-Why processes, not threads: a small network's training loop is mostly Python, so training
-threads would hold the GIL that every page of the server needs. Workers run at the lowest
-priority (nice 19) with one torch thread each, so the pages stay responsive while runs compute.
-They are forked from a forkserver that has already imported torch and trained once (a run
-starts in milliseconds), and a worker that finishes a run waits a minute for the next one.
+Why processes: a small network's training loop is mostly Python, so training threads in the server
+would hold the GIL that every page needs. Workers run at the lowest priority (nice 19) with one
+torch thread each, so the pages stay responsive while runs compute. They are forked from a
+forkserver that has already imported torch and trained once (a run starts in milliseconds), and a
+worker with no run left waits a minute for the next one. Inside a worker each run has a thread of
+its own (serve/worker.py): runs side by side share its core, so a run a student starts while the
+class's other runs compute shows its first steps within a second instead of waiting its turn.
 
 No Streamlit here: the app keeps one Runner for the whole server. The worker's side is serve/worker.py,
 the record serve/records.py, the limits serve/limits.py. This module is longer than the others: it is one
@@ -49,12 +51,14 @@ from serve.limits import (
     DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_SECONDS,
     DEFAULT_MAX_STEPS,
+    DEFAULT_PER_WORKER,
     DEFAULT_RECORD_MB,
     MAX_RECORDS,
     MAX_SECONDS_ENV,
     MAX_STEPS_ENV,
     PER_CLIENT_ENV,
     PER_OWNER_ENV,
+    PER_WORKER_ENV,
     QUEUE_ENV,
     RECORD_BYTES_ENV,
     LimitReached,
@@ -80,12 +84,11 @@ PRELOAD = ["serve.worker", "torch._dynamo", "sklearn.datasets", "serve.forkserve
 
 @dataclass
 class _Worker:
-    """A worker process and its pipe (jobs go out, a run's messages come back)."""
+    """A worker process and its pipe (runs and stops go out, the runs' messages come back)."""
 
     process: multiprocessing.process.BaseProcess
     conn: Connection
-    stop_event: object
-    run_id: str | None = None  # the run it computes; None while idle
+    runs: set[str] = field(default_factory=set)  # the runs it computes, side by side; empty while idle
     idle_since: float = 0.0
 
 
@@ -128,6 +131,7 @@ class Runner:
         max_queue: int | None = None,
         max_per_owner: int | None = None,
         max_per_client: int | None = None,
+        per_worker: int | None = None,
         max_seconds: float | None = None,
         max_steps: int | None = None,
         records: BoundedStore | None = None,
@@ -140,6 +144,7 @@ class Runner:
         self.max_per_client = (
             env_limit(PER_CLIENT_ENV, DEFAULT_MAX_PER_CLIENT) if max_per_client is None else max_per_client
         )
+        self.per_worker = max(1, env_limit(PER_WORKER_ENV, DEFAULT_PER_WORKER) if per_worker is None else per_worker)
         self.max_seconds = env_limit(MAX_SECONDS_ENV, DEFAULT_MAX_SECONDS) if max_seconds is None else max_seconds
         self.max_steps = env_limit(MAX_STEPS_ENV, DEFAULT_MAX_STEPS) if max_steps is None else max_steps
         if records is None:
@@ -160,6 +165,7 @@ class Runner:
         self._runs: dict[str, _Run] = {}
         self._queue: list[str] = []
         self._workers: list[_Worker] = []
+        self._starting = 0  # workers being started outside the lock
         self._closing = False
         self._thread: threading.Thread | None = None
         self._leaving: threading.Thread | None = None  # a monitor that has decided to end
@@ -282,7 +288,7 @@ class Runner:
         if client is not None and sum(1 for r in active if r.client == client) + n > self.max_per_client:
             raise LimitReached("client", self.max_per_client)
         running = sum(1 for r in active if r.state == "running")
-        waiting = len(self._queue) + n - max(self.max_concurrent - running, 0)
+        waiting = len(self._queue) + n - max(self.capacity - running, 0)
         if waiting > self.max_queue:
             raise LimitReached("queue", self.max_queue)
 
@@ -306,7 +312,7 @@ class Runner:
             remaining.append(per_step * (other.total - other.done))
             durations.append(per_step * other.total)
         duration = sum(durations) / len(durations) if durations else None
-        return queue_wait(remaining, self.max_concurrent, self._queue.index(run.run_id), duration)
+        return queue_wait(remaining, self.capacity, self._queue.index(run.run_id), duration)
 
     @staticmethod
     def _per_step(run: _Run) -> float | None:
@@ -350,31 +356,42 @@ class Runner:
         elif run.state == "running" and run.stop_asked is None:
             run.stop_asked = time.monotonic()
             if run.launched:  # otherwise _launch passes it on
-                self._worker_of(run).stop_event.set()
+                self._tell(self._worker_of(run), ("stop", run.run_id))
+
+    @staticmethod
+    def _tell(worker: _Worker | None, message: tuple) -> None:
+        if worker is None:
+            return
+        try:
+            worker.conn.send(message)
+        except OSError:  # the worker is gone: the monitor reports its runs as failed
+            pass
 
     def _worker_of(self, run: _Run) -> _Worker | None:
-        return next((w for w in self._workers if w.run_id == run.run_id), None)
+        return next((w for w in self._workers if run.run_id in w.runs), None)
+
+    @property
+    def capacity(self) -> int:
+        """Runs computed at a time: ``per_worker`` side by side in each of ``max_concurrent`` workers."""
+        return self.max_concurrent * self.per_worker
 
     def _start_queued(self) -> list[_Run]:
-        """Take runs off the queue while there is room, each with an idle worker if there is one;
-        the caller launches them outside the lock."""
+        """Take runs off the queue while there is room, each given to the worker with the fewest runs
+        (None: a new worker, while there are fewer than ``max_concurrent``); the caller launches them
+        outside the lock."""
         running = sum(1 for r in self._runs.values() if r.state == "running")
-        idle = [w for w in self._workers if w.run_id is None]
         ready = []
-        while self._queue and running < self.max_concurrent:
+        while self._queue and running < self.capacity:
             run = self._runs[self._queue.pop(0)]
             run.state = "running"
-            if idle:
-                idle.pop(0).run_id = run.run_id
             ready.append(run)
             running += 1
         return ready
 
     def _start_worker(self) -> _Worker:
         ours, theirs = self._ctx.Pipe(duplex=True)
-        stop_event = self._ctx.Event()
         process = self._ctx.Process(
-            target=work, args=(theirs, stop_event), name=f"bn-lab-worker-{os.urandom(3).hex()}", daemon=True
+            target=work, args=(theirs,), name=f"bn-lab-worker-{os.urandom(3).hex()}", daemon=True
         )
         if isinstance(process, ForkServerProcess):
             process._Popen = BarePopen  # start() calls self._Popen(self): no main script in the child
@@ -382,33 +399,51 @@ class Runner:
             process.start()
         finally:
             theirs.close()  # the worker holds the only other end: its exit closes the pipe
-        return _Worker(process, ours, stop_event)
+        return _Worker(process, ours)
+
+    def _place(self, run: _Run) -> _Worker | None:
+        """The worker with the fewest runs, or None when another is to be started for it: while there are
+        fewer than ``max_concurrent`` (counting those being started), runs spread over the cores first.
+        Under the lock."""
+        least = min(self._workers, key=lambda w: len(w.runs), default=None)
+        if least is None or (least.runs and len(self._workers) + self._starting < self.max_concurrent):
+            self._starting += 1
+            return None
+        least.runs.add(run.run_id)
+        return least
 
     def _launch(self, runs: list[_Run]) -> None:
-        """Hand the runs to their workers, starting a worker where there was no idle one. Not under
-        the lock: the first start after a server starts waits for the forkserver's imports (seconds),
-        and pages must not wait with it."""
+        """Hand the runs to workers, starting a worker where there is room for another. Not under the
+        lock: the first start after a server starts waits for the forkserver's imports (seconds), and
+        pages must not wait with it."""
         for run in runs:
             with self._lock:
-                worker = self._worker_of(run)  # an idle one, given to it by _start_queued
+                worker = self._place(run)
+                starting = worker is None
             try:
-                if worker is None:
+                if starting:
                     worker = self._start_worker()
-                    worker.run_id = run.run_id
+                    worker.runs.add(run.run_id)
                     with self._lock:
                         self._workers.append(worker)
-                worker.stop_event.clear()  # a stop from an earlier run must not reach this one
+                        self._starting -= 1
+                        starting = False
                 with self._lock:
-                    worker.conn.send(("run", run.config, run.mnist_directory, self.max_seconds, self.max_steps))
+                    worker.conn.send(
+                        ("run", run.run_id, run.config, run.mnist_directory, self.max_seconds, self.max_steps)
+                    )
                     run.launched = True
                     run.started = run.last_seen = time.monotonic()  # the time spent starting is nobody's absence
                     if run.stop_asked is not None:  # stopped while it was being launched
-                        worker.stop_event.set()
+                        self._tell(worker, ("stop", run.run_id))
             except Exception as err:  # noqa: BLE001 - e.g. no forkserver: the run fails, the page says so
                 with self._lock:
                     run.state, run.error, run.detail = "failed", "crash", repr(err)
+                    if starting:
+                        self._starting -= 1
                     if worker is not None:
-                        worker.run_id = None
+                        worker.runs.discard(run.run_id)
+                        worker.idle_since = time.monotonic()
 
     def _ensure_monitor(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -440,10 +475,10 @@ class Runner:
     @staticmethod
     def _unpack(message: tuple) -> tuple:
         """Work on a message that needs no lock: rebuilding a finished run's model takes milliseconds."""
-        if message[0] == "done":
-            history, weights, n_inputs, seconds = message[1:]
+        if message[1] == "done":
+            run_id, _, history, weights, n_inputs, seconds = message
             history.model = model_from(history.config, n_inputs, weights)
-            return ("done", history, seconds)
+            return (run_id, "done", history, seconds)
         return message
 
     def _store(self, finished: list[RunView]) -> None:
@@ -457,17 +492,19 @@ class Runner:
                         del self._runs[view.run_id]
 
     @staticmethod
-    def _release(worker: _Worker, now: float) -> None:
-        """The worker's run has ended: the worker waits for the next."""
-        worker.run_id, worker.idle_since = None, now
+    def _release(worker: _Worker, run_id: str, now: float) -> None:
+        """One of the worker's runs has ended (a worker with no run left waits for the next)."""
+        worker.runs.discard(run_id)
+        worker.idle_since = now
 
     def _drop(self, worker: _Worker) -> None:
         """The worker's pipe has closed (it crashed, was terminated, or ended): out of the pool."""
         self._workers.remove(worker)
-        run = self._runs.get(worker.run_id) if worker.run_id else None
-        if run is not None and run.state == "running":  # ended without a last word
-            # asked to stop and terminated after STOP_GRACE (a busy machine): stopped, not a crash
-            run.state, run.error = "failed", "stopped" if run.stop_asked is not None else "crash"
+        for run_id in worker.runs:
+            run = self._runs.get(run_id)
+            if run is not None and run.state == "running":  # ended without a last word
+                # asked to stop and terminated after STOP_GRACE (a busy machine): stopped, not a crash
+                run.state, run.error = "failed", "stopped" if run.stop_asked is not None else "crash"
 
     @staticmethod
     def _end(worker: _Worker, ask: bool) -> None:
@@ -508,11 +545,11 @@ class Runner:
                         else:
                             self._stop(run)
                     worker = self._worker_of(run) if run.stop_asked is not None and run.launched else None
-                    if worker is not None and now - run.stop_asked > STOP_GRACE:
-                        worker.process.terminate()  # its pipe closes: _drop
+                    if worker is not None and now - run.stop_asked > STOP_GRACE and worker.runs == {run.run_id}:
+                        worker.process.terminate()  # its pipe closes: _drop (a worker with other runs goes on)
                 ready = self._start_queued()
                 limit = 0.0 if self._closing else self.idle_timeout
-                ending = [w for w in self._workers if w.run_id is None and now - w.idle_since >= limit]
+                ending = [w for w in self._workers if not w.runs and now - w.idle_since >= limit]
                 for worker in ending:
                     self._workers.remove(worker)
                 done = not self._runs and not self._workers
@@ -541,15 +578,14 @@ class Runner:
             closed = True
         finished = []
         with self._lock:
-            run = self._runs.get(worker.run_id) if worker.run_id else None
-            for message in messages:
+            for run_id, *message in messages:
+                run = self._runs.get(run_id) if run_id in worker.runs else None
                 if run is not None:
-                    self._receive(run, message)
+                    self._receive(run, tuple(message))
                     if run.state == "finished":
                         finished.append(self._snapshot(run))
                 if message[0] in ("done", "result", "failed"):
-                    self._release(worker, time.monotonic())
-                    run = None
+                    self._release(worker, run_id, time.monotonic())
             if closed and worker in self._workers:
                 self._drop(worker)
         self._store(finished)

@@ -78,9 +78,10 @@ def test_a_page_with_nothing_to_keep_writes_nothing(tab):
 @pytest.fixture
 def limits():
     shared = runs.runner()
-    before = shared.max_per_owner, shared.max_per_client, shared.max_queue, shared.max_concurrent
+    before = shared.max_per_owner, shared.max_per_client, shared.max_queue, shared.max_concurrent, shared.per_worker
+    shared.per_worker = 1  # a run per worker: the queue is what these tests look at
     yield shared
-    shared.max_per_owner, shared.max_per_client, shared.max_queue, shared.max_concurrent = before
+    shared.max_per_owner, shared.max_per_client, shared.max_queue, shared.max_concurrent, shared.per_worker = before
 
 
 @pytest.mark.parametrize("lang", ["en"])  # AppTest cannot click a page whose selectbox labels are translated

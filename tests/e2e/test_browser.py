@@ -313,7 +313,9 @@ def test_a_queued_run_shows_its_place_and_starts_when_a_slot_frees(browser, shot
     lesson = next(x for x in LESSONS if x.name == "train")
     text = catalog("zh")
     long_run = "&preset=custom&norm=none&epochs=100&hidden=512&bs=2&seed="  # one run per page, not a pair
-    with streamlit_server("streamlit-e2e-queue.log", env={"BN_LAB_MAX_RUNS": "1"}) as base:
+    with streamlit_server(
+        "streamlit-e2e-queue.log", env={"BN_LAB_MAX_RUNS": "1", "BN_LAB_RUNS_PER_WORKER": "1"}
+    ) as base:
         first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
         for seed, page in enumerate((first, second)):  # other seeds: two computations, not one shared
             open_and_check(page, base, lesson, "zh", f"{long_run}{80 + seed}")

@@ -131,6 +131,7 @@ def test_a_run_survives_a_dropped_connection_and_ends_with_its_session():
     env = {
         "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL),
         "BN_LAB_MAX_RUNS": "2",
+        "BN_LAB_RUNS_PER_WORKER": "1",
         "BN_LAB_MAX_RUN_STEPS": "100000",
     }
     with streamlit_server("streamlit-session-drop.log", env=env) as base:

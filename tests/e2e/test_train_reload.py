@@ -94,7 +94,9 @@ def test_a_start_past_the_per_session_limit_is_refused_in_the_students_language(
 
 def test_a_queued_pair_shows_an_estimated_wait_in_russian(browser, shots):
     text = catalog("ru")
-    with streamlit_server("streamlit-e2e-wait.log", env={"BN_LAB_MAX_RUNS": "2"}) as base:
+    with streamlit_server(
+        "streamlit-e2e-wait.log", env={"BN_LAB_MAX_RUNS": "2", "BN_LAB_RUNS_PER_WORKER": "1"}
+    ) as base:
         first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
         try:
             for seed, page in enumerate((first, second)):  # the first pair, computing long, holds both slots

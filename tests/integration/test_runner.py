@@ -35,7 +35,7 @@ def wait_for(predicate, timeout=30.0):
 
 @pytest.fixture
 def runner():
-    r = Runner(max_concurrent=2, heartbeat_timeout=2.0, idle_timeout=2.0)
+    r = Runner(max_concurrent=2, per_worker=1, heartbeat_timeout=2.0, idle_timeout=2.0)  # a run per process
     yield r
     r.shutdown()
 
@@ -344,3 +344,38 @@ def test_workers_do_not_run_the_main_script(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "finished", done.stderr
     assert mark.read_text().split() == ["__main__"]  # the server only: no "__mp_main__" in the forkserver or a worker
+
+
+def test_runs_compute_side_by_side_in_a_worker_and_a_new_one_shows_its_first_steps_at_once():
+    runner = Runner(max_concurrent=2, per_worker=3, heartbeat_timeout=30.0, idle_timeout=1.0)
+    try:
+        long_ones = [runner.submit(long(seed)) for seed in range(4)]
+        assert wait_for(lambda: all(runner.view(k).done > 0 for k in long_ones), timeout=60)
+        assert runner.workers_alive() == 2  # spread over the cores first, then side by side
+        assert sorted(len(w.runs) for w in runner._workers) == [2, 2]
+        late = runner.submit(TrainConfig(epochs=2, hidden=16))  # a student pressing Play later
+        assert runner.view(late).state == "running"  # no queue: there is room beside the others
+        assert wait_for(lambda: len(runner.view(late).measures) > 0, timeout=30)
+        assert all(runner.view(k).state == "running" for k in long_ones)  # it did not wait for them
+        assert wait_for(lambda: not runner.view(late).active, timeout=60)
+        assert runner.view(late).state == "finished" and runner.view(late).history.test_accuracy > 0.5
+        queued = [runner.submit(long(seed)) for seed in (10, 11, 12)]  # 6 places in all: the seventh run waits
+        assert [runner.view(k).state for k in queued] == ["running", "running", "queued"]
+    finally:
+        runner.shutdown()
+
+
+def test_a_run_computed_beside_others_gives_the_same_numbers_as_alone(runner):
+    config = TrainConfig(epochs=2, hidden=16, seed=5)
+    shared = Runner(max_concurrent=1, per_worker=4, idle_timeout=1.0)
+    try:
+        keys = [shared.submit(TrainConfig(epochs=2, hidden=16, seed=s)) for s in (5, 6, 7)]
+        assert wait_for(lambda: not any(shared.view(k).active for k in keys), timeout=120)
+        beside = shared.view(keys[0]).history
+    finally:
+        shared.shutdown()
+    alone = runner.view(runner.submit(config))
+    assert wait_for(lambda: not runner.view(alone.run_id).active, timeout=120)
+    alone = runner.view(alone.run_id).history
+    assert [m.test_accuracy for m in beside.measures] == [m.test_accuracy for m in alone.measures]
+    assert [e.train_loss for e in beside.epochs] == [e.train_loss for e in alone.epochs]  # the same bits

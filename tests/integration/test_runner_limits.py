@@ -35,6 +35,7 @@ def owners():
 def runner(owners):
     r = Runner(
         max_concurrent=1,
+        per_worker=1,  # one run at a time: the queue is what these tests look at
         heartbeat_timeout=1.0,
         idle_timeout=2.0,
         max_queue=2,
@@ -117,7 +118,7 @@ def test_one_session_may_start_a_pair_at_a_time_and_joining_costs_nothing(runner
 
 
 def test_one_client_address_cannot_fill_the_server_from_many_sessions(owners):
-    runner = Runner(max_concurrent=1, idle_timeout=1.0, max_queue=10, max_per_owner=2, max_per_client=3)
+    runner = Runner(max_concurrent=1, per_worker=1, idle_timeout=1.0, max_queue=10, max_per_owner=2, max_per_client=3)
     try:
         runner.submit_many([long(0), long(1)], owner="s1", client="10.0.0.7")
         runner.submit(long(2), owner="s2", client="10.0.0.7")
@@ -148,7 +149,7 @@ def test_the_queue_refuses_runs_beyond_its_length_all_or_none(runner):
 def test_a_queued_run_shows_the_wait_its_place_implies(owners):
     # watched by a session that stays: the queued runs need no views while the test waits
     owners.alive.add("tab")
-    runner = Runner(max_concurrent=1, idle_timeout=2.0, max_queue=4, max_per_owner=4, owner_alive=owners)
+    runner = Runner(max_concurrent=1, per_worker=1, idle_timeout=2.0, max_queue=4, max_per_owner=4, owner_alive=owners)
     try:
         ahead = runner.submit(long(0), owner="tab")
         second, third = (runner.submit(long(seed), owner="tab") for seed in (1, 2))
