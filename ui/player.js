@@ -228,6 +228,8 @@ class Player {
 
   pct(v) { return this.data.text.pct.replace("{v}", this.fmt1.format(v * 100)); }
 
+  signed(v) { return this.fmt2.format(v).replace("-", "\u2212"); } // a minus sign, not a hyphen
+
   legends() {
     for (const chart of [this.acc, this.probe]) {
       chart.legend.replaceChildren();
@@ -314,7 +316,9 @@ class Player {
     this.scrub.value = String(head);
     this.scrub.setAttribute("aria-valuetext", t.step_of.replace("{step}", this.fmt.format(head)).replace("{total}", this.fmt.format(d.total)));
     const computed = Math.min(...d.runs.map((r) => (r.state === "finished" ? d.total : r.done)));
-    const numbers = d.runs.map((r, i) => (shown[i] ? `${r.name}: ${this.pct(r.acc[shown[i] - 1])}` : "")).filter(Boolean);
+    const numbers = d.runs
+      .map((r, i) => (shown[i] ? t.run_value.replace("{name}", r.name).replace("{value}", this.pct(r.acc[shown[i] - 1])) : ""))
+      .filter(Boolean);
     this.status.textContent = [
       t.shown.replace("{step}", this.fmt.format(head)).replace("{total}", this.fmt.format(d.total)),
       computed >= d.total ? t.computed_all : t.computed.replace("{step}", this.fmt.format(computed)),
@@ -322,7 +326,7 @@ class Player {
     ].join(" — ");
     const xRange = [0, Math.max(d.total, 1)];
     const fa = this.acc.frame(xRange, [0, 1]);
-    this.acc.axes(fa, xRange, [0, 1], (v) => this.fmt.format(v * 100) + "%", (v) => this.fmt.format(v), t.step_axis);
+    this.acc.axes(fa, xRange, [0, 1], (v) => t.pct.replace("{v}", this.fmt.format(v * 100)), (v) => this.fmt.format(v), t.step_axis);
     d.runs.forEach((r, i) => {
       if (r.reached !== null && r.reached <= head) {
         fa.ctx.save(); fa.ctx.strokeStyle = STYLES[i].color; fa.ctx.setLineDash([1, 3]);
@@ -334,7 +338,7 @@ class Player {
     this.acc.playhead(fa, head);
     this.acc.canvas.setAttribute("aria-label", `${t.acc_title}. ${numbers.join("; ")}`);
     const fp = this.probe.frame(xRange, d.band_range);
-    this.probe.axes(fp, xRange, d.band_range, (v) => this.fmt2.format(v), (v) => this.fmt.format(v), t.step_axis);
+    this.probe.axes(fp, xRange, d.band_range, (v) => this.signed(v), (v) => this.fmt.format(v), t.step_axis);
     d.runs.forEach((r, i) => this.probe.band(fp, r.steps, r.band, shown[i], STYLES[i]));
     this.probe.playhead(fp, head);
     this.network(shown);
@@ -355,26 +359,28 @@ class Player {
       el("p", { class: "bnp-layer-name" }, box).textContent = t.layer.replace("{n}", String(layer + 1));
       d.runs.forEach((r, i) => {
         const idx = shown[i] - 1;
-        for (const stage of [0, 1]) {
+        for (const stage of r.has_norm ? [0, 1] : [0]) { // without normalization: one row, the same values
           const row = el("div", { class: "bnp-row" }, box);
-          el("span", { class: "bnp-row-name" }, row).textContent = `${stage ? t.after : t.before} · ${r.short}`;
+          const where = r.has_norm ? (stage ? t.after : t.before) : t.no_norm;
+          el("span", { class: "bnp-row-name" }, row).textContent = r.has_norm ? `${where} · ${r.short}` : where;
           const track = el("span", { class: "bnp-track" }, row);
           const zero = el("span", { class: "bnp-zero" }, track);
           zero.style.left = at(0);
           if (idx < 0) continue;
           const q = r.layers[idx][layer][stage];
           if (q.some((v) => v === null)) continue;
-          const range = el("span", { class: `bnp-range bnp-style${i}` }, track);
+          const clipped = (q[0] < lo ? " bnp-clip-lo" : "") + (q[2] > hi ? " bnp-clip-hi" : "");
+          const range = el("span", { class: `bnp-range bnp-style${i}${clipped}` }, track);
           range.style.left = at(q[0]);
           range.style.width = `calc(${at(q[2])} - ${at(q[0])})`;
           const median = el("span", { class: `bnp-median bnp-style${i}` }, track);
           median.style.left = at(q[1]);
-          row.setAttribute("title", `${this.fmt2.format(q[0])} … ${this.fmt2.format(q[1])} … ${this.fmt2.format(q[2])}`);
+          row.setAttribute("title", `${this.signed(q[0])} … ${this.signed(q[1])} … ${this.signed(q[2])}`);
         }
       });
     }
     el("p", { class: "bnp-net-note" }, this.net).textContent = t.net_note
-      .replace("{lo}", this.fmt2.format(lo)).replace("{hi}", this.fmt2.format(hi));
+      .replace("{lo}", this.signed(lo)).replace("{hi}", this.signed(hi));
   }
 
   destroy() {

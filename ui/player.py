@@ -64,6 +64,7 @@ def run_data(name: str, short: str, view: RunView) -> dict:
         "band": _round(quantiles[:, -1, 1, :]) if len(measures) else [],  # last layer, leaving the normalization
         "layers": _round(quantiles) if len(measures) else [],  # (measures, layers, 2, 3)
         "reached": reached,
+        "has_norm": view.config.norm != "none",  # without one, the values entering and leaving are the same
     }
 
 
@@ -98,7 +99,7 @@ def draw(
         "runs": parts,
         "layers": int(layer),
         "band_range": value_range(bands),
-        "layer_range": value_range(layers, tail=1.0),  # bars past it end at the edge
+        "layer_range": value_range(layers, tail=2.0),  # a diverging run's huge values end at the edge
         "text": {
             "play": t("player.play"),
             "pause": t("player.pause"),
@@ -120,6 +121,8 @@ def draw(
             "layer": t("player.layer"),
             "before": t("player.before"),
             "after": t("player.after"),
+            "no_norm": t("player.no_norm"),
+            "run_value": t("player.run_value"),
         },
     }
     _element(key=element_key, data=data, height="content")

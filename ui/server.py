@@ -60,18 +60,21 @@ def few_malloc_heaps() -> None:
         log.info("malloc's heaps not limited (not glibc)")
 
 
-@st.cache_resource
 def one_torch_thread() -> None:
-    """Once per server process, before a lesson imports torch: torch computes with one thread here.
-    The server's torch works on a few hundred numbers per call (the engine's BatchNorm layers, a
+    """At the start of every run of the app, before a lesson imports torch: torch computes with one thread
+    here. The server's torch works on a few hundred numbers per call (the engine's BatchNorm layers, a
     finished run's model); with a second thread, OpenMP's workers spin after each call and a slider
     release cost more CPU than the page itself (bn-lab's running statistics: 99.6 ms of server CPU
-    per release, 44.3 ms with one thread; benchmarks/page_reruns.py). Training runs in workers,
-    which set their own threads (serve.runner)."""
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-    else:
+    per release, 44.3 ms with one thread; benchmarks/page_reruns.py). Every run, not once: OpenMP keeps
+    the thread count per thread, and Streamlit runs a session's script in threads of its own, so a run
+    in a thread that was never told would sum in two threads, in another order, and a constant
+    channel's rounding (bn-lab's ε section) would come out differently. Training runs in workers, which
+    set their own threads (serve.worker)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when torch loads its OpenMP runtime
+    elif torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 @st.cache_resource

@@ -143,7 +143,7 @@ def pace_controls(disabled: bool) -> None:
         t("train.play"),
         type="primary",
         on_click=play,
-        icon=":material/play_arrow:",
+        icon=":material/model_training:",  # not the player's Play triangle: this one computes
         key="train.start",
         width="stretch",
         disabled=disabled,

@@ -9,7 +9,7 @@ from lessons.train import sections as parts
 from ui import notice, runs
 from ui import session as page_session
 from ui.frame import freeze_imports, guarded, header
-from ui.i18n import t
+from ui.i18n import num, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
 from ui.state import mirror, restore, show_notices
@@ -76,6 +76,8 @@ def finished(groups: list) -> None:
     )
     chosen = min(chosen, len(groups) - 1)
     views = groups[chosen]["runs"]
+    steps = max(v.history.measures[-1].step if v.history.measures else 0 for v in views)
+    st.caption(t("train.summary_after", step=num(steps, ",d"), steps=num(max(v.total for v in views), ",d")))
     for column, view in zip(st.columns(len(views)), views, strict=True):
         with column:
             parts.run_summary(view)

@@ -92,6 +92,7 @@ def test_other_settings_show_the_defaults_until_someone_runs_them():
     assert at.query_params["lrep"] in ("1", ["1"]) and at.query_params["section"] in ("lr", ["lr"])
 
 
+@pytest.mark.slow
 def test_run_it_yourself_computes_in_a_worker_and_shows_the_engines_numbers():
     at = experiments(section="lr", lrep=1, lrbs=128)
     at.button(key="exp.run_lr").click().run()
@@ -109,6 +110,7 @@ def test_run_it_yourself_computes_in_a_worker_and_shows_the_engines_numbers():
     assert EN["experiments.from_computed"] in text_of(again) and again.button(key="exp.run_lr").disabled
 
 
+@pytest.mark.slow
 def test_a_running_experiment_can_be_stopped():
     at = experiments(section="sweep", ep=20, seeds=3)
     at.button(key="exp.run_sweep").click().run()

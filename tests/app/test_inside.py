@@ -355,6 +355,7 @@ def pair_done(at):
     return stats_live.DONE in at.session_state
 
 
+@pytest.mark.slow
 def test_the_pair_trains_both_from_one_press_and_shows_both_curves_and_the_gap():
     at = inside(section="stats", pspeed="500", plr=0.1, pb=16, pseed=3)
     assert_clean(at)
@@ -390,6 +391,7 @@ def test_the_pair_trains_both_from_one_press_and_shows_both_curves_and_the_gap()
     assert not pair_done(at) and EN["inside.pair_empty"][:20] in text_of(at)
 
 
+@pytest.mark.slow
 def test_stop_releases_the_pair_without_a_traceback():
     at = inside(section="stats", pb=2, plr=0.01, pseed=12345)  # about 2 700 steps a run: still computing
     at.button(key="inside.pair_start").click().run()
@@ -403,6 +405,7 @@ def test_stop_releases_the_pair_without_a_traceback():
     poll(at, lambda a: not any(r in shared._runs for r in ids), timeout=30)  # nobody else wanted it: stopped
 
 
+@pytest.mark.slow
 def test_a_diverging_run_is_named_and_the_other_still_learns():
     at = inside(section="stats", pspeed="500", plr=0.3)
     at.button(key="inside.pair_start").click().run()

@@ -29,6 +29,7 @@ def tab(monkeypatch):
     sections.kept().drop(TAB)
 
 
+@pytest.mark.slow
 def test_a_reload_finds_the_finished_runs_kept_for_comparison(tab):
     at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16", seed="21")
     at.button(key="train.start").click().run()
@@ -48,6 +49,7 @@ def test_a_reload_finds_the_finished_runs_kept_for_comparison(tab):
     assert finished_groups(third) == []
 
 
+@pytest.mark.slow
 def test_a_reload_while_computing_joins_the_computation_again(tab):
     at = open_page(PAGE, "en", preset="custom", epochs="100", hidden="512", bs="2", seed="22")
     at.button(key="train.start").click().run()
@@ -58,6 +60,7 @@ def test_a_reload_while_computing_joins_the_computation_again(tab):
     runs.runner().release(keys[0]), runs.runner().release(keys[1])
 
 
+@pytest.mark.slow
 def test_a_record_the_server_no_longer_has_is_named_in_a_notice(tab):
     at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16", seed="23")
     at.button(key="train.start").click().run()
@@ -96,6 +99,7 @@ def test_a_start_past_the_session_limit_says_so_and_starts_nothing(limits, lang)
     assert limits.counts()["queued"] + limits.counts()["running"] == 0
 
 
+@pytest.mark.slow
 def test_a_start_past_the_queue_limit_says_so(limits):
     limits.max_concurrent, limits.max_queue = 1, 1
     other = limits.submit(long(30))  # another page's run holds the only slot: a pair needs two places in the queue
@@ -109,6 +113,7 @@ def test_a_start_past_the_queue_limit_says_so(limits):
         limits.release(other)
 
 
+@pytest.mark.slow
 def test_a_queued_pair_shows_its_place_and_estimated_wait(limits):
     limits.max_concurrent = 1
     other = limits.submit(long(31))  # computing: its speed becomes known after its first steps

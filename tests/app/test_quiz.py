@@ -123,6 +123,7 @@ def digits():
     return load_digits()
 
 
+@pytest.mark.slow
 def test_only_the_high_lr_preset_leaves_the_network_without_bn_at_chance(digits):
     from bn_core import train as tr
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
@@ -74,6 +75,7 @@ def test_connections_open_before_the_patch_get_it_with_the_next_one():
     assert server_side_no_delay(2, patch_after=1) == [1, 1]
 
 
+@pytest.mark.slow
 def test_the_servers_torch_computes_with_one_thread():
     # a fresh process, as the server is: the app's first run comes before any lesson imports torch
     script = (

@@ -45,6 +45,7 @@ def test_the_page_opens_on_figure1_with_play_and_speed(lang):
     assert player_data(at) is None  # nothing to play yet
 
 
+@pytest.mark.slow
 def test_play_computes_a_pair_once_and_the_player_gets_its_record():
     at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16")
     at.button(key="train.start").click().run()
@@ -74,6 +75,7 @@ def test_play_computes_a_pair_once_and_the_player_gets_its_record():
     assert [v.run_id for v in finished_groups(other)[0]["runs"]] == keys
 
 
+@pytest.mark.slow
 def test_a_second_pair_is_shown_when_it_is_computed_and_the_speed_reaches_the_player():
     at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16", seed="7")
     at.button(key="train.start").click().run()
@@ -92,6 +94,7 @@ def test_a_second_pair_is_shown_when_it_is_computed_and_the_speed_reaches_the_pl
     assert player_data(at)["speed"] == 5.0 and player_data(at)["restart"] == 2  # the same playback, slower
 
 
+@pytest.mark.slow
 def test_stop_releases_the_computation_and_says_so():
     at = open_page(PAGE, "en", preset="custom", epochs="100", hidden="512", bs="2", seed="11")
     at.button(key="train.start").click().run()

@@ -52,6 +52,7 @@ def test_a_server_with_the_download_turned_off_offers_no_download(no_mnist, monk
     assert text["train.mnist_download"] not in buttons(at) and text["train.use_digits"] in buttons(at)
 
 
+@pytest.mark.slow
 def test_a_press_shows_the_progress_and_then_how_the_download_ended(no_mnist, tmp_path, monkeypatch):
     """The loopback files are not MNIST, so their checksums fail: the page says so, once, in an error."""
     source = tmp_path / "source"

@@ -88,6 +88,7 @@ def test_running_stats_converge_and_the_gap_shrinks():
     assert trace.gap[-20:].mean() < 0.2 * trace.gap[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [2, 3, 8])
 @pytest.mark.parametrize("convention", ["pytorch", "keras"])
 def test_running_variance_settles_where_settles_at_says(convention, n):

@@ -189,6 +189,7 @@ def test_download_refuses_a_body_announced_too_large_before_reading_it(tmp_path,
     assert nothing_kept(tmp_path / "mnist")
 
 
+@pytest.mark.slow
 def test_download_stops_at_its_deadline_however_the_bytes_trickle(tmp_path, files):
     """One byte every 0.2 s never trips a per-read timeout; the overall deadline stops it."""
     bodies, sums, sizes = files

@@ -19,6 +19,7 @@ def files(tmp_path):
     return gzip_files(source)
 
 
+@pytest.mark.slow
 def test_thirty_presses_at_once_start_one_download(tmp_path, files):
     bodies, sums, sizes = files
     job = MnistDownload(tmp_path / "mnist", checksums=sums, sizes=sizes)
@@ -81,6 +82,7 @@ def test_a_failure_is_reported_and_the_next_press_tries_again(tmp_path, files):
     assert (job.progress().state, job.progress().attempt) == ("done", 2)
 
 
+@pytest.mark.slow
 def test_a_slow_mirror_ends_at_the_deadline(tmp_path, files):
     bodies, sums, sizes = files
     job = MnistDownload(tmp_path / "mnist", checksums=sums, sizes=sizes, deadline=1.0)

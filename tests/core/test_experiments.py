@@ -57,6 +57,7 @@ def test_weight_norm_rows_have_length_g_and_start_as_the_twin():
     torch.testing.assert_close(model(x), twin(x), rtol=1e-5, atol=1e-6)  # the same function at the start
 
 
+@pytest.mark.slow
 def test_weight_norm_trains_and_does_not_depend_on_the_batch():
     history = train(TrainConfig(norm="weight", epochs=4), data=DATA)
     assert history.test_accuracy > 0.9
@@ -65,6 +66,7 @@ def test_weight_norm_trains_and_does_not_depend_on_the_batch():
 
 
 # --- the loop and the measures ----------------------------------------------------------------
+@pytest.mark.slow
 def test_fit_trains_exactly_as_train_does():
     config = TrainConfig(norm="batch", epochs=2, batch_size=16, depth=2)
     fitted = ex.fit(config, DATA).model.eval()
@@ -106,6 +108,7 @@ def test_sweep_scales_the_learning_rate_with_the_batch():
     assert TINY_SWEEP.run("batch", 64, 0).lr == pytest.approx(0.2)
 
 
+@pytest.mark.slow
 def test_sweep_batchnorm_fails_at_batch_size_2_where_groupnorm_does_not():
     """The lesson's claim, on a small sweep: BN at batch size 2 is far worse than at 32 and
     than GroupNorm at 2, and normalizing with batches of 2 is worse still (the train/eval gap)."""
@@ -116,6 +119,7 @@ def test_sweep_batchnorm_fails_at_batch_size_2_where_groupnorm_does_not():
     assert result.mean_train_mode_error()[0] > bn[1] + 0.15
 
 
+@pytest.mark.slow
 def test_sweep_is_reproducible_and_its_json_round_trips():
     config = ex.SweepConfig(sizes=(4,), norms=("batch",), epochs=1, seeds=(0,))
     first, second = jobs.to_json(ex.batch_size_sweep(config, DATA)), jobs.to_json(ex.batch_size_sweep(config, DATA))
@@ -155,6 +159,7 @@ def test_batch_renorm_records_the_papers_r_and_d_before_clipping():
     np.testing.assert_allclose(layer.last_d.numpy(), ref.d, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_renorm_trace_counts_clipping_and_bins_every_value():
     config = ex.RenormConfig(settings=((1.0, 0.0), (100.0, 100.0)), epochs=1)
     result = ex.renorm_trace(config, DATA)
@@ -174,6 +179,7 @@ def test_largest_learning_rate_that_trains_reads_the_accuracies():
     assert low[0] == 0.5 and high[0] == 100.0  # a diverged run counts at the divergence threshold
 
 
+@pytest.mark.slow
 def test_default_lr_robustness_batchnorm_trains_at_a_ten_times_larger_rate():
     """The lesson's claim for the default settings (about a second of training)."""
     result = ex.lr_robustness(ex.LrConfig(), DATA)
@@ -221,6 +227,7 @@ def test_noisy_batchnorm_adds_its_drawn_noise_in_training_only():
     torch.testing.assert_close(layer(x), (x - layer.running_mean) / torch.sqrt(layer.running_var + layer.eps))
 
 
+@pytest.mark.slow
 def test_default_smoothness_claims():
     """With BN the loss changes less along the gradient and the gradient predicts better; noisy BN
     trains about as well as BN although its unit's distribution moves from step to step."""

@@ -30,6 +30,7 @@ def test_each_shipped_file_was_computed_for_the_current_default_configuration(na
     assert shipped(name).config == default
 
 
+@pytest.mark.slow
 def test_the_script_reproduces_its_files_byte_for_byte(tmp_path):
     outputs = []
     for attempt in ("a", "b"):

@@ -5,11 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("streamlit", "plotly", "serve", "ui", "lessons")
 NOT_THE_ENGINES = ("multiprocessing", "socket", "urllib", "subprocess", "threading", "http")
 
 
+@pytest.mark.slow
 def test_bn_core_imports_nothing_of_the_server_or_the_pages():
     code = (
         "import sys, pkgutil, importlib, bn_core\n"

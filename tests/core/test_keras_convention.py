@@ -129,6 +129,7 @@ def constant_grid():
     return np.unique(np.float32(means[:, None] + np.arange(8)[None, :]))
 
 
+@pytest.mark.slow
 def test_eps_zero_on_every_constant_channel_matches_kerass_float32_arithmetic():
     from bn_core.batches import BATCH_SIZES, sample_batch
 

@@ -89,6 +89,7 @@ def test_a_batch_of_one_is_refused_with_torchs_message():
     assert tr.TrainConfig(bn_stats="oops").problems() == ["bad_bn_stats"]
 
 
+@pytest.mark.slow
 def test_the_option_builds_the_layer_and_the_model_round_trips(digits):
     config = tr.TrainConfig(bn_stats="running", depth=2, hidden=16, epochs=1)
     model = tr.DigitNN(64, config)
@@ -104,6 +105,7 @@ def test_the_option_builds_the_layer_and_the_model_round_trips(digits):
     torch.testing.assert_close(rebuilt(x), history.model(x))
 
 
+@pytest.mark.slow
 def test_the_probe_shows_what_training_normalizes_with(digits):
     """With running statistics, the values leaving the norm are normalized with the running averages."""
     history = tr.train(tr.TrainConfig(bn_stats="running", hidden=16, epochs=2), data=digits)
@@ -167,6 +169,7 @@ def pair_run(digits, mode, seed, every_step=False, **changes):
     return tr.train(config, data=digits, measure_at=lambda step: every_step)
 
 
+@pytest.mark.slow
 def test_claim_at_the_default_running_statistics_end_far_below_batch_statistics(digits):
     """inside.stats_intro: at lr 0.03, batches of 32, 5 epochs, over five seeds: running statistics between
     50 % and 75 % test accuracy, batch statistics more than 96 %."""
@@ -177,6 +180,7 @@ def test_claim_at_the_default_running_statistics_end_far_below_batch_statistics(
         assert 0.50 <= running.test_accuracy <= 0.75, seed
 
 
+@pytest.mark.slow
 def test_claim_at_lr_03_running_statistics_diverge_within_50_steps_batch_statistics_pass_95(digits):
     """inside.stats_intro. Measured over seeds 0-9 with the native (AVX2) and the default kernels, one and two
     threads: the running-statistics run's last step before the diverging batch lies between 17 and 47 (seed 0
@@ -188,6 +192,7 @@ def test_claim_at_lr_03_running_statistics_diverge_within_50_steps_batch_statist
         assert running.measures[-1].step < 50, seed  # the last step trained before the diverging batch
 
 
+@pytest.mark.slow
 def test_claim_the_train_eval_gap_is_large_at_batch_2_and_within_a_point_at_64(digits):
     """inside.gap_text: at the default settings, over three seeds, the batch-statistics model in training mode
     with batches of 2: about 50-55 % against 97 % in eval mode (more than a third lost); with 64 within a point."""

@@ -133,6 +133,7 @@ def test_training_learns_and_records_each_epoch(digits):
     assert tr.train(tr.TrainConfig(norm="layer", epochs=1), data=digits).epochs[0].running_mean is None
 
 
+@pytest.mark.slow
 def test_a_run_is_reproducible_from_its_configuration(digits):
     state = torch.random.get_rng_state()
     config = tr.TrainConfig(epochs=2, dropout=0.2)
@@ -194,6 +195,7 @@ def test_should_stop_ends_the_run_between_batches(digits):
     assert history.test_accuracy is not None  # the model as it stands is still evaluated
 
 
+@pytest.mark.slow
 def test_weights_round_trip_and_probabilities(digits):
     history = tr.train(tr.TrainConfig(epochs=2), data=digits)
     again = tr.model_from(history.config, 64, tr.weights_of(history.model))
@@ -202,6 +204,7 @@ def test_weights_round_trip_and_probabilities(digits):
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_confusion_matrix_and_csv(digits):
     truth, predicted = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2])
     counts = tr.confusion_matrix(truth, predicted, classes=3)
@@ -299,6 +302,7 @@ def pair_of(name, digits, **changes):
     return tr.train(config, data=digits), tr.train(config.twin(), data=digits)
 
 
+@pytest.mark.slow
 def test_claim_figure1_bn_passes_90_percent_within_50_steps_and_its_sigmoid_input_stays_steady(digits):
     # about_figure1: "With BN the test accuracy passes 90 % within 50 steps, without it only after about a
     # thousand. [...] the input to one sigmoid of the last hidden layer: steady with BN, drifting without."
@@ -309,12 +313,14 @@ def test_claim_figure1_bn_passes_90_percent_within_50_steps_and_its_sigmoid_inpu
     assert tr.drift(bn) < 1.0  # its median moved less than its initial 15-85 spread
 
 
+@pytest.mark.slow
 def test_claim_classic_both_learn_bn_at_least_97_percent(digits):
     # about_classic: "both learn well (with BN at least 97 % test accuracy, without at least 95 %)"
     bn, none = pair_of("classic", digits)
     assert bn.test_accuracy >= 0.97 and none.test_accuracy >= 0.95
 
 
+@pytest.mark.slow
 def test_claim_high_lr_only_bn_survives(digits):
     # about_high_lr: "Without BN [...] its test accuracy stays at chance (about 10 %). With BN [...] over 95 %."
     bn, none = pair_of("high_lr", digits)
@@ -322,6 +328,7 @@ def test_claim_high_lr_only_bn_survives(digits):
     assert none.test_accuracy is None or none.test_accuracy <= 0.15  # diverged, or at chance
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("placement", ["before", "after"])
 def test_claim_leaving_bn_each_unit_has_mean_beta_and_std_gamma(digits, placement):
     # inside_intro: "leaving it, each unit's mean is its β and its standard deviation its γ [...]";
