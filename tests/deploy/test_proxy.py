@@ -3,6 +3,7 @@ session stays on its replica across reloads, reruns and a training run; another 
 the other replica; a foreign Host header is refused; /_stcore/metrics is not reachable."""
 
 import http.client
+import os
 import re
 import subprocess
 import sys
@@ -46,8 +47,14 @@ def test_the_committed_config_is_the_rendered_template_and_valid():
     assert (ROOT / "deploy/haproxy/haproxy.cfg").read_text() == rendered
     # haproxy -c resolves the hosts file: check a copy that points at the committed one
     config = rendered.replace("/usr/local/etc/haproxy/hosts.txt", str(ROOT / "deploy/haproxy/hosts.txt"))
-    check = subprocess.run([HAPROXY, "-c", "-f", "/dev/stdin"], input=config, capture_output=True, text=True)
+    keyed = {**os.environ, "BN_LAB_COOKIE_KEY": "0123456789abcdef"}  # the operator's, as docker-compose.yml asks
+    check = subprocess.run([HAPROXY, "-c", "-f", "/dev/stdin"], input=config, capture_output=True, text=True, env=keyed)
     assert check.returncode == 0, check.stdout + check.stderr
+    bare = {k: v for k, v in os.environ.items() if k != "BN_LAB_COOKIE_KEY"}
+    unkeyed = subprocess.run(
+        [HAPROXY, "-c", "-f", "/dev/stdin"], input=config, capture_output=True, text=True, env=bare
+    )
+    assert unkeyed.returncode != 0  # no key of the operator's, no proxy: never a key from this repository
 
 
 def test_sessions_stick_to_one_replica_foreign_hosts_and_metrics_are_refused(browser, shots):

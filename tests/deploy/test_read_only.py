@@ -20,7 +20,7 @@ from ui.i18n import catalog
 from ui.lessons import LESSONS
 
 pytestmark = pytest.mark.e2e
-CODE = ["app.py", "bn_core", "ui", "lessons", "locales", ".streamlit"]  # what the server needs of the image
+CODE = ["app.py", "bn_core", "serve", "ui", "lessons", "locales", ".streamlit"]  # what the server needs of the image
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 

@@ -278,12 +278,11 @@ def test_train_playback_runs_in_the_browser_without_a_server_rerun(page, server,
     page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=120_000)  # computed: a record now
     page.wait_for_function(PLAYED, timeout=30_000)
     page.wait_for_timeout(500)
-    asked, start, started = len(reruns), page.evaluate(HEAD), page.evaluate("() => performance.now()")
+    asked, start = len(reruns), page.evaluate(HEAD)
     page.wait_for_timeout(3000)
-    head, now = page.evaluate(HEAD), page.evaluate("() => performance.now()")
+    head = page.evaluate(HEAD)
     assert len(reruns) == asked, f"{len(reruns) - asked} reruns asked for while the record played"
-    assert head > start  # it played on...
-    assert head <= start + 20 * (now - started) / 1000 + 1  # ...never faster than the chosen pace
+    assert head > start  # it played on (its pace against the clock: benchmarks/classroom_play.py)
     page.get_by_role("button", name=text["player.pause"], exact=True).click()
     held = page.evaluate(HEAD)
     page.wait_for_timeout(1000)
