@@ -83,6 +83,8 @@ def test_a_run_trains_with_read_only_code_and_only_tmpdir_writable(browser, shot
         with streamlit(code, log="streamlit-read-only.log", env=env, user=prefix) as (url, server):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/{train.url_path}?lang=en&preset=custom&epochs=2&speed=500")
+            page.get_by_role("heading", name=text["train.title"]).first.wait_for(timeout=120_000)
+            page.wait_for_load_state("networkidle")  # the page's first run has ended: the press is not lost
             page.get_by_role("button", name=text["train.play"]).click()
             # a fresh server first starts its forkserver, which trains once to warm up (slow on a busy machine)
             page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=300_000)
