@@ -28,8 +28,8 @@ def result_for(name: str, config):
     """(result, "shipped" | "computed") for ``config``, or (None, None) if nobody has computed it yet."""
     if shipped(name).config == config:
         return shipped(name), "shipped"
-    view = runs.runner().records.get(run_key(jobs.Job(name, config)))
-    return (view.result, "computed") if view is not None else (None, None)
+    [view] = runs.views([run_key(jobs.Job(name, config))])  # the record, or a run finished a moment ago
+    return (view.result, "computed") if view is not None and view.state == "finished" else (None, None)
 
 
 def source_note(source: str | None) -> None:

@@ -65,8 +65,10 @@ def test_a_record_the_server_no_longer_has_is_named_in_a_notice(tab):
     at = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16", seed="23")
     at.button(key="train.start").click().run()
     poll(at, lambda a: len(finished_groups(a)) == 1)
-    for view in finished_groups(at)[0]["runs"]:
-        runs.runner().records.drop(view.run_id)  # pushed out of the store by other classes' runs
+    keys = [view.run_id for view in finished_groups(at)[0]["runs"]]
+    poll(at, lambda a: all(k in runs.runner().records for k in keys), timeout=10)  # stored a moment after the end
+    for key in keys:
+        runs.runner().records.drop(key)  # pushed out of the store by other classes' runs
     again = open_page(PAGE, "en")
     assert_clean(again)
     assert finished_groups(again) == []
