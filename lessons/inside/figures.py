@@ -166,17 +166,6 @@ def _below(title: str, x_title: str, y_title: str, height: int) -> dict:
     return layout
 
 
-def step_lines(
-    series: list[tuple[str, np.ndarray, np.ndarray]], *, title: str, x_title: str, y_title: str, height: int = 340
-) -> go.Figure:
-    """Accuracy ``(name, steps, values)`` over training steps, one line per run (runs may end early)."""
-    traces = [
-        dict(type="scatter", x=x, y=y, mode="lines", name=name, line=dict(color=charts.LINE_COLORS[i], width=2.5))
-        for i, (name, x, y) in enumerate(series)
-    ]
-    return charts.figure(traces, _below(title, x_title, y_title, height))
-
-
 def gap_figure(
     sizes: np.ndarray,
     train_accuracy: np.ndarray,

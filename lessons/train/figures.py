@@ -44,27 +44,6 @@ def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:
     return layout
 
 
-def step_curves(
-    series: Sequence[Series], *, title: str, x_title: str, y_title: str, percent: bool = False, height: int = 330
-) -> go.Figure:
-    """A value per measured step, one line per run."""
-    traces = [
-        dict(
-            type="scatter",
-            x=s.steps,
-            y=s.values,
-            mode="lines",
-            name=s.name,
-            line=dict(color=NORM_COLORS[s.norm], width=2.5),
-        )
-        for s in series
-    ]
-    layout = _layout(title, x_title, y_title, height)
-    if percent:
-        layout["yaxis"].update(tickformat=".0%", range=[0, 1.02])
-    return charts.figure(traces, layout)
-
-
 def bands(series: Sequence[Series], *, title: str, x_title: str, y_title: str, height: int = 330) -> go.Figure:
     """Per run, the 15th-85th percentile band and the median over steps (Ioffe and Szegedy, Figure 1(b, c))."""
     traces = []
