@@ -158,7 +158,7 @@ DEFAULT_MAX_PER_OWNER = 2  # one pair (a run and its twin without normalization)
 # eight pairs: one client cannot hold the whole queue; a class behind one address (a school's NAT, no proxy
 # header) needs more: raise it (docs/deploy.md)
 DEFAULT_MAX_PER_CLIENT = 16
-DEFAULT_MAX_SECONDS = 120  # a Figure 1 pair computes in about 6 s here (both caps are settings)
+DEFAULT_MAX_SECONDS = 120  # a Figure 1 pair takes 4-5 s of one core here (both caps are settings)
 DEFAULT_MAX_STEPS = 50_000  # the digits at batch size 1 for 100 epochs would be 107 800 steps (2 min here)
 DEFAULT_RECORD_MB = 200  # a digits run's record is about 0.6 MB; an MNIST pair up to about 8 MB
 MAX_RECORDS = 1_000
