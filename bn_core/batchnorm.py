@@ -189,17 +189,19 @@ class BatchNorm:
         (N, C, D, H, W), channels-last through ``axis=-1``, or (C,) under keras.
         Output: same shape and dtype as the input (float32 or float64).
 
-        dtype: keras only: the compute dtype of Keras's dtype policy, ``"float32"``
-            (Keras's default: a float64 input is computed in float32, as Keras
-            casts it) or ``"float64"`` (a layer built with ``dtype="float64"``).
+        dtype: keras only: the layer's dtype policy, ``"float32"`` (Keras's default)
+            or ``"float64"`` (a layer built with ``dtype="float64"``): the dtype of its
+            output and its variables. Either way Keras 3's BatchNormalization computes in
+            float32: it casts its input to ``result_type(dtype, "float32")``, which Keras's
+            type promotion makes float32 for float64 too (checked against Keras 3.15.1).
 
     Parameters and running statistics are float64 arrays of shape (C,) that can
     be read and assigned. pytorch: torch itself computes the output and updates the
     running statistics in the input's dtype, as a module of that dtype does (float32
     buffers for a float32 input: ``bn_core.pytorch``); ``statistics`` are its kernel's.
-    keras: every step in ``dtype`` with the torch ops of Keras 3's torch backend
-    (``bn_core.keras``), the variance as E[x²] − E[x]²; the output and the moving
-    statistics are rounded to ``dtype`` as Keras's are.
+    keras: every step in float32 with the torch ops of Keras 3's torch backend
+    (``bn_core.keras``), the variance as E[x²] − E[x]²; the output is cast to ``dtype``
+    and the moving statistics keep float32 values, as Keras's do.
     """
 
     def __init__(
@@ -275,9 +277,8 @@ class BatchNorm:
         self._cache = _Cache(x_hat=x_hat, var=np.asarray(var, np.float64), batch_mode=batch_mode, dtype=x.dtype)
         return y
 
-    def _count_batch(self) -> float:
-        """Count a training batch; the factor torch is given for it (momentum None: 1 / batches)."""
-        self.num_batches_tracked += 1
+    def _factor(self) -> float:
+        """The factor torch is given for a counted training batch (momentum None: 1 / batches)."""
         return 1.0 / self.num_batches_tracked if self.momentum is None else float(self.momentum)
 
     def _torch_call(
@@ -285,7 +286,7 @@ class BatchNorm:
     ) -> np.ndarray:
         """What ``torch.nn.BatchNorm*d.forward`` does in x's dtype: count the batch, pass the factor
         (momentum, or 1 / batches tracked for momentum None) and keep the buffers it updated."""
-        factor = self._count_batch() if updates else 0.0
+        factor = self._factor() if updates else 0.0
         y, mean, var = pytorch.batch_norm(
             x, self.running_mean, self.running_var, gamma, beta, batch_mode, factor, self.eps, self.axis
         )
@@ -294,7 +295,14 @@ class BatchNorm:
         return y
 
     def _check(self, x: np.ndarray, training: bool) -> bool:
-        """Refuse what the framework refuses, in PyTorch's order; whether x is normalized with its own statistics."""
+        """Refuse what the framework refuses, in PyTorch's order; whether x is normalized with its own statistics.
+        torch's module counts a training batch (num_batches_tracked) once x has at least two axes, before
+        any other check: a batch it then refuses (a batch of one, ε = 0, a wrong channel count) is counted."""
+        if self.convention == "pytorch":
+            if x.ndim < 2:
+                raise ValueError(f"expected at least 2D input (N, C, ...), got {x.ndim}D input")
+            if training and self.running_mean is not None:
+                self.num_batches_tracked += 1
         if x.dtype not in (np.float32, np.float64):
             raise TypeError(f"x must be float32 or float64, got {x.dtype}")
         self._check_shape(x.shape)
@@ -313,7 +321,7 @@ class BatchNorm:
         if not self.uses_batch_stats(training):
             return self.running_mean, self.running_var
         if self.convention == "keras":
-            return keras.moments(np.asarray(x), reduced_axes(np.ndim(x), self.axis), self.dtype)
+            return keras.moments(np.asarray(x), reduced_axes(np.ndim(x), self.axis), keras.COMPUTE_DTYPE)
         return pytorch.batch_moments(np.asarray(x), self.axis)
 
     def affine_map(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -339,27 +347,40 @@ class BatchNorm:
         self._check(x, training=True)
         if self.convention == "pytorch" and self.running_mean is not None:  # one torch call does both
             mean, var, self.running_mean, self.running_var = pytorch.update_stats(
-                x, self.running_mean, self.running_var, self._count_batch(), self.axis
+                x, self.running_mean, self.running_var, self._factor(), self.axis
             )
             return mean, var
         mean, var = self.statistics(x, training=True)
         if self.running_mean is not None:
             self._keras_update(mean, var)
+        self._keras_refuse_flat(x, training=True)
         return mean, var
+
+    def _keras_refuse_flat(self, x: np.ndarray, training: bool) -> None:
+        """Keras on torch trains on a 1-D input of C > 1 channels only as far as its moving statistics: its
+        moments over no axes are over every value (torch.mean with an empty axis list), one number that
+        updates every channel, and then shaping β (C values) to that one number fails."""
+        if self.convention == "keras" and training and x.ndim == 1 and x.shape[0] > 1:
+            raise ValueError(
+                f"Keras cannot train on a 1-D input of {x.shape[0]} channels: its batch mean is one number over"
+                " all of them (its moving statistics have already taken it)."
+                f" Give the batch an axis: shape (1, {x.shape[0]})"
+            )
 
     def _keras_update(self, mean: np.ndarray, var: np.ndarray) -> None:
         self.num_batches_tracked += 1
-        m, dt = float(self.momentum), self.dtype
+        m, dt = float(self.momentum), keras.COMPUTE_DTYPE
         self.running_mean = keras.moving_average(self.running_mean, mean, m, dt).astype(np.float64)
         self.running_var = keras.moving_average(self.running_var, var, m, dt).astype(np.float64)
 
     def _keras_call(self, x: np.ndarray, training: bool, batch_mode: bool) -> np.ndarray:
-        """Keras 3's ``BatchNormalization.call`` on its torch backend, in ``self.dtype``."""
-        dt = self.dtype
+        """Keras 3's ``BatchNormalization.call`` on its torch backend: in float32, the output cast to ``self.dtype``."""
+        dt = keras.COMPUTE_DTYPE
         mean, var = self.statistics(x, training)
         if batch_mode and training and self.running_mean is not None:
             self._keras_update(mean, var)
-        y = keras.batch_normalization(x, mean, var, self.gamma, self.beta, self.eps, self.axis, dt)
+        self._keras_refuse_flat(x, batch_mode)
+        y = keras.batch_normalization(x, mean, var, self.gamma, self.beta, self.eps, self.axis, dt).astype(self.dtype)
         # backward() works in float64 from x_hat; it is computed there, when asked for (the
         # running-statistics history calls the layer many times and never asks)
         x_hat = lambda: normalize(x, mean, var, None, None, self.eps, self.axis)[1]  # noqa: E731
@@ -404,8 +425,6 @@ class BatchNorm:
         self.running_var = momentum_update(self.running_var, stored_var, momentum, weighs)
 
     def _check_shape(self, shape: tuple[int, ...]) -> None:
-        if self.convention == "pytorch" and len(shape) < 2:
-            raise ValueError(f"expected at least 2D input (N, C, ...), got {len(shape)}D input")
         if len(shape) == 0:
             raise ValueError("expected an input with at least one axis")
         channel = _normalize_axis(self.axis, len(shape))

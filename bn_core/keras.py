@@ -1,8 +1,10 @@
 """Keras 3's BatchNormalization arithmetic, step for step, in the dtype Keras computes in.
 
-Keras 3 layers compute in their dtype policy's compute dtype, float32 unless the layer
-was built with ``dtype="float64"``: a float64 input to a default layer is cast to
-float32 first. On the torch backend (``keras/src/backend/torch/nn.py``) the layer runs
+Keras 3's BatchNormalization computes in float32 whatever its dtype policy: its ``call``
+casts the input to ``result_type(input dtype, "float32")``, and Keras's type promotion
+makes that float32 for float64 too; a float64 layer only casts the output (and stores
+its moving statistics) in float64. On the torch backend (``keras/src/backend/torch/nn.py``)
+the layer runs
 
     mean = torch.mean(x, axes)
     var  = torch.mean(x ** 2, axes) - mean ** 2        # E[x²] − E[x]², "faster but less stable"
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64")  # a layer's dtype policy: its output's and its variables' dtype
+COMPUTE_DTYPE = "float32"  # what BatchNormalization.call computes in, for either policy
 
 
 def _torch():
@@ -39,8 +42,10 @@ def moments(x: np.ndarray, axes: tuple[int, ...], dtype: str = "float32") -> tup
     """Keras's batch mean and variance E[x²] − E[x]² per channel, computed in ``dtype``. Shape (C,) each."""
     torch = _torch()
     t = _tensor(x, dtype)
-    if not axes:  # (C,) input: each channel is its own batch of one value
-        return t.numpy(), (torch.square(t) - torch.square(t)).numpy()
+    if not axes:  # (C,) input: torch.mean over an empty axis list (as Keras passes it) takes every value
+        mean = torch.mean(t, dim=[]).reshape(1)
+        var = torch.mean(torch.square(t), dim=[]).reshape(1) - torch.square(mean)
+        return mean.expand(t.shape).numpy(), var.expand(t.shape).numpy()
     mean = torch.mean(t, dim=axes)
     var = torch.mean(torch.square(t), dim=axes) - torch.square(mean)
     return mean.numpy(), var.numpy()

@@ -22,6 +22,9 @@ fi
 
 if [ "${1:-}" = --dev ]; then
     "$PYTHON" -m pip install -r requirements-dev.txt
+    # tests/core/test_keras_real.py: Keras 3 itself, outside the app's environment (its tests append it to sys.path)
+    [ -f .keras-lib/keras-3.15.1.dist-info/METADATA ] ||
+        "$PYTHON" -m pip install -q --target .keras-lib --upgrade keras==3.15.1
     PACKAGES=""
     command -v chromium >/dev/null 2>&1 || PACKAGES="chromium fonts-noto-cjk"
     # tests/deploy: replicas behind HAProxy (in /usr/sbin, often not on a user's PATH)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bn_core import BatchNorm
+from bn_core import BatchNorm, keras
 from bn_core.batches import population_stats
 from bn_core.batchnorm import pytorch_to_keras_momentum, single_value_message, values_per_channel
 from bn_core.histogram import bins_for, histogram, mapped_histogram
@@ -194,7 +194,7 @@ def eps_outcome(x: np.ndarray, y: np.ndarray, mean: np.ndarray, var: np.ndarray,
     first = (0, ch) + (0,) * (x.ndim - 2)
     m, v, y0 = float(mean[ch]), float(var[ch]), float(y[first])
     centered = float(x[first]) - m
-    dtype = layer.dtype if layer.convention == "keras" else str(x.dtype)
+    dtype = keras.COMPUTE_DTYPE if layer.convention == "keras" else str(x.dtype)
     st.markdown(
         t(
             "bn_lab.eps_numbers",

@@ -1,5 +1,7 @@
 """bn_core.BatchNorm against torch.nn.BatchNorm1d/2d/3d and autograd."""
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 import torch
@@ -219,3 +221,34 @@ def test_eps_zero_in_eval_with_zero_running_var_gives_nan_like_torch():
     theirs.running_var.zero_()
     ours.running_var = np.zeros(1)
     assert np.isnan(ours(x)).all() and torch.isnan(theirs(torch.from_numpy(x))).all()
+
+
+@pytest.mark.parametrize(
+    "refused", [np.ones((1, 3)), np.ones((4, 5)), np.ones((4, 3), dtype=np.int64)], ids=["one", "channels", "dtype"]
+)
+@pytest.mark.parametrize("momentum", [None, 0.1])
+def test_a_refused_training_batch_is_counted_as_torch_counts_it(refused, momentum):
+    """torch's module counts the batch before it refuses it; with momentum None the later running means
+    depend on that count."""
+    rng = np.random.default_rng(4)
+    ours, theirs = BatchNorm(3, momentum=momentum), torch.nn.BatchNorm1d(3, momentum=momentum).double()
+    batches = [rng.normal(size=(5, 3)), refused, rng.normal(size=(6, 3))]
+    for x in batches:
+        refusal = (ValueError, TypeError, RuntimeError, NotImplementedError)
+        with pytest.raises(refusal) if x is refused else nullcontext():
+            theirs(torch.from_numpy(x))
+        with pytest.raises((ValueError, TypeError)) if x is refused else nullcontext():
+            ours(x, training=True)
+        assert ours.num_batches_tracked == int(theirs.num_batches_tracked)
+    assert ours.num_batches_tracked == 3
+    assert_same(ours.running_mean, theirs.running_mean)
+    assert_same(ours.running_var, theirs.running_var)
+
+
+def test_a_one_axis_input_is_refused_before_it_is_counted():
+    ours, theirs = BatchNorm(3), torch.nn.BatchNorm1d(3).double()
+    with pytest.raises(ValueError):
+        theirs(torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="2D"):
+        ours(np.ones(3), training=True)
+    assert ours.num_batches_tracked == int(theirs.num_batches_tracked) == 0

@@ -7,8 +7,9 @@ its torch backend (keras/src/backend/torch/nn.py: moments, batch_normalization):
   same for the variance;
 - inference (a direct call without training=True): (x - moving_mean) * rsqrt(moving_var + epsilon) * gamma + beta;
 - defaults momentum 0.99, epsilon 1e-3, axis -1, moving statistics start at 0 and 1;
-- the layer computes in its dtype policy's compute dtype: float32 unless built with dtype="float64".
-The reference below writes those formulas with torch ops, in float32 as Keras runs them.
+- the layer computes in float32 whatever its dtype policy (a float64 layer casts its output back).
+The reference below writes those formulas with torch ops, in float32 as Keras runs them;
+tests/core/test_keras_real.py checks the engine against Keras itself.
 """
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_keras_puzzle_direct_call_is_inference_with_fresh_statistics():
     assert abs(float(y[0]) - float(x[0]) / np.sqrt(1.001)) < 1e-7
 
 
-def test_a_float64_input_is_computed_in_float32_unless_the_layer_is_float64():
+def test_a_float64_input_is_computed_in_float32_and_a_float64_layer_only_casts_the_output():
     rng = np.random.default_rng(7)
     x = rng.normal(3.0, 2.0, size=(16, 4))  # float64
     gamma, beta = rng.normal(size=4), rng.normal(size=4)
@@ -61,7 +62,7 @@ def test_a_float64_input_is_computed_in_float32_unless_the_layer_is_float64():
         wide.gamma, wide.beta = gamma, beta
         y64 = wide(x, training=training)
         assert y64.dtype == np.float64
-        np.testing.assert_allclose(y64, keras_reference(x, gamma, beta, 1e-3, training, dtype=torch.float64), 1e-14)
+        np.testing.assert_array_equal(y64, y.astype(np.float64))  # Keras 3.15: computed in float32, then cast
 
 
 def test_moving_statistics_are_updated_in_float32():
@@ -85,9 +86,9 @@ def test_training_uses_batch_stats_and_updates_moving_stats_with_old_weight():
     bn = BatchNorm(4, convention="keras", dtype="float64")
     y = bn(x, training=True)
     mean, var = x.mean(axis=0), x.var(axis=0)
-    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), atol=1e-12)
-    np.testing.assert_allclose(bn.running_mean, 0.99 * 0.0 + 0.01 * mean, atol=1e-12)
-    np.testing.assert_allclose(bn.running_var, 0.99 * 1.0 + 0.01 * var, atol=1e-12)  # biased
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), atol=1e-5)  # float32 arithmetic
+    np.testing.assert_allclose(bn.running_mean, 0.99 * 0.0 + 0.01 * mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var, 0.99 * 1.0 + 0.01 * var, rtol=1e-5)  # biased
 
 
 def test_keras_momentum_m_equals_pytorch_momentum_one_minus_m():
@@ -97,7 +98,7 @@ def test_keras_momentum_m_equals_pytorch_momentum_one_minus_m():
     for _ in range(5):
         x = rng.normal(1.0, 2.0, size=(10, 3))
         keras(x, training=True), torch_like(x, training=True)
-    np.testing.assert_allclose(keras.running_mean, torch_like.running_mean, atol=1e-12)
+    np.testing.assert_allclose(keras.running_mean, torch_like.running_mean, rtol=1e-5)  # Keras in float32
     # the variances differ only by PyTorch's n / (n - 1) correction, so not equal
     assert not np.allclose(keras.running_var, torch_like.running_var)
 
@@ -114,8 +115,8 @@ def test_channels_last_image_batch():
     rng = np.random.default_rng(4)
     x = rng.normal(size=(2, 3, 3, 5))  # (N, H, W, C)
     y = BatchNorm(5, convention="keras", dtype="float64")(x, training=True)
-    np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0.0, atol=1e-12)
-    np.testing.assert_allclose(y.var(axis=(0, 1, 2)), x.var(axis=(0, 1, 2)) / (x.var(axis=(0, 1, 2)) + 1e-3))
+    np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0.0, atol=1e-6)
+    np.testing.assert_allclose(y.var(axis=(0, 1, 2)), x.var(axis=(0, 1, 2)) / (x.var(axis=(0, 1, 2)) + 1e-3), rtol=1e-5)
 
 
 def test_keras_rejects_cumulative_momentum():
@@ -192,6 +193,7 @@ def test_backward_of_a_float64_keras_layer_matches_autograd():
     mean = t.mean(0)
     var = (t * t).mean(0) - mean * mean
     ((t - mean) * torch.rsqrt(var + 1e-3) * g + b).backward(torch.tensor(dy))
-    np.testing.assert_allclose(dx, t.grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(dgamma, g.grad.numpy(), atol=1e-10)
+    # the statistics are Keras's float32 ones; the backward pass is float64 arithmetic on them
+    np.testing.assert_allclose(dx, t.grad.numpy(), atol=1e-5)
+    np.testing.assert_allclose(dgamma, g.grad.numpy(), atol=1e-5)
     np.testing.assert_allclose(dbeta, b.grad.numpy(), atol=1e-10)
