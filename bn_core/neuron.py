@@ -148,3 +148,18 @@ def relu_moments(m: float, s: float) -> tuple[float, float, float]:
     mean = m * cdf + s * pdf
     second = (m * m + s * s) * cdf + m * s * pdf
     return 1.0 - cdf, mean, math.sqrt(max(second - mean * mean, 0.0))
+
+
+def framework_residues(v: np.ndarray, eps: float = BN_EPS) -> dict[str, tuple[float, float]]:
+    """For a constant BN input ``v`` (n,), whose exact normalized value is 0: what PyTorch's
+    BatchNorm1d (training mode) gives in float32 and in float64. Per dtype (the largest |output|,
+    the share of ReLU's outputs that are exactly 0): its mean can miss the value by a rounding
+    error, and ReLU keeps the residues that come out positive."""
+    import torch  # only for this case: the lesson's neuron is NumPy
+
+    out = {}
+    for dtype in (torch.float32, torch.float64):
+        with torch.no_grad():
+            y = torch.nn.BatchNorm1d(1, eps=eps).to(dtype)(torch.as_tensor(np.asarray(v)[:, None]).to(dtype))
+        out[str(dtype).removeprefix("torch.")] = (float(y.abs().max()), float((torch.relu(y) == 0).double().mean()))
+    return out

@@ -279,6 +279,20 @@ def metrics(result: neuron.NeuronPass, act: str, bn: str) -> None:
             rf"**{t('neuron.bn_stats')}:** $\mu_B$ = {num(result.bn_mean, '.4f')}, "
             rf"$\sigma^2_B$ = {num(result.bn_var, '.4f')}"
         )
+    if result.bn_var == 0.0 and bn == "before":  # w₁ = w₂ = 0: exact zeros here, a matter of rounding elsewhere
+        residues = neuron.framework_residues(result.z)
+        f32, f64 = residues["float32"], residues["float64"]
+        st.caption(
+            t(
+                "neuron.constant_bn",
+                w0=num(s["neuron.w0"], ".2f"),
+                n=num(len(result.z), ",d"),
+                f32=num(f32[0], ".1e"),
+                z32=pct(f32[1]),
+                f64=num(f64[0], ".1e"),
+                z64=pct(f64[1]),
+            )
+        )
 
 
 guarded(body, "neuron")

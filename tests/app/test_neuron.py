@@ -158,3 +158,20 @@ def test_the_sample_bytes_hold_the_float32_columns_after_the_header():
     assert data[:4] == b"BNS1" and len(data) == 4 + 4 + 12 + 4 + 8 * 7
     columns = np.frombuffer(data[24:], "<f4").reshape(2, 7)
     assert (columns.T == x).all()
+
+
+def test_zero_weights_before_relu_say_the_exact_zeros_are_a_matter_of_rounding():
+    """w₁ = w₂ = 0: a constant BN input. The page's float64 mean is exact (100 % zeros); PyTorch's BatchNorm1d
+    misses it by rounding, and in float64 every output can come out positive (0 % exact zeros)."""
+    import torch
+
+    at = neuron(w1=0, w2=0, w0=0.3, bn=1)
+    assert_clean(at)
+    assert percent(metric(at, "neuron.zero_share")) == 100
+    note = next(c.value for c in at.caption if "BatchNorm1d" in c.value)
+    z = torch.full((10_000, 1), 0.3, dtype=torch.float64)
+    for dtype in (torch.float32, torch.float64):
+        y = torch.nn.BatchNorm1d(1).to(dtype)(z.to(dtype)).detach()
+        assert f"{float(y.abs().max()):.1e}" in note
+        assert f"{float((torch.relu(y) == 0).double().mean()):.1%}" in note
+    assert not any("BatchNorm1d" in c.value for c in neuron(w1=0.5, w2=0, w0=0.3, bn=1).caption)
