@@ -40,6 +40,7 @@ from bn_core.train import (
     steps_per_epoch,
 )
 
+SEEDS = (0, 1, 2, 3, 4)  # each setting runs with these seeds (weights, batch order); the lesson draws their spread
 REFERENCE_BATCH = 32  # the batch size at which a sweep's learning rate is the configured one
 SIZE_RANGE = (2, 512)
 R_BINS = np.geomspace(1 / 8, 8, 41)  # r is a ratio: bins even on a log scale, 1/8 .. 8
@@ -170,7 +171,7 @@ class SweepConfig:
     epochs: int = 8  # the same number of epochs (not steps) at every batch size, as in the GN paper
     hidden: int = 64
     depth: int = 2
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: tuple[int, ...] = SEEDS
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
@@ -207,11 +208,11 @@ class RenormConfig:
     epochs: int = 8
     hidden: int = 64
     depth: int = 2
-    seed: int = 0
+    seeds: tuple[int, ...] = SEEDS  # r, d and the clipped share are traced with the first
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
+        found = model_problems(self.hidden, self.depth, self.epochs, self.seeds)
         if not SIZE_RANGE[0] <= self.batch_size <= SIZE_RANGE[1]:
             found.append("bad_batch_size")
         if not self.settings or not all(1.0 <= r <= 100 and 0.0 <= d <= 100 for r, d in self.settings):
@@ -220,13 +221,13 @@ class RenormConfig:
             found.append("bad_lr")
         return found
 
-    def run(self, norm: str) -> TrainConfig:
+    def run(self, norm: str, seed: int) -> TrainConfig:
         return SweepConfig(lr=self.lr, epochs=self.epochs, hidden=self.hidden, depth=self.depth).run(
-            norm, self.batch_size, self.seed
+            norm, self.batch_size, seed
         )
 
     def runs(self) -> list[TrainConfig]:
-        return [self.run("batch")] + [self.run("renorm") for _ in self.settings]
+        return [self.run(norm, seed) for seed in self.seeds for norm in ("batch", *["renorm"] * len(self.settings))]
 
 
 @dataclass(frozen=True)
@@ -237,12 +238,12 @@ class LrConfig:
     epochs: int = 6
     hidden: int = 100
     depth: int = 3
-    seed: int = 0
+    seeds: tuple[int, ...] = SEEDS  # the loss band is drawn for the first
     trains_at: float = 0.9  # the validation accuracy a run must reach to count as trained
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
+        found = model_problems(self.hidden, self.depth, self.epochs, self.seeds)
         if not self.lrs or not all(math.isfinite(v) and 1e-5 <= v <= 10.0 for v in self.lrs):
             found.append("bad_lr")
         if not self.norms or not set(self.norms) <= set(NORMS):
@@ -251,7 +252,7 @@ class LrConfig:
             found.append("bad_batch_size")
         return found
 
-    def run(self, norm: str, lr: float) -> TrainConfig:
+    def run(self, norm: str, lr: float, seed: int) -> TrainConfig:
         return TrainConfig(
             dataset=self.dataset,
             norm=norm,
@@ -260,11 +261,11 @@ class LrConfig:
             batch_size=self.batch_size,
             lr=lr,
             epochs=self.epochs,
-            seed=self.seed,
+            seed=seed,
         )
 
     def runs(self) -> list[TrainConfig]:
-        return [self.run(n, lr) for n in self.norms for lr in self.lrs]
+        return [self.run(n, lr, seed) for n in self.norms for lr in self.lrs for seed in self.seeds]
 
 
 def config_hash(config) -> str:
@@ -304,12 +305,21 @@ class SweepResult:
     def mean_train_mode_error(self) -> np.ndarray:  # (sizes,)
         return np.array(self.bn_train_mode_error).mean(axis=1)
 
+    def error_range(self, norm: str) -> tuple[np.ndarray, np.ndarray]:  # (sizes,) each: lowest and highest seed
+        errors = np.array(self.val_error[norm])
+        return errors.min(axis=1), errors.max(axis=1)
+
+    def train_mode_range(self) -> tuple[np.ndarray, np.ndarray]:
+        errors = np.array(self.bn_train_mode_error)
+        return errors.min(axis=1), errors.max(axis=1)
+
 
 @dataclass(frozen=True)
 class RenormResult:
     config: RenormConfig
-    bn_error: float  # BatchNorm's validation error (eval mode) at the same batch size
-    errors: list[float]  # per setting, Batch Renorm's validation error (eval mode)
+    bn_error: list[float]  # [seed] BatchNorm's validation error (eval mode) at the same batch size
+    errors: list[list[float]]  # [setting][seed] Batch Renorm's validation error (eval mode)
+    # r, d and the clip: the first seed's run
     r_hist: list[list[list[float]]]  # [setting][phase][bin]: share of r values (unclipped) per R_BINS bin
     d_hist: list[list[list[float]]]  # [setting][phase][bin]: the same for d, per D_BINS bin
     clip_steps: list[int]  # steps at which the clipped share is kept
@@ -327,10 +337,10 @@ class RenormResult:
 @dataclass(frozen=True)
 class LrResult:
     config: LrConfig
-    losses: dict[str, list[list[float]]]  # norm -> [lr][kept step] the batch's loss; nan after divergence
+    losses: dict[str, list[list[float]]]  # norm -> [lr][kept step] the batch's loss (first seed); nan after divergence
     steps: list[int]  # the kept steps
-    accuracy: dict[str, list[float]]  # norm -> [lr] validation accuracy at the end (0 if diverged)
-    diverged: dict[str, list[bool]]
+    accuracy: dict[str, list[list[float]]]  # norm -> [lr][seed] validation accuracy at the end (0 if diverged)
+    diverged: dict[str, list[list[bool]]]  # norm -> [lr][seed]
 
     def band(self, norm: str) -> tuple[np.ndarray, np.ndarray]:
         """(lowest, highest) loss over the learning rates at each kept step; a diverged run counts
@@ -339,12 +349,18 @@ class LrResult:
         losses = np.where(np.isnan(losses), DIVERGED_LOSS, np.minimum(losses, DIVERGED_LOSS))
         return losses.min(axis=0), losses.max(axis=0)
 
-    def largest_lr(self, norm: str) -> float | None:
-        """The largest learning rate whose run reached ``trains_at`` validation accuracy (None: none did)."""
+    def largest_lr(self, norm: str, seed_index: int = 0) -> float | None:
+        """The largest rate whose run with seed ``seed_index`` reached ``trains_at`` validation accuracy (or None)."""
         good = [
-            lr for lr, acc in zip(self.config.lrs, self.accuracy[norm], strict=True) if acc >= self.config.trains_at
+            lr
+            for lr, acc in zip(self.config.lrs, self.accuracy[norm], strict=True)
+            if acc[seed_index] >= self.config.trains_at
         ]
         return max(good) if good else None
+
+    def largest_lrs(self, norm: str) -> list[float | None]:
+        """``largest_lr`` for each seed."""
+        return [self.largest_lr(norm, i) for i in range(len(self.config.seeds))]
 
 
 # --- the experiments ------------------------------------------------------------------------
@@ -383,17 +399,21 @@ def renorm_trace(
 ) -> RenormResult:
     data = data if data is not None else load(config.dataset)
     progress = Progress(total_steps(config, len(data.y_train)), should_stop, on_progress)
-    bn = fit(config.run("batch"), data, progress)
-    bn_error = 1.0 if bn.diverged else val_error(bn.model, data)
-    errors, r_hist, d_hist, clipped, clipped_total = [], [], [], [], []
-    for r_max, d_max in config.settings:
-        error, r_share, d_share, shares = _renorm_run(config.run("renorm"), r_max, d_max, data, progress)
-        errors.append(error)
-        r_hist.append(r_share.tolist())
-        d_hist.append(d_share.tolist())
-        steps, kept = thin(shares)
-        clipped.append(kept.tolist())
-        clipped_total.append(float(shares.mean()))
+    bn_error, errors = [], [[] for _ in config.settings]
+    r_hist, d_hist, clipped, clipped_total = [], [], [], []
+    for seed in config.seeds:
+        bn = fit(config.run("batch", seed), data, progress)
+        bn_error.append(1.0 if bn.diverged else val_error(bn.model, data))
+        for i, (r_max, d_max) in enumerate(config.settings):
+            error, r_share, d_share, shares = _renorm_run(config.run("renorm", seed), r_max, d_max, data, progress)
+            errors[i].append(error)
+            if seed != config.seeds[0]:
+                continue
+            r_hist.append(r_share.tolist())
+            d_hist.append(d_share.tolist())
+            steps, kept = thin(shares)
+            clipped.append(kept.tolist())
+            clipped_total.append(float(shares.mean()))
     return RenormResult(config, bn_error, errors, r_hist, d_hist, steps.tolist(), clipped, clipped_total)
 
 
@@ -446,7 +466,10 @@ def lr_robustness(
     for norm in config.norms:
         losses[norm], accuracy[norm], diverged[norm] = [], [], []
         for lr in config.lrs:
-            result = fit(config.run(norm, lr), data, progress)
+            runs = [fit(config.run(norm, lr, seed), data, progress) for seed in config.seeds]
+            accuracy[norm].append([0.0 if r.diverged else 1.0 - val_error(r.model, data) for r in runs])
+            diverged[norm].append([r.diverged for r in runs])
+            result = runs[0]  # the band: the first seed's losses
             full = np.full(total, np.nan)
             full[: len(result.losses)] = result.losses
             if result.diverged:  # nan from the diverging step on: LrResult.band counts it at DIVERGED_LOSS
@@ -455,6 +478,4 @@ def lr_robustness(
                 full[len(result.losses) :] = result.losses[-1]
             steps, kept = thin(full)
             losses[norm].append(kept.tolist())
-            accuracy[norm].append(0.0 if result.diverged else 1.0 - val_error(result.model, data))
-            diverged[norm].append(result.diverged)
     return LrResult(config, losses, steps.tolist(), accuracy, diverged)

@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from bn_core import experiments as ex  # noqa: E402
 from bn_core.data import load  # noqa: E402
 from bn_core.smoothness import SmoothnessConfig  # noqa: E402
-from serve.jobs import EXPERIMENTS, SHIPPED, Job, run_job, to_json  # noqa: E402
+from serve.jobs import EXPERIMENTS, SHIPPED, Job, machine, run_job, to_json  # noqa: E402
 
 TINY = {
     "sweep": ex.SweepConfig(sizes=(4, 32), norms=("batch", "weight"), epochs=1, seeds=(0,)),
@@ -45,7 +45,7 @@ def main() -> None:
             continue
         config = TINY[name] if args.tiny else config_cls()
         start = time.perf_counter()
-        text = to_json(run_job(Job(name, config), data))
+        text = to_json(run_job(Job(name, config), data), machine())
         (args.out / f"{name}.json").write_text(text, encoding="utf-8")
         print(f"{name}: {time.perf_counter() - start:.1f} s, {len(text):,} bytes")
 

@@ -89,15 +89,39 @@ def _rounded(value):
     return value
 
 
-def to_json(result) -> str:
-    """A result as compact JSON: its configuration, that configuration's hash, and its numbers
-    (``DIGITS`` significant digits; nan and inf as null)."""
+def machine() -> dict:
+    """What the numbers of a run depend on besides its configuration: torch's version, the CPU kernels
+    torch picked on this processor, its thread count and the processor (the same on the same kind of
+    machine with the same torch; another processor may pick other kernels, which round differently)."""
+    import platform
+
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "cpu": model,
+    }
+
+
+def to_json(result, computed_on: dict | None = None) -> str:
+    """A result as compact JSON: its configuration, that configuration's hash, its numbers
+    (``DIGITS`` significant digits; nan and inf as null) and, if given, the machine (``machine()``)."""
     body = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "config"}
     document = {
         "config_hash": config_hash(result.config),
         "config": asdict(result.config),
         "result": _rounded(body),
     }
+    if computed_on is not None:
+        document["machine"] = computed_on
     return json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
 
 
@@ -121,3 +145,8 @@ def from_json(name: str, text: str):
 
 def stored_hash(text: str) -> str:
     return json.loads(text)["config_hash"]
+
+
+def stored_machine(text: str) -> dict | None:
+    """The machine a results file was computed on (``machine()``), if it says."""
+    return json.loads(text).get("machine")

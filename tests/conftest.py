@@ -52,6 +52,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     if not config.getoption("--fast"):
+        claims_last(items)
         return
     kept, left = [], []
     for item in items:
@@ -59,3 +60,19 @@ def pytest_collection_modifyitems(config, items):
         (left if folder in SLOW_FOLDERS or item.get_closest_marker("slow") else kept).append(item)
     items[:] = kept
     config.hook.pytest_deselected(items=left)
+
+
+def claims_last(items) -> None:
+    """tests/claims run last, and their measurements start now, in the background (tests/claims/background.py)."""
+    claims = [item for item in items if "claim_measure" in getattr(item, "fixturenames", ())]
+    if not claims:
+        return
+    from tests.claims import background
+
+    background.start({item.callspec.params["claim"].measure for item in claims})
+    items[:] = [item for item in items if item not in claims] + claims
+
+
+def pytest_sessionfinish(session):
+    if "tests.claims.background" in sys.modules:
+        sys.modules["tests.claims.background"].stop()

@@ -4,6 +4,7 @@ yourself" through the one run client (ui.runs: one server-wide queue)."""
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from serve import jobs
@@ -32,10 +33,27 @@ def result_for(name: str, config):
     return (view.result, "computed") if view is not None and view.state == "finished" else (None, None)
 
 
-def source_note(source: str | None) -> None:
-    """Says where the numbers on the charts come from."""
+@st.cache_resource(max_entries=8)
+def shipped_machine(name: str) -> dict:
+    return jobs.stored_machine((jobs.SHIPPED / f"{name}.json").read_text(encoding="utf-8")) or {}
+
+
+def source_note(source: str | None, name: str) -> None:
+    """Says where the numbers on the charts come from, and what of them is reproducible."""
     if source == "shipped":
-        st.caption(t("experiments.from_shipped"))
+        m = shipped_machine(name)
+        config = shipped(name).config
+        seeds = getattr(config, "seeds", None) or (getattr(config, "seed", 0),)
+        st.caption(
+            t(
+                "experiments.from_shipped",
+                torch=m.get("torch", "?"),
+                cpu=m.get("cpu", "?"),
+                kernels=m.get("cpu_capability", "?"),
+                threads=m.get("threads", "?"),
+                seeds=f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else str(seeds[0]),
+            )
+        )
     elif source == "computed":
         st.caption(t("experiments.from_computed"))
     else:
@@ -115,3 +133,26 @@ def progress() -> None:
 def rate(value: float | None) -> str:
     """A learning rate, or "none of them" when no rate of the set trained."""
     return t("experiments.no_rate") if value is None else num(value, "g")
+
+
+# --- the spread over seeds -------------------------------------------------------------------------
+def mean_and_range(values) -> str:
+    """ "4.1 % (seeds: 3.1–5.6 %)": the mean over the seeds and their range."""
+    values = np.asarray(values, np.float64)
+    return t("experiments.mean_range", mean=pct(values.mean()), low=pct(values.min()), high=pct(values.max()))
+
+
+def seeds_help(values) -> str:
+    values = np.asarray(values, np.float64)
+    return t("experiments.seeds_metric", n=len(values), low=pct(values.min()), high=pct(values.max()))
+
+
+def compare(a, b) -> str:
+    """Whether a is lower than b in every seed, higher in every seed, or neither: then the difference is
+    within the noise between seeds (a[i], b[i]: the same seed, so the same initial weights and batches)."""
+    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    if (diff < 0).all():
+        return t("experiments.lower_every_seed", n=len(diff))
+    if (diff > 0).all():
+        return t("experiments.higher_every_seed", n=len(diff))
+    return t("experiments.within_noise", n=len(diff))

@@ -36,9 +36,11 @@ def by_batch(
     height: int = 420,
 ) -> go.Figure:
     """Error against batch size (log 2 axis), one line ``(name, colour key, values, dash)`` per
-    series; ``shade_below`` greys the batch sizes up to it (where a rule of thumb says BN suffers)."""
-    traces = [
-        dict(
+    series, or ``(name, colour key, values, dash, (lowest, highest))`` with error bars spanning the
+    seeds; ``shade_below`` greys the batch sizes up to it (where a rule of thumb says BN suffers)."""
+    traces = []
+    for name, key, values, dash, *spread in series:
+        trace = dict(
             type="scatter",
             x=list(sizes),
             y=values,
@@ -48,13 +50,22 @@ def by_batch(
             marker=dict(size=7),
             hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
         )
-        for name, key, values, dash in series
-    ]
+        if spread:
+            low, high = (np.asarray(v, np.float64) for v in spread[0])
+            trace["error_y"] = dict(
+                type="data", symmetric=False, array=high - values, arrayminus=values - low,
+                color=COLORS[key], thickness=1.5, width=5,
+            )  # fmt: skip
+            trace["hovertemplate"] = (
+                f"{name}<br>%{{x}}: %{{y:.1%}} (%{{customdata[0]:.1%}}–%{{customdata[1]:.1%}})<extra></extra>"
+            )
+            trace["customdata"] = np.column_stack([low, high])
+        traces.append(trace)
     layout = _layout(title, x_title, y_title, height)
     layout["xaxis"].update(type="log", tickvals=list(sizes), ticktext=[str(s) for s in sizes])
     if log_y:  # errors from 1 % to 70 % on one chart: each factor of two gets the same height
         ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-        low = min(float(np.nanmin(v)) for *_, v, _ in series)
+        low = min(float(np.nanmin(values if not spread else spread[0][0])) for _, _, values, _, *spread in series)
         layout["yaxis"].update(type="log", tickvals=[x for x in ticks if x >= low / 2.5], tickformat=".0%")
     else:
         layout["yaxis"].update(tickformat=".0%", rangemode="tozero")

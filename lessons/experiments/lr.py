@@ -51,7 +51,7 @@ def show() -> None:
         common.run_panel("lr", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source)
+        common.source_note(source, "lr")
         draw(result if result is not None else common.shipped("lr"))
 
 
@@ -62,8 +62,8 @@ def draw(result) -> None:
     for column, norm in zip(cols, norms, strict=True):
         column.metric(
             t(f"train.norm_{norm}"),
-            common.rate(result.largest_lr(norm)),
-            help=t("experiments.largest_lr_help", acc=pct(result.config.trains_at, 0)),
+            rates(result.largest_lrs(norm)),
+            help=t("experiments.largest_lr_help", acc=pct(result.config.trains_at, 0), n=len(result.config.seeds)),
         )
     bands = []
     for norm in norms:
@@ -84,21 +84,31 @@ def draw(result) -> None:
     table = {t("train.lr"): [num(v, "g") for v in result.config.lrs]}
     for norm in norms:
         table[t(f"train.norm_{norm}")] = [
-            t("experiments.diverged") if gone else pct(acc)
-            for acc, gone in zip(result.accuracy[norm], result.diverged[norm], strict=True)
+            cell(acc, gone) for acc, gone in zip(result.accuracy[norm], result.diverged[norm], strict=True)
         ]
     st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.lr_table", width="stretch")
     st.markdown(
         t(
             "experiments.lr_text",
             acc=pct(result.config.trains_at, 0),
-            none=common.rate(result.largest_lr("none")) if "none" in norms else "—",
-            bn=common.rate(result.largest_lr("batch")) if "batch" in norms else "—",
-            ratio=ratio_text(result),
+            none=rates(result.largest_lrs("none")) if "none" in norms else "—",
+            bn=rates(result.largest_lrs("batch")) if "batch" in norms else "—",
+            n=len(result.config.seeds),
         )
     )
 
 
-def ratio_text(result) -> str:
-    none, bn = result.largest_lr("none"), result.largest_lr("batch")
-    return num(bn / none, "g") if none and bn else "—"
+def rates(per_seed: list[float | None]) -> str:
+    """The largest rate that trains, over the seeds: one rate when they agree, else the lowest and the highest."""
+    ordered = sorted(per_seed, key=lambda r: -1.0 if r is None else r)  # None (no rate trained) lowest
+    low, high = common.rate(ordered[0]), common.rate(ordered[-1])
+    return low if low == high else f"{low} – {high}"
+
+
+def cell(accuracy: list[float], diverged: list[bool]) -> str:
+    """A table cell: the mean accuracy over the seeds and its range, and how many seeds diverged."""
+    gone = sum(diverged)
+    if not gone:
+        return common.mean_and_range(accuracy)
+    named = t("experiments.diverged_in", k=gone, n=len(diverged))
+    return named if gone == len(diverged) else f"{named}; {common.mean_and_range(accuracy)}"

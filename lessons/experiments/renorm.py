@@ -49,7 +49,7 @@ def find(config: RenormConfig, setting: tuple[float, float]):
 
 
 def _rest(config: RenormConfig) -> dict:
-    return {k: getattr(config, k) for k in ("batch_size", "lr", "epochs", "hidden", "depth", "seed", "dataset")}
+    return {k: getattr(config, k) for k in ("batch_size", "lr", "epochs", "hidden", "depth", "seeds", "dataset")}
 
 
 def controls() -> None:
@@ -67,7 +67,7 @@ def show() -> None:
         common.run_panel("renorm", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source)
+        common.source_note(source, "renorm")
         if result is None:
             result, index = common.shipped("renorm"), len(common.shipped("renorm").config.settings) - 1
         draw(result, index)
@@ -76,8 +76,10 @@ def show() -> None:
 def draw(result, index: int) -> None:
     r_max, d_max = result.config.settings[index]
     cols = st.columns(3)
-    cols[0].metric(t("experiments.bn_error", b=result.config.batch_size), pct(result.bn_error))
-    cols[1].metric(t("experiments.renorm_error", r=num(r_max, "g"), d=num(d_max, "g")), pct(result.errors[index]))
+    bn, rn = np.array(result.bn_error), np.array(result.errors[index])
+    cols[0].metric(t("experiments.bn_error", b=result.config.batch_size), pct(bn.mean()), help=common.seeds_help(bn))
+    renorm_label = t("experiments.renorm_error", r=num(r_max, "g"), d=num(d_max, "g"))
+    cols[1].metric(renorm_label, pct(rn.mean()), help=common.seeds_help(rn))
     cols[2].metric(t("experiments.clipped"), pct(result.clipped_total[index]), help=t("experiments.clipped_help"))
     names = [t("experiments.phase", k=k + 1, n=PHASES) for k in range(PHASES)]
     left, right = st.columns(2)
@@ -121,8 +123,9 @@ def draw(result, index: int) -> None:
         t(
             "experiments.renorm_text",
             b=result.config.batch_size,
-            bn=pct(result.bn_error),
-            rn=pct(result.errors[index]),
+            bn=common.mean_and_range(bn),
+            rn=common.mean_and_range(rn),
+            compare=common.compare(rn, bn),
             r=num(r_max, "g"),
             d=num(d_max, "g"),
             clipped=pct(result.clipped_total[index]),

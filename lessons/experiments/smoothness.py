@@ -56,7 +56,7 @@ def show() -> None:
         common.run_panel("smoothness", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source)
+        common.source_note(source, "smoothness")
         draw(result if result is not None else common.shipped("smoothness"))
 
 

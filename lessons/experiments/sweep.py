@@ -17,7 +17,7 @@ LR_OPTIONS = (0.03, 0.05, 0.1, 0.2)
 PARAMS = (
     Param("ep", "exp.sweep_epochs", DEFAULT.epochs, kind="int", lo=1, hi=20, label="experiments.epochs"),
     Param("slr", "exp.sweep_lr", DEFAULT.lr, lo=0.03, hi=0.2, options=LR_OPTIONS, label="experiments.sweep_lr"),
-    Param("seeds", "exp.sweep_seeds", len(DEFAULT.seeds), kind="int", lo=1, hi=3, label="experiments.seeds"),
+    Param("seeds", "exp.sweep_seeds", len(DEFAULT.seeds), kind="int", lo=1, hi=5, label="experiments.seeds"),
 )
 # Wu and He (2018), "Group Normalization", ResNet-50 on ImageNet, validation error at each per-GPU batch size
 PAPER_SIZES = (2, 4, 8, 16, 32)
@@ -36,7 +36,7 @@ def chosen() -> SweepConfig:
 def controls() -> None:
     st.slider(t("experiments.epochs"), 1, 20, key="exp.sweep_epochs")
     st.select_slider(t("experiments.sweep_lr"), LR_OPTIONS, key="exp.sweep_lr", help=t("experiments.sweep_lr_help"))
-    st.slider(t("experiments.seeds"), 1, 3, key="exp.sweep_seeds")
+    st.slider(t("experiments.seeds"), 1, 5, key="exp.sweep_seeds", help=t("experiments.seeds_help"))
 
 
 def show() -> None:
@@ -48,15 +48,24 @@ def show() -> None:
         common.run_panel("sweep", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source)
+        common.source_note(source, "sweep")
         draw(result if result is not None else common.shipped("sweep"))
 
 
 def draw(result) -> None:
     sizes = result.config.sizes
-    lines = [(t(f"train.norm_{n}"), n, result.mean_error(n), "solid") for n in result.config.norms]
+    lines = [
+        (t(f"train.norm_{n}"), n, result.mean_error(n), "solid", result.error_range(n)) for n in result.config.norms
+    ]
     if "batch" in result.config.norms:
-        lines.append((t("experiments.bn_train_mode"), "batch", result.mean_train_mode_error(), "dot"))
+        mode = (
+            t("experiments.bn_train_mode"),
+            "batch",
+            result.mean_train_mode_error(),
+            "dot",
+            result.train_mode_range(),
+        )
+        lines.append(mode)
     left, right = st.columns([1.5, 1])
     left.plotly_chart(
         figures.by_batch(

@@ -123,16 +123,6 @@ def digits():
     return load_digits()
 
 
-@pytest.mark.slow
-def test_only_the_high_lr_preset_leaves_the_network_without_bn_at_chance(digits):
-    from bn_core import train as tr
-
-    config = tr.PRESETS["high_lr"]
-    with_bn, without = tr.train(config, data=digits), tr.train(config.twin(), data=digits)
-    assert with_bn.test_accuracy >= 0.95
-    assert without.test_accuracy is None or without.test_accuracy <= 0.15  # diverged, or 10 classes guessed
-
-
 def test_figure1_percentiles_wander_without_bn_and_stay_with_it(digits):
     from dataclasses import replace
 
@@ -180,4 +170,4 @@ def test_in_the_gn_papers_numbers_only_gn_keeps_its_error():
 
 def test_bn_trains_at_larger_learning_rates_as_the_answer_says():
     lr = shipped("lr")
-    assert (lr.largest_lr("batch"), lr.largest_lr("none")) == (1.0, 0.1)
+    assert max(lr.largest_lrs("batch")) == 1.0 and set(lr.largest_lrs("none")) == {0.1}

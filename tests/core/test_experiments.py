@@ -2,6 +2,7 @@
 train(), each experiment on a small configuration, its claims, JSON, and runs in the runner."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -111,12 +112,15 @@ def test_sweep_scales_the_learning_rate_with_the_batch():
 @pytest.mark.slow
 def test_sweep_batchnorm_fails_at_batch_size_2_where_groupnorm_does_not():
     """The lesson's claim, on a small sweep: BN at batch size 2 is far worse than at 32 and
-    than GroupNorm at 2, and normalizing with batches of 2 is worse still (the train/eval gap)."""
+    than GroupNorm at 2, and normalizing with batches of 2 is worse still (the train/eval gap).
+    Margins from seeds 0-4 under the native (AVX2) and the default kernels: BN at 2 39-49 %, at 32
+    3.6-5.0 %; GN at 2 3.6-18 % (an absolute bound of 15 % failed on an AVX-512 machine: 15.3 %);
+    BN at 2 minus GN at 2, per seed, at least 21 points; train mode at 2 65-73 %."""
     result = ex.batch_size_sweep(TINY_SWEEP, DATA)
     bn, gn = result.mean_error("batch"), result.mean_error("group")
-    assert bn[0] > bn[1] + 0.15 and bn[0] > gn[0] + 0.15
-    assert gn[0] < 0.15
-    assert result.mean_train_mode_error()[0] > bn[1] + 0.15
+    assert bn[0] > bn[1] + 0.25 and bn[0] > gn[0] + 0.12
+    assert gn[0] < bn[0] / 2
+    assert result.mean_train_mode_error()[0] > bn[1] + 0.45
 
 
 @pytest.mark.slow
@@ -161,28 +165,30 @@ def test_batch_renorm_records_the_papers_r_and_d_before_clipping():
 
 @pytest.mark.slow
 def test_renorm_trace_counts_clipping_and_bins_every_value():
-    config = ex.RenormConfig(settings=((1.0, 0.0), (100.0, 100.0)), epochs=1)
+    config = ex.RenormConfig(settings=((1.0, 0.0), (100.0, 100.0)), epochs=1, seeds=(0,))
     result = ex.renorm_trace(config, DATA)
     assert result.clipped_total[0] > 0.99  # r_max 1, d_max 0: the clip acts on every unit
     assert result.clipped_total[1] < 1e-3  # the clip almost never reaches (a unit whose batch is constant can)
     for hist in (*result.r_hist, *result.d_hist):
         assert all(sum(phase) == pytest.approx(1.0) for phase in hist)
-    assert 0 < result.bn_error < 0.5 and all(0 < e < 0.5 for e in result.errors)
+    assert 0 < result.bn_error[0] < 0.5 and all(0 < e[0] < 0.5 for e in result.errors)
 
 
 # --- learning rates ---------------------------------------------------------------------------
 def test_largest_learning_rate_that_trains_reads_the_accuracies():
     config = ex.LrConfig(lrs=(0.01, 0.1, 1.0), norms=("none",), trains_at=0.9)
-    result = ex.LrResult(config, {"none": [[1.0]] * 3}, [0], {"none": [0.95, 0.91, 0.2]}, {"none": [False] * 3})
-    assert result.largest_lr("none") == 0.1
+    accuracy = {"none": [[0.95, 0.95], [0.91, 0.5], [0.2, 0.2]]}  # [lr][seed]
+    losses, diverged = {"none": [[1.0]] * 3}, {"none": [[False] * 2] * 3}
+    result = ex.LrResult(replace(config, seeds=(0, 1)), losses, [0], accuracy, diverged)
+    assert result.largest_lr("none") == 0.1 and result.largest_lrs("none") == [0.1, 0.01]
     low, high = ex.LrResult(config, {"none": [[1.0], [math.nan], [0.5]]}, [0], {}, {}).band("none")
     assert low[0] == 0.5 and high[0] == 100.0  # a diverged run counts at the divergence threshold
 
 
 @pytest.mark.slow
 def test_default_lr_robustness_batchnorm_trains_at_a_ten_times_larger_rate():
-    """The lesson's claim for the default settings (about a second of training)."""
-    result = ex.lr_robustness(ex.LrConfig(), DATA)
+    """The lesson's claim for the default settings, first seed (tests/claims checks every seed of the shipped file)."""
+    result = ex.lr_robustness(ex.LrConfig(seeds=(0,)), DATA)
     none, bn = result.largest_lr("none"), result.largest_lr("batch")
     assert bn >= 10 * none
     low, high = result.band("none")
@@ -242,9 +248,9 @@ def test_default_smoothness_claims():
 # --- in the runner ------------------------------------------------------------------------------
 def test_a_run_one_step_shorter_is_not_counted_as_diverged():
     # 1 078 training images in batches of 3: BatchNorm's last batch of one joins the one before it
-    config = ex.LrConfig(lrs=(0.01,), batch_size=3, epochs=1, depth=1, hidden=16)
+    config = ex.LrConfig(lrs=(0.01,), batch_size=3, epochs=1, depth=1, hidden=16, seeds=(0,))
     assert len(DATA.y_train) % 3 == 1
     result = ex.lr_robustness(config, DATA)
-    assert not any(result.diverged["batch"]) and not any(result.diverged["none"])
+    assert not any(result.diverged["batch"][0]) and not any(result.diverged["none"][0])
     for norm in config.norms:
         assert result.band(norm)[1].max() < 10  # no step counted at the divergence threshold

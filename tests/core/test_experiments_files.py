@@ -90,10 +90,11 @@ def test_lr_text_growing_weights_do_not_grow_what_the_next_layer_sees_with_batch
     assert plain.blocks[0].linear(x).abs().mean() > 5 * grown  # without BN they grow with the weights
 
 
-def test_lr_text_the_shipped_numbers_show_batchnorm_training_at_a_ten_times_larger_rate():
+def test_lr_text_the_shipped_numbers_show_batchnorm_training_at_larger_rates_in_every_seed():
     result = shipped("lr")
-    assert result.largest_lr("batch") >= 10 * result.largest_lr("none")
-    assert result.diverged["none"][-1] and not result.diverged["batch"][-1]
+    for with_bn, without in zip(result.largest_lrs("batch"), result.largest_lrs("none"), strict=True):
+        assert with_bn > 2.5 * without  # 0.3 or 1.0 against 0.1
+    assert sum(result.diverged["none"][-1]) >= 3 and not any(result.diverged["batch"][-1])  # at rate 2.0
 
 
 def test_smooth_texts_hold_for_the_shipped_numbers():

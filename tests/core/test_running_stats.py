@@ -1,8 +1,6 @@
 """Training with running statistics (RunningStatsBatchNorm, TrainConfig.bn_stats) against
 torch.nn.BatchNorm1d, and the train/eval gap measure (train_eval_gap)."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
@@ -160,46 +158,3 @@ def test_gap_without_normalization_is_zero_and_batches_of_one_are_refused(digits
     assert gap.train_accuracy == gap.eval_accuracy and gap.train_loss == pytest.approx(gap.eval_loss, rel=1e-6)
     with pytest.raises(ValueError, match="at least 2"):
         tr.train_eval_gap(model, digits.x_test, digits.y_test, batch_size=1)
-
-
-def pair_run(digits, mode, seed, every_step=False, **changes):
-    """The page's pair member; measured only at the start and the end unless ``every_step`` (as the page,
-    which paces it slowly, does): measuring draws nothing at random, so the run is the same."""
-    config = replace(tr.STATS_PAIR, bn_stats=mode, seed=seed, **changes)
-    return tr.train(config, data=digits, measure_at=lambda step: every_step)
-
-
-@pytest.mark.slow
-def test_claim_at_the_default_running_statistics_end_far_below_batch_statistics(digits):
-    """inside.stats_intro: at lr 0.03, batches of 32, 5 epochs, over five seeds: running statistics between
-    50 % and 75 % test accuracy, batch statistics more than 96 %."""
-    for seed in range(5):
-        batch, running = (pair_run(digits, mode, seed) for mode in tr.BN_STATS)
-        assert batch.stopped is None and running.stopped is None
-        assert batch.test_accuracy > 0.96, seed
-        assert 0.50 <= running.test_accuracy <= 0.75, seed
-
-
-@pytest.mark.slow
-def test_claim_at_lr_03_running_statistics_diverge_within_50_steps_batch_statistics_pass_95(digits):
-    """inside.stats_intro. Measured over seeds 0-9 with the native (AVX2) and the default kernels, one and two
-    threads: the running-statistics run's last step before the diverging batch lies between 17 and 47 (seed 0
-    gives 21 with AVX2 and one thread, 44-47 otherwise); batch statistics end at 95.8-98.6 %."""
-    for seed in range(5):
-        batch, running = (pair_run(digits, mode, seed, every_step=True, lr=0.3) for mode in tr.BN_STATS)
-        assert batch.stopped is None and batch.test_accuracy > 0.95, seed
-        assert running.stopped == "diverged", seed
-        assert running.measures[-1].step < 50, seed  # the last step trained before the diverging batch
-
-
-@pytest.mark.slow
-def test_claim_the_train_eval_gap_is_large_at_batch_2_and_within_a_point_at_64(digits):
-    """inside.gap_text: at the default settings, over three seeds, the batch-statistics model in training mode
-    with batches of 2: about 50-55 % against 97 % in eval mode (more than a third lost); with 64 within a point."""
-    for seed in range(3):
-        model = pair_run(digits, "batch", seed).model
-        at_2, at_64 = (tr.train_eval_gap(model, digits.x_test, digits.y_test, b) for b in (2, 64))
-        assert at_2.eval_accuracy > 0.96, seed
-        assert 0.45 <= at_2.train_accuracy <= 0.6, seed
-        assert at_2.accuracy_gap > at_2.eval_accuracy / 3, seed
-        assert abs(at_64.accuracy_gap) <= 0.01, seed

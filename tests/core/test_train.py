@@ -296,38 +296,6 @@ def test_a_run_measured_every_step_keeps_a_bounded_thinned_record(digits, monkey
     assert snapshots == tr.snapshot_steps(total)  # no measure with probed values is dropped
 
 
-# --- what the lesson's text promises, run at the settings it names -------------------------------
-def pair_of(name, digits, **changes):
-    config = replace(tr.PRESETS[name], **changes)
-    return tr.train(config, data=digits), tr.train(config.twin(), data=digits)
-
-
-@pytest.mark.slow
-def test_claim_figure1_bn_passes_90_percent_within_50_steps_and_its_sigmoid_input_stays_steady(digits):
-    # about_figure1: "With BN the test accuracy passes 90 % within 50 steps, without it only after about a
-    # thousand. [...] the input to one sigmoid of the last hidden layer: steady with BN, drifting without."
-    bn, none = pair_of("figure1", digits)
-    assert tr.steps_to(bn, 0.9, "test_accuracy") <= 50
-    assert 700 <= tr.steps_to(none, 0.9, "test_accuracy") <= min(2_000, none.measures[-1].step)
-    assert tr.drift(none) >= 3 * tr.drift(bn)
-    assert tr.drift(bn) < 1.0  # its median moved less than its initial 15-85 spread
-
-
-@pytest.mark.slow
-def test_claim_classic_both_learn_bn_at_least_97_percent(digits):
-    # about_classic: "both learn well (with BN at least 97 % test accuracy, without at least 95 %)"
-    bn, none = pair_of("classic", digits)
-    assert bn.test_accuracy >= 0.97 and none.test_accuracy >= 0.95
-
-
-@pytest.mark.slow
-def test_claim_high_lr_only_bn_survives(digits):
-    # about_high_lr: "Without BN [...] its test accuracy stays at chance (about 10 %). With BN [...] over 95 %."
-    bn, none = pair_of("high_lr", digits)
-    assert bn.test_accuracy >= 0.95
-    assert none.test_accuracy is None or none.test_accuracy <= 0.15  # diverged, or at chance
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("placement", ["before", "after"])
 def test_claim_leaving_bn_each_unit_has_mean_beta_and_std_gamma(digits, placement):

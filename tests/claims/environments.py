@@ -1,0 +1,45 @@
+"""The CPU settings a claim must hold under: the kernel path torch picks on this processor and the
+one every x86 processor has (``ATEN_CPU_CAPABILITY=default``), each with one and with two threads.
+The app's workers train on one thread; a notebook uses every core."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Environment:
+    kernels: str  # "native" or "default"
+    threads: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.kernels}/{self.threads}t"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS")}
+        if self.kernels == "default":
+            env["ATEN_CPU_CAPABILITY"] = "default"
+        return env
+
+
+ENVIRONMENTS = tuple(Environment(k, n) for k in ("native", "default") for n in (1, 2))
+
+
+def run_measure(name: str, environment: Environment, seeds: str, *, nice: bool = False) -> dict:
+    """One measurement (tests/claims/measure.py) in a fresh interpreter under ``environment``."""
+    command = [sys.executable, "-m", "tests.claims.measure", name, "--seeds", seeds]
+    command += ["--threads", str(environment.threads)]
+    if nice:  # only the CPU time nothing else wants (the browser tests mostly wait)
+        command = ["nice", "-n", "19", *command]
+    done = subprocess.run(command, cwd=ROOT, env=environment.env(), capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} under {environment.label} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
