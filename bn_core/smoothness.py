@@ -33,12 +33,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from bn_core.data import Dataset, load
-from bn_core.experiments import Progress, fit, model_problems, thin, total_steps, val_error
+from bn_core.experiments import SEEDS, Progress, fit, model_problems, thin, total_steps, val_error
 from bn_core.train import TrainConfig
 
 VARIANTS = ("none", "batch", "noisy")
 NOISE_SEED_OFFSET = 7_919  # the noise's generator is seeded with seed + this
 MEASURED = ("loss_low", "loss_high", "grad_change", "beta", "unit_mean", "unit_std")
+MEDIANS = ("loss_range", "grad_change", "beta")  # the measures summarized per seed by their median over the run
 
 
 class NoisyBatchNorm(nn.BatchNorm1d):
@@ -69,13 +70,13 @@ class SmoothnessConfig:
     epochs: int = 6
     hidden: int = 64
     depth: int = 3
-    seed: int = 0
+    seeds: tuple[int, ...] = SEEDS  # the curves are the first seed's; the medians and accuracies every seed's
     noise_mean: float = 1.0
     noise_std: float = 1.0
     dataset: str = "digits"
 
     def problems(self) -> list[str]:
-        found = model_problems(self.hidden, self.depth, self.epochs, (self.seed,))
+        found = model_problems(self.hidden, self.depth, self.epochs, self.seeds)
         if not self.variants or not set(self.variants) <= set(VARIANTS):
             found.append("bad_norm")
         if not self.etas or not all(math.isfinite(e) and 0 < e <= 10 for e in self.etas) or self.every < 1:
@@ -88,7 +89,7 @@ class SmoothnessConfig:
             found.append("bad_noise")
         return found
 
-    def run(self, variant: str) -> TrainConfig:
+    def run(self, variant: str, seed: int) -> TrainConfig:
         return TrainConfig(
             dataset=self.dataset,
             norm="batch" if variant == "noisy" else variant,
@@ -97,11 +98,11 @@ class SmoothnessConfig:
             batch_size=self.batch_size,
             lr=self.lr,
             epochs=self.epochs,
-            seed=self.seed,
+            seed=seed,
         )
 
     def runs(self) -> list[TrainConfig]:
-        return [self.run(v) for v in self.variants]
+        return [self.run(v, seed) for seed in self.seeds for v in self.variants]
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,20 @@ class SmoothnessResult:
     unit_std: dict[str, list[float]]
     loss_steps: list[int]
     losses: dict[str, list[float]]  # variant -> the batch loss at the kept steps
-    accuracy: dict[str, float]  # variant -> validation accuracy at the end (eval mode, no noise)
+    accuracy: dict[str, list[float]]  # variant -> [seed] validation accuracy at the end (eval mode, no noise)
+    medians: dict[str, dict[str, list[float]]]  # measure (MEDIANS) -> variant -> [seed] its median over the run
 
-    def trains_like(self, variant: str, other: str, within: float = 0.04) -> bool:
-        """Whether ``variant`` ends at most ``within`` below ``other``'s validation accuracy."""
-        return self.accuracy[variant] >= self.accuracy[other] - within
+    def trains_like(self, variant: str, other: str, within: float = 0.04) -> list[bool]:
+        """Per seed, whether ``variant`` ends at most ``within`` below ``other``'s validation accuracy."""
+        pairs = zip(self.accuracy[variant], self.accuracy[other], strict=True)
+        return [mine >= theirs - within for mine, theirs in pairs]
+
+    def lower_in(self, name: str, variant: str, other: str) -> int:
+        """In how many seeds ``variant``'s median of measure ``name`` is below ``other``'s."""
+        return sum(a < b for a, b in zip(self.medians[name][variant], self.medians[name][other], strict=True))
 
     def median(self, name: str, variant: str) -> float:
-        """The median of a measure over the run (``name``: loss_range, grad_change or beta)."""
+        """The median of a measure over the first seed's run (``name``: one of MEDIANS)."""
         if name == "loss_range":
             values = np.subtract(self.loss_high[variant], self.loss_low[variant])
         else:
@@ -174,23 +181,35 @@ def smoothness(
     data = data if data is not None else load(config.dataset)
     progress = Progress(total_steps(config, len(data.y_train)), should_stop, on_progress)
     out = {k: {} for k in MEASURED}
-    losses, accuracy, steps, loss_steps = {}, {}, [], []
-    for variant in config.variants:
-        steps, table, result = _measured_run(config, variant, data, progress)
-        for k, column in zip(MEASURED, table.T, strict=True):
-            out[k][variant] = column.tolist()
-        loss_steps, kept = thin(result.losses)
-        losses[variant] = kept.tolist()
-        accuracy[variant] = 0.0 if result.diverged else 1.0 - val_error(result.model, data)
-    return SmoothnessResult(config, steps, **out, loss_steps=loss_steps.tolist(), losses=losses, accuracy=accuracy)
+    losses, steps, loss_steps = {}, [], []
+    accuracy = {v: [] for v in config.variants}
+    medians = {name: {v: [] for v in config.variants} for name in MEDIANS}
+    for seed in config.seeds:
+        for variant in config.variants:
+            measured_steps, table, result = _measured_run(config, variant, seed, data, progress)
+            columns = dict(zip(MEASURED, table.T, strict=True))
+            accuracy[variant].append(0.0 if result.diverged else 1.0 - val_error(result.model, data))
+            each = {"loss_range": columns["loss_high"] - columns["loss_low"]}
+            for name in MEDIANS:
+                medians[name][variant].append(float(np.nanmedian(each.get(name, columns.get(name)))))
+            if seed != config.seeds[0]:
+                continue
+            steps = measured_steps
+            for k, column in columns.items():
+                out[k][variant] = column.tolist()
+            loss_steps, kept = thin(result.losses)
+            losses[variant] = kept.tolist()
+    return SmoothnessResult(
+        config, steps, **out, loss_steps=loss_steps.tolist(), losses=losses, accuracy=accuracy, medians=medians
+    )
 
 
-def _measured_run(config: SmoothnessConfig, variant: str, data: Dataset, progress: Progress):
+def _measured_run(config: SmoothnessConfig, variant: str, seed: int, data: Dataset, progress: Progress):
     """Train one variant, measuring every ``config.every`` steps: (measured steps, a row of
     MEASURED per measured step (steps, 6), the Fit)."""
     rows: list[tuple[float, ...]] = []
     steps: list[int] = []
-    noise = torch.Generator().manual_seed(config.seed + NOISE_SEED_OFFSET)
+    noise = torch.Generator().manual_seed(seed + NOISE_SEED_OFFSET)
 
     def prepare(model: nn.Module) -> None:
         if variant == "noisy":  # the fresh BatchNorm layers, each replaced by a noisy one
@@ -208,7 +227,7 @@ def _measured_run(config: SmoothnessConfig, variant: str, data: Dataset, progres
         rows.append((*measured, float(unit.mean()), float(unit.std())))
         steps.append(step)
 
-    result = fit(config.run(variant), data, progress, prepare=prepare, before=before)
+    result = fit(config.run(variant, seed), data, progress, prepare=prepare, before=before)
     return steps, np.array(rows, dtype=np.float64).reshape(-1, len(MEASURED)), result
 
 

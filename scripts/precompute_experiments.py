@@ -4,7 +4,7 @@ the results the app ships (lessons/experiments/results/<name>.json), on one torc
 Seeded: rerunning it writes the same files byte for byte (tests/core/test_experiments_files.py
 checks this on a tiny configuration, and that the shipped files describe today's defaults).
 
-    python scripts/precompute_experiments.py            # the shipped files (about two minutes)
+    python scripts/precompute_experiments.py            # the shipped files (about six minutes of one core)
     python scripts/precompute_experiments.py --tiny --out /tmp/x   # small configurations, for tests
 """
 

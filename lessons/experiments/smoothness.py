@@ -10,7 +10,7 @@ import streamlit as st
 from bn_core.smoothness import SmoothnessConfig
 from lessons.experiments import common, figures
 from lessons.inside.common import beside_controls
-from ui.i18n import num, nums, pct, t
+from ui.i18n import num, nums, t
 from ui.state import Param
 
 DEFAULT = SmoothnessConfig()
@@ -101,21 +101,28 @@ def draw(result) -> None:
         )
     st.caption(t("experiments.smooth_note"))
     table = {t("experiments.variant"): [variant_name(v) for v in variants]}
-    for name in MEASURES:
-        table[t(f"experiments.median_{name}")] = [num(result.median(name, v), ".3g") for v in variants]
-    table[t("experiments.val_accuracy")] = [pct(result.accuracy[v]) for v in variants]
+    for name in MEASURES:  # per seed, the median over its run; the mean over the seeds and their range
+        table[t(f"experiments.median_{name}")] = [spread_of(result.medians[name][v], ".3g") for v in variants]
+    table[t("experiments.val_accuracy")] = [common.mean_and_range(result.accuracy[v]) for v in variants]
     st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table", width="stretch")  # whole headers
     st.markdown(t("experiments.smooth_text", etas=nums(result.config.etas)))
     if all(v in variants for v in ("none", "batch", "noisy")):
+        n = len(result.config.seeds)
         st.markdown(
             t(
                 "experiments.smooth_numbers",
-                none=num(result.median("loss_range", "none"), ".3g"),
-                bn=num(result.median("loss_range", "batch"), ".3g"),
-                acc_bn=pct(result.accuracy["batch"]),
-                acc_noisy=pct(result.accuracy["noisy"]),
-                acc_none=pct(result.accuracy["none"]),
+                n=n,
+                k=result.lower_in("loss_range", "batch", "none"),
+                k_grad=result.lower_in("grad_change", "batch", "none"),
+                k_beta=result.lower_in("beta", "batch", "none"),
+                acc_bn=common.mean_and_range(result.accuracy["batch"]),
+                acc_noisy=common.mean_and_range(result.accuracy["noisy"]),
+                acc_none=common.mean_and_range(result.accuracy["none"]),
             )
         )
-        if result.trains_like("noisy", "batch"):
-            st.markdown(t("experiments.smooth_conclusion"))
+        st.markdown(t("experiments.smooth_conclusion", k=sum(result.trains_like("noisy", "batch")), n=n))
+
+
+def spread_of(values, spec: str) -> str:
+    values = np.asarray(values, np.float64)
+    return f"{num(values.mean(), spec)} ({num(values.min(), spec)}–{num(values.max(), spec)})"

@@ -2,6 +2,7 @@
 files' numbers and the paper's, deep links, and "run it yourself" through the runner."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -104,9 +105,12 @@ def test_run_it_yourself_computes_in_a_worker_and_shows_the_engines_numbers():
     config = ex.LrConfig(epochs=1, batch_size=128)
     here = ex.lr_robustness(config)  # the same experiment in this process
     table = at.dataframe[0].value
-    shown = [float(v.rstrip("%")) / 100 for v in table[EN["train.norm_batch"]] if v != EN["experiments.diverged"]]
-    expected = [a for a, gone in zip(here.accuracy["batch"], here.diverged["batch"], strict=True) if not gone]
-    np.testing.assert_allclose(shown, expected, atol=0.0015)
+    # a cell: "97.8% (seeds: 96.4–98.6%)", the mean over the seeds and their range, when no seed diverged
+    cells = table[EN["train.norm_batch"]]
+    kept = [i for i, gone in enumerate(here.diverged["batch"]) if not any(gone)]
+    shown = [[float(x) / 100 for x in re.findall(r"[\d.]+(?=%)", cells[i])] for i in kept]
+    expected = [[np.mean(a), min(a), max(a)] for a in (here.accuracy["batch"][i] for i in kept)]
+    assert kept and np.allclose(shown, expected, atol=0.0015)
     again = experiments(section="lr", lrep=1, lrbs=128)  # another session: the server kept the result
     assert EN["experiments.from_computed"] in text_of(again) and again.button(key="exp.run_lr").disabled
 

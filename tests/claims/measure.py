@@ -115,6 +115,21 @@ def unit(seed, data=None):
     }
 
 
+def smoothness(seed, data):
+    """experiments, "Why BN helps": Santurkar et al.'s measures at the default settings."""
+    from bn_core import smoothness as sm
+
+    result = sm.smoothness(sm.SmoothnessConfig(seed=seed), data)
+    out = {
+        f"{name}_{v}": result.median(name, v)
+        for name in ("loss_range", "grad_change", "beta")
+        for v in ("none", "batch")
+    }
+    out |= {f"accuracy_{v}": result.accuracy[v] for v in ("batch", "noisy")}
+    out |= {f"unit_mean_std_{v}": float(np.std(result.unit_mean[v])) for v in ("batch", "noisy")}
+    return out
+
+
 def noise(seed, data=None):
     """inside, "the same sample in different batches" (NumPy): x0's output spread over the page's batch sizes and
     trials, against √((1 + x0²/2) / B), and how close to ±1 its outputs are in batches of two."""
@@ -131,7 +146,7 @@ def noise(seed, data=None):
     return out
 
 
-MEASURES = {f.__name__: f for f in (figure1, classic, high_lr, stats_default, stats_lr03, gap, unit, noise)}
+MEASURES = {f.__name__: f for f in (figure1, classic, high_lr, stats_default, stats_lr03, gap, unit, noise, smoothness)}
 
 
 def machine() -> dict:

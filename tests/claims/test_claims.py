@@ -128,6 +128,16 @@ def noise_small(v):
         assert spread[at(8)] > spread[at(2)] and spread[at(256)] < spread[at(8)]
 
 
+def smoothness(v):
+    """intro_smoothness (Santurkar et al.: BN makes the landscape smoother): with BN the gradient changes less and
+    the effective β is lower in every seed, the loss range along the gradient in all but at most one; smooth_text:
+    noisy BN's unit "jumps around while plain BN holds it still"."""
+    for name in ("grad_change", "beta"):
+        all_of(zip(v[f"{name}_batch"], v[f"{name}_none"], strict=True), lambda p: p[0] < p[1])
+    assert sum(b < n for b, n in zip(v["loss_range_batch"], v["loss_range_none"], strict=True)) >= 4
+    all_of(zip(v["unit_mean_std_noisy"], v["unit_mean_std_batch"], strict=True), lambda p: p[0] > 5 * p[1])
+
+
 # --- the experiments lesson: its shipped results, every seed (lessons/experiments/results) ---------------------
 def sweep_rule(result):
     sizes, errors = list(result.config.sizes), np.array(result.val_error["batch"])  # [size][seed]
@@ -192,6 +202,8 @@ CLAIMS = (
     Claim("inside.noise_text", "within 10 % of the measured spread from B = 32 for |x₀| ≤ 1", "noise", noise_formula),
     Claim("inside.noise_text", "in a batch of two the output is always about +1 or −1", "noise", noise_small),
     Claim("inside.noise_text", "the spread even grows from B = 2 to B = 8", "noise", noise_small),
+    Claim("experiments.intro_smoothness", "it makes the loss landscape smoother", "smoothness", smoothness),
+    Claim("experiments.smooth_text", "this mean jumps around while plain BN holds it still", "smoothness", smoothness),
     Claim("experiments.rule", "error hardly moves from 128 down to 8 images", "shipped:sweep", sweep_rule),
     Claim("quiz.exp_small_batch.b", "at 2 it is more than ten times its best", "shipped:sweep", sweep_quiz),
     Claim("experiments.sweep_text", "Solid and dotted blue differ by the train/eval gap", "shipped:sweep", sweep_gap),
@@ -274,7 +286,7 @@ NOT_FROM_A_RUN = {
     "experiments.renorm_text": "its numbers and its comparison are computed from the result shown",
     "experiments.largest_lr_help": "defines a measure",
     "experiments.lr_text": "its rates are computed from the result shown (quiz.exp_largest_lr.a states them)",
-    "experiments.smooth_conclusion": "tests/core/test_experiments.py::test_default_smoothness_claims (one seed)",
+    "experiments.smooth_conclusion": "its count of seeds is computed from the result shown",
     "quiz.exp_small_batch.q": "a question",
 }
 

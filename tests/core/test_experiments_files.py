@@ -99,7 +99,9 @@ def test_lr_text_the_shipped_numbers_show_batchnorm_training_at_larger_rates_in_
 
 def test_smooth_texts_hold_for_the_shipped_numbers():
     result = shipped("smoothness")
-    for name in ("loss_range", "grad_change", "beta"):
-        assert result.median(name, "batch") < result.median(name, "none")
-    assert result.trains_like("noisy", "batch")  # the conclusion is shown
+    n = len(result.config.seeds)
+    for name in ("grad_change", "beta"):
+        assert result.lower_in(name, "batch", "none") == n
+    assert result.lower_in("loss_range", "batch", "none") >= n - 1
+    assert sum(result.trains_like("noisy", "batch")) >= n - 1  # "in {k} of {n} seeds"
     assert np.std(result.unit_mean["noisy"]) > 5 * np.std(result.unit_mean["batch"])
