@@ -10,7 +10,7 @@ import streamlit as st
 from bn_core.smoothness import SmoothnessConfig
 from lessons.experiments import common, figures
 from lessons.inside.common import beside_controls
-from ui.i18n import num, nums, t
+from ui.i18n import num, nums, pct, t
 from ui.state import Param
 
 DEFAULT = SmoothnessConfig()
@@ -100,11 +100,14 @@ def draw(result) -> None:
             key=key,
         )
     st.caption(t("experiments.smooth_note"))
-    table = {t("experiments.variant"): [variant_name(v) for v in variants]}
-    for name in MEASURES:  # per seed, the median over its run; the mean over the seeds and their range
-        table[t(f"experiments.median_{name}")] = [spread_of(result.medians[name][v], ".3g") for v in variants]
-    table[t("experiments.val_accuracy")] = [common.mean_and_range(result.accuracy[v]) for v in variants]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table", width="stretch")  # whole headers
+    # a row per measure, a column per network (three columns fit the width in every language): per seed the
+    # measure's median over its run, shown as the mean over the seeds and their range
+    rows = [t(f"experiments.median_{name}") for name in MEASURES] + [t("experiments.val_accuracy")]
+    table = {"": rows}
+    for v in variants:
+        cells = [spread_of(result.medians[name][v], ".3g") for name in MEASURES]
+        table[variant_name(v)] = [*cells, spread_of(result.accuracy[v], None)]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table", width="stretch")
     st.markdown(t("experiments.smooth_text", etas=nums(result.config.etas)))
     if all(v in variants for v in ("none", "batch", "noisy")):
         n = len(result.config.seeds)
@@ -123,6 +126,8 @@ def draw(result) -> None:
         st.markdown(t("experiments.smooth_conclusion", k=sum(result.trains_like("noisy", "batch")), n=n))
 
 
-def spread_of(values, spec: str) -> str:
+def spread_of(values, spec: str | None) -> str:
+    """The mean over the seeds and their range, with ``spec`` (None: a percentage)."""
     values = np.asarray(values, np.float64)
-    return f"{num(values.mean(), spec)} ({num(values.min(), spec)}–{num(values.max(), spec)})"
+    show = pct if spec is None else (lambda v: num(v, spec))
+    return f"{show(values.mean())} ({show(values.min())}–{show(values.max())})"

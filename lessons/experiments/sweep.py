@@ -66,8 +66,7 @@ def draw(result) -> None:
             result.train_mode_range(),
         )
         lines.append(mode)
-    left, right = st.columns([1.5, 1])
-    left.plotly_chart(
+    st.plotly_chart(  # the section's picture, as large as the column: seven normalizations and their seeds' range
         figures.by_batch(
             sizes,
             lines,
@@ -77,10 +76,12 @@ def draw(result) -> None:
             shade_below=RULE_SIZE,
             shade_label=t("experiments.rule_band"),
             log_y=True,
+            height=520,
         ),
         key="exp.chart_sweep",
     )
-    right.plotly_chart(
+    paper, rule = st.columns([1, 1.2])
+    paper.plotly_chart(
         figures.by_batch(
             PAPER_SIZES,
             [
@@ -95,8 +96,8 @@ def draw(result) -> None:
         ),
         key="exp.chart_paper",
     )
-    st.caption(t("experiments.paper_caption"))
-    st.markdown(t("experiments.rule"))
+    paper.caption(t("experiments.paper_caption"))
+    rule.markdown(t("experiments.rule"))
     if "batch" in result.config.norms:
         st.markdown(summary(result))
 
