@@ -27,6 +27,10 @@ class Environment:
         env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS")}
         if self.kernels == "default":
             env["ATEN_CPU_CAPABILITY"] = "default"
+        # OpenMP's threads wait for each other by spinning: with other processes on the same cores (the rest of the
+        # suite, the other measurement) a two-thread run took minutes instead of seconds. Sleeping instead of
+        # spinning changes the waiting, not the arithmetic.
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
         return env
 
 

@@ -119,13 +119,13 @@ def smoothness(seed, data):
     """experiments, "Why BN helps": Santurkar et al.'s measures at the default settings."""
     from bn_core import smoothness as sm
 
-    result = sm.smoothness(sm.SmoothnessConfig(seed=seed), data)
+    result = sm.smoothness(sm.SmoothnessConfig(seeds=(seed,)), data)
     out = {
         f"{name}_{v}": result.median(name, v)
         for name in ("loss_range", "grad_change", "beta")
         for v in ("none", "batch")
     }
-    out |= {f"accuracy_{v}": result.accuracy[v] for v in ("batch", "noisy")}
+    out |= {f"accuracy_{v}": result.accuracy[v][0] for v in ("batch", "noisy")}
     out |= {f"unit_mean_std_{v}": float(np.std(result.unit_mean[v])) for v in ("batch", "noisy")}
     return out
 
