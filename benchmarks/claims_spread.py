@@ -3,7 +3,7 @@ over many seeds, under both CPU kernel paths every x86 machine has (its native o
 ATEN_CPU_CAPABILITY=default) and with one and two threads. Prints, per measured value, its range in
 each setting and over all of them; the lessons state these ranges and tests/claims checks them.
 
-    python benchmarks/claims_spread.py                 # every measurement, seeds 0-9 (about 25 min here)
+    python benchmarks/claims_spread.py                 # every measurement, seeds 0-9 (about 30 min here)
     python benchmarks/claims_spread.py high_lr --seeds 0-4 --json /tmp/high_lr.json
 """
 

@@ -63,13 +63,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def claims_last(items) -> None:
-    """tests/claims run last, and their measurements start now, in the background (tests/claims/background.py)."""
+    """tests/claims's training claims run last, alone on the machine (tests/claims/background.py)."""
     claims = [item for item in items if "claim_measure" in getattr(item, "fixturenames", ())]
-    if not claims:
-        return
-    from tests.claims import background
-
-    background.start({item.callspec.params["claim"].measure for item in claims})
     items[:] = [item for item in items if item not in claims] + claims
 
 

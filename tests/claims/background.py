@@ -1,7 +1,7 @@
-"""The claim tests' measurements, started as soon as the tests are collected and run in the
-background at the lowest priority (``nice 19``): two at a time, on the CPU time the rest of the
-suite leaves (the browser tests mostly wait). Each claim test then waits for the measurement it
-needs; the claim tests run last."""
+"""The claim tests' measurements: all of them started together when the first claim test needs one, two at a
+time (one per core), each in its own interpreter (tests/claims/environments.py). The claim tests run last
+(tests/conftest.py), so the measurements share the machine with nothing else: a run of the suite's timing-bound
+tests beside them once timed out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from tests.claims.environments import ENVIRONMENTS, Environment, run_measure
 
-SEEDS = "0-4"
 _pool: ThreadPoolExecutor | None = None
 _futures: dict[tuple[str, str], Future] = {}
 
@@ -21,7 +20,7 @@ def start(names: set[str]) -> None:
     for name in sorted(names):
         for env in ENVIRONMENTS:
             if (name, env.label) not in _futures:
-                _futures[(name, env.label)] = _pool.submit(run_measure, name, env, SEEDS, nice=True)
+                _futures[(name, env.label)] = _pool.submit(run_measure, name, env)
 
 
 def result(name: str, env: Environment) -> dict:
@@ -31,6 +30,4 @@ def result(name: str, env: Environment) -> dict:
 
 def stop() -> None:
     if _pool is not None:
-        for future in _futures.values():
-            future.cancel()
         _pool.shutdown(wait=False, cancel_futures=True)

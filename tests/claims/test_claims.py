@@ -3,9 +3,9 @@
 A claim names the catalog key of its sentence and the words in it that it backs (so that a changed
 sentence fails here until its check changes too), the measurement (tests/claims/measure.py: the
 configuration, run once per seed) and the check. Measurements from training run under each CPU
-setting of tests/claims/environments.py (both kernel paths, one and two threads), seeds 0-4, in the
-background while the rest of the suite runs; the margins come from benchmarks/claims_spread.py
-(seeds 0-9 under the same four settings), whose ranges the sentences state.
+setting of tests/claims/environments.py (both kernel paths, one and two threads; the seeds each
+setting gets are there), after the rest of the suite; the margins come from benchmarks/claims_spread.py
+(seeds 0-9 under all four settings), whose ranges the sentences state.
 """
 
 from __future__ import annotations
@@ -243,7 +243,8 @@ def test_a_claim_holds_for_every_seed_of_the_shipped_results(claim):
 
 @pytest.fixture
 def claim_measure():
-    """Marks the tests whose measurements start in the background at collection (tests/conftest.py)."""
+    """Marks the tests that run last (tests/conftest.py); the first of them starts every measurement."""
+    background.start(set(TRAINED))
 
 
 # --- that nothing is left out ------------------------------------------------------------------------------------

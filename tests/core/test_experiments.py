@@ -99,8 +99,9 @@ def test_an_experiment_stops_when_asked():
 
 def test_progress_counts_every_training_step():
     seen = []
-    ex.lr_robustness(ex.LrConfig(lrs=(0.1,), epochs=1), DATA, on_progress=lambda d, t: seen.append((d, t)))
-    assert seen[-1][0] == seen[-1][1] == ex.total_steps(ex.LrConfig(lrs=(0.1,), epochs=1), len(DATA.y_train))
+    config = ex.LrConfig(lrs=(0.1,), epochs=1, seeds=(0,))
+    ex.lr_robustness(config, DATA, on_progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] == ex.total_steps(config, len(DATA.y_train))
 
 
 # --- the sweep ----------------------------------------------------------------------------------
