@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.claims.environments import ENVIRONMENTS, run_measure  # noqa: E402
+from tests.claims.environments import ALL_SETTINGS, run_measure  # noqa: E402
 from tests.claims.measure import MEASURES, seed_range  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
     args.names = args.names or list(MEASURES)
-    jobs = [(name, env) for name in args.names for env in ENVIRONMENTS]
+    jobs = [(name, env) for name in args.names for env in ALL_SETTINGS]
     with ThreadPoolExecutor(max_workers=2) as pool:  # one per core; the two-thread runs share them
         results = list(pool.map(lambda job: run_measure(job[0], job[1], args.seeds), jobs))
     table = {}

@@ -26,7 +26,7 @@ from serve.jobs import EXPERIMENTS, SHIPPED, Job, machine, run_job, to_json  # n
 TINY = {
     "sweep": ex.SweepConfig(sizes=(4, 32), norms=("batch", "weight"), epochs=1, seeds=(0,)),
     "renorm": ex.RenormConfig(settings=((2.0, 1.0),), epochs=1, seeds=(0,)),
-    "lr": ex.LrConfig(lrs=(0.1, 3.0), epochs=1, seeds=(0, 1)),
+    "lr": ex.LrConfig(lrs=(0.1, 3.0), epochs=1, seeds=(0,)),
     "smoothness": SmoothnessConfig(epochs=1, every=10, seeds=(0,)),
 }
 

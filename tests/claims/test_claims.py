@@ -3,8 +3,8 @@
 A claim names the catalog key of its sentence and the words in it that it backs (so that a changed
 sentence fails here until its check changes too), the measurement (tests/claims/measure.py: the
 configuration, run once per seed) and the check. Measurements from training run under each CPU
-setting of tests/claims/environments.py (both kernel paths, one and two threads; the seeds each
-setting gets are there), after the rest of the suite; the margins come from benchmarks/claims_spread.py
+setting of tests/claims/environments.py (both kernel paths and both thread counts, seed 0), after the
+rest of the suite; the margins come from benchmarks/claims_spread.py
 (seeds 0-9 under all four settings), whose ranges the sentences state.
 """
 
@@ -134,7 +134,8 @@ def smoothness(v):
     noisy BN's unit "jumps around while plain BN holds it still"."""
     for name in ("grad_change", "beta"):
         all_of(zip(v[f"{name}_batch"], v[f"{name}_none"], strict=True), lambda p: p[0] < p[1])
-    assert sum(b < n for b, n in zip(v["loss_range_batch"], v["loss_range_none"], strict=True)) >= 4
+    lower = sum(b < n for b, n in zip(v["loss_range_batch"], v["loss_range_none"], strict=True))
+    assert lower >= max(1, len(v["loss_range_none"]) - 1)
     all_of(zip(v["unit_mean_std_noisy"], v["unit_mean_std_batch"], strict=True), lambda p: p[0] > 5 * p[1])
 
 
