@@ -59,7 +59,7 @@ def main() -> None:
             every = [r["values"][key] for r in by_env.values()]
             cells = "  ".join(f"{label}: {span(r['values'][key])}" for label, r in by_env.items())
             print(f"{key:22s} all: {span(every):24s} {cells}")
-        print("machines:", {label: r["machine"]["capability"] for label, r in by_env.items()})
+        print("machines:", {label: r["machine"]["cpu_capability"] for label, r in by_env.items()})
     if args.json:
         args.json.write_text(json.dumps(table, indent=1), encoding="utf-8")
 

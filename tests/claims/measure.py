@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 from dataclasses import replace
 
 import numpy as np
@@ -25,6 +24,7 @@ import torch
 from bn_core import drift
 from bn_core import train as tr
 from bn_core.data import load_digits
+from serve import jobs
 
 SHUFFLES = range(5)  # the train/eval gap: orders of the test images per trained model
 
@@ -149,21 +149,12 @@ def noise(seed, data=None):
 MEASURES = {f.__name__: f for f in (figure1, classic, high_lr, stats_default, stats_lr03, gap, unit, noise, smoothness)}
 
 
-def machine() -> dict:
-    return {
-        "torch": torch.__version__,
-        "capability": torch.backends.cpu.get_cpu_capability(),
-        "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
-    }
-
-
 def measure(name: str, seeds, threads: int) -> dict:
     torch.set_num_threads(threads)
     data = load_digits()
     per_seed = [MEASURES[name](seed, data) for seed in seeds]
     values = {key: [run[key] for run in per_seed] for key in per_seed[0]}
-    return {"seeds": list(seeds), "values": values, "machine": machine()}
+    return {"seeds": list(seeds), "values": values, "machine": jobs.machine()}
 
 
 def seed_range(text: str) -> range:

@@ -172,8 +172,6 @@ def renorm_settle(result):
         assert late > 0.4 * early > 0
 
 
-SHIPPED_CLAIMS = {"sweep_rule": sweep_rule, "sweep_quiz": sweep_quiz, "sweep_gap": sweep_gap, "lr_rates": lr_rates}
-
 CLAIMS = (
     Claim("train.about_figure1", "With BN the test accuracy passes 90 % within 50 steps", "figure1", figure1),
     Claim("train.about_figure1", "steady with BN, drifting without", "figure1", figure1),
@@ -226,7 +224,7 @@ def test_the_claim_is_in_its_sentence(claim):
 def test_a_training_claim_holds_for_every_seed(claim, env, claim_measure):
     result = background.result(claim.measure, env)
     assert result["machine"]["threads"] == env.threads
-    assert (result["machine"]["capability"] == "DEFAULT") == (env.kernels == "default")
+    assert (result["machine"]["cpu_capability"] == "DEFAULT") == (env.kernels == "default")
     claim.check(result["values"])
 
 
