@@ -53,8 +53,8 @@ def histogram(values: np.ndarray, bins: int = 60, value_range: tuple[float, floa
     """Share of the finite values in each of ``bins`` equal bins.
 
     ``value_range`` defaults to the values' span, widened to a unit interval
-    around a constant so that a single-valued sample still draws one bar.
-    Values outside an explicit range are not counted.
+    around a constant so that a single-valued sample still draws one bar: a narrow one,
+    centred on the value (an odd number of bins). Values outside an explicit range are not counted.
     """
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
@@ -63,7 +63,7 @@ def histogram(values: np.ndarray, bins: int = 60, value_range: tuple[float, floa
     else:
         lo, hi = value_range
     if not hi > lo:
-        lo, hi = lo - 0.5, lo + 0.5
+        lo, hi, bins = lo - 0.5, lo + 0.5, bins | 1
     counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
     total = max(v.size, 1)
     return Histogram(counts=counts / total, edges=edges)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -63,11 +64,20 @@ PALETTE = {"main": "#2563eb", "ghost": "#9ca3af", "accent": "#dc2626", "second":
 LINE_COLORS = (PALETTE["main"], PALETTE["accent"], PALETTE["second"], PALETTE["third"])
 
 
+SUBSCRIPT = re.compile(r"_([A-Za-z0-9])(?![A-Za-z0-9])")  # "μ_B": a one-character subscript (not "r_max")
+
+
+def notation(text: str) -> str:
+    """A catalog's notation for Plotly, which draws HTML subscripts: "μ_B" becomes μ with a subscript B
+    (lessons/neuron/live.js draws the same rule in its own charts)."""
+    return SUBSCRIPT.sub(r"<sub>\1</sub>", text)
+
+
 def base_layout(title: str, x_title: str, y_title: str, height: int, **extra) -> dict:
     return dict(
-        title=dict(text=title, font=dict(size=17)),
-        xaxis=dict(title=dict(text=x_title)),
-        yaxis=dict(title=dict(text=y_title)),
+        title=dict(text=notation(title), font=dict(size=17)),
+        xaxis=dict(title=dict(text=notation(x_title))),
+        yaxis=dict(title=dict(text=notation(y_title))),
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
         font=dict(size=15),  # readable on a projector
@@ -227,7 +237,11 @@ def log_ticks(values: np.ndarray) -> dict:
 
 
 def binned(values: np.ndarray, base: tuple[float, float] = (-5.0, 5.0)) -> Histogram:
-    """Bin samples for drawing: a bin count that suits the sample size, over a stable axis."""
+    """Bin samples for drawing: a bin count that suits the sample size, over a stable axis. A sample
+    of one repeated value is a narrow bar centred on it (not a bin of the axis that starts there)."""
+    finite = np.asarray(values, dtype=np.float64)[np.isfinite(values)]
+    if finite.size and finite.min() == finite.max():
+        return histogram(finite, bins_for(finite.size))
     return histogram(values, bins_for(np.size(values)), display_range(values, base=base))
 
 

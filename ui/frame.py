@@ -53,6 +53,10 @@ PANEL = "lesson_panel"  # the key of the container that holds a lesson's control
 # The train lesson's Play, Step and Reset share one row there, and its charts come before the
 # experiment's description, so that what Play moves is on the screen with Play.
 PHONE_CSS = f"""<style>
+[class*="st-key-lead-"] {{
+  border-left: 0.3rem solid #1f5fbf; background: #eef3fb; padding: 0.55rem 0.9rem; border-radius: 0.3rem;
+}}
+[class*="st-key-lead-"] p {{ font-size: 1.12rem; margin: 0; color: #1b1b1b; }}
 @media (max-width: 640px) {{
   .stColumn:has(.st-key-{PANEL}):not(:has(.stColumn .st-key-{PANEL})) {{
     position: sticky; top: 3.75rem; z-index: 3; max-height: 40vh; overflow-y: auto; overscroll-behavior: contain;
@@ -73,6 +77,13 @@ def header(page: str) -> None:
     st.title(t(f"{page}.title"))
     st.caption(t(f"{page}.lead"))
     st.html(PHONE_CSS)
+
+
+def lead(key: str) -> None:
+    """A section's first line, *do this → see that* (catalog ``lead.<key>``): what to move and what
+    it shows, above the section's controls and charts, in view without scrolling (tests/e2e)."""
+    with st.container(key=f"lead-{key}"):
+        st.markdown(":material/touch_app: " + t(f"lead.{key}"))
 
 
 def controls_beside() -> tuple[DeltaGenerator, DeltaGenerator]:

@@ -29,7 +29,7 @@ QUESTIONS: dict[str, tuple[Question, ...]] = {
     ),
     "bn_lab": (
         Question("keras_momentum", "c", "bn-lab?section=running&conv=keras&momentum=0.9"),
-        Question("batch_of_one", "a", "bn-lab?section=one&n=1"),
+        Question("batch_of_one", "a", "bn-lab?section=one"),
         Question("eps_role", "a", "bn-lab?section=eps"),
     ),
     "inside": (

@@ -34,7 +34,7 @@ _copy_element = st.components.v2.component(
 @dataclass(frozen=True)
 class Preset:
     id: str  # its name is the catalog key share.<lesson>.<id>
-    query: str  # the link parameters it sets, as in the lesson's link: "section=one&n=1"
+    query: str  # the link parameters it sets, as in the lesson's link: "section=eps&eps=0"
 
     def params(self) -> dict[str, str]:
         return dict(parse_qsl(self.query, keep_blank_values=True))
@@ -52,7 +52,7 @@ PRESETS: dict[str, tuple[Preset, ...]] = {
         Preset("saturated", "act=sigmoid&w1=1&w2=1"),
     ),
     "bn_lab": (
-        Preset("batch_of_one", "section=one&n=1"),
+        Preset("batch_of_one", "section=one"),
         Preset("keras_puzzle", "section=puzzle"),
         Preset("eps_zero_constant", "section=eps&conv=keras&dist=constant&eps=0"),
     ),

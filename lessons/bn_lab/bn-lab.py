@@ -7,9 +7,9 @@ import streamlit as st
 from bn_core import CONVENTIONS
 from bn_core.batches import BATCH_SIZES, SOURCES
 from lessons.bn_lab import sections as parts
-from lessons.bn_lab.controls import EPS_OPTIONS
+from lessons.bn_lab.controls import EPS_OPTIONS, ONE_SIZES, PUZZLE_MOMENTA, PUZZLE_X
 from lessons.bn_lab.lab import Lab
-from ui.frame import guarded, header, live_part
+from ui.frame import guarded, header, lead, live_part
 from ui.i18n import t
 from ui.quiz import check_yourself
 from ui.share import share_bar
@@ -35,6 +35,11 @@ PARAMS = (
     Param("beta", "bnlab.beta", 0.0, lo=-3.0, hi=3.0),
     Param("k", "bnlab.k", 50, kind="int", lo=0, hi=500),
     Param("ch", "bnlab.ch", 0, kind="int", lo=0, hi=7),
+    Param("n1", "bnlab.n1", 1, kind="int", lo=1, hi=64, options=ONE_SIZES),  # "Batch size 1" opens at N = 1
+    Param("px", "bnlab.px", float(PUZZLE_X), lo=-1000.0, hi=1000.0),  # the Keras puzzle's x, training, momentum
+    Param("ptrain", "bnlab.ptrain", False, kind="bool"),
+    Param("pm", "bnlab.pm", 0.99, lo=0.0, hi=1.0, options=PUZZLE_MOMENTA),
+    Param("pk", "bnlab.pk", 0, kind="int", lo=0, hi=10),
 )
 
 
@@ -56,6 +61,7 @@ def body() -> None:
         key="bnlab.section",
         required=True,
     )
+    lead(f"bn_lab_{s['bnlab.section']}")
     live_part(lambda: parts.SECTIONS[s["bnlab.section"]](lab_settings(), s), "bn-lab.section", PARAMS)
     check_yourself("bn_lab")
 

@@ -14,6 +14,9 @@ from ui.i18n import num, t
 from ui.state import value
 
 EPS_OPTIONS = (0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+ONE_SIZES = (1, 2, 3, 4, 8, 16, 32, 64)  # "Batch size 1": few options, each easy to hit
+PUZZLE_X = -0.22630838  # the value from a user's question about tf.keras
+PUZZLE_MOMENTA = (0.0, 0.5, 0.9, 0.99, 1.0)  # Keras's momentum: 0.99 is its default
 SWITCH_NOTE = "bnlab.switch_note"  # what the last framework switch changed, shown once
 
 
@@ -59,6 +62,17 @@ def control_framework(s) -> None:
 
 def control_n(s) -> None:
     st.select_slider(t("bn_lab.n"), BATCH_SIZES, key="bnlab.n", format_func=lambda v: num(v, ","))
+
+
+def control_n1(s) -> None:
+    st.select_slider(t("bn_lab.n"), ONE_SIZES, key="bnlab.n1", format_func=lambda v: num(v, ","))
+
+
+def control_puzzle(s) -> None:
+    st.number_input("x", -1000.0, 1000.0, step=0.1, format="%.8f", key="bnlab.px")
+    st.toggle("training=True", key="bnlab.ptrain", help=t("bn_lab.puzzle_training_help"))
+    st.select_slider("momentum", PUZZLE_MOMENTA, key="bnlab.pm", format_func=lambda v: num(v, "g"))
+    st.slider(t("bn_lab.puzzle_calls"), 0, 10, key="bnlab.pk", help=t("bn_lab.puzzle_calls_help"))
 
 
 def control_shape(s, folded: bool = False) -> None:

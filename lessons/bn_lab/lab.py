@@ -39,6 +39,11 @@ class Lab:
     beta: float
     k: int
     ch: int
+    n1: int  # the batch size of the "Batch size 1" section (its own, so that it opens at 1)
+    px: float  # the Keras puzzle: x, whether the call trains, the momentum, training calls before it
+    ptrain: bool
+    pm: float
+    pk: int
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -6,6 +6,8 @@ values of the others stay as the student left them. Only the chosen section runs
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -15,10 +17,9 @@ from bn_core.batchnorm import values_per_channel
 from bn_core.keras import tf_batch_normalization
 from lessons.bn_lab import controls, views
 from lessons.bn_lab.lab import Lab, feed, run_layer
-from ui.frame import controls_beside
+from ui.frame import PANEL, controls_beside
 from ui.i18n import num, pct, t
 
-PUZZLE_X = np.float32(-0.22630838)  # the value from a user's question about tf.keras
 DIM_NAMES = {2: "NC", 3: "NCL", 4: "NCHW", 5: "NCDHW"}  # the letters PyTorch's docs give a channels-first input
 
 
@@ -84,9 +85,10 @@ def section_running(lab: Lab, s) -> None:
 
 
 def section_one(lab: Lab, s) -> None:
+    lab = replace(lab, n=lab.n1)  # this section's own batch size: it opens at 1
     panel, view = two_columns()
     with panel:
-        controls.control_n(s)
+        controls.control_n1(s)
         controls.control_shape(s)
         controls.control_mode(s)
     with view:
@@ -108,20 +110,58 @@ def section_one(lab: Lab, s) -> None:
 
 def section_puzzle(lab: Lab, s) -> None:
     """Every number here is computed by the engine under the keras convention."""
-    st.markdown(t("bn_lab.puzzle_question", x=str(PUZZLE_X)))
+    panel, view = st.columns([1, 2.6], gap="large")
+    with panel.container(key=PANEL):
+        controls.control_puzzle(s)
+    x = np.array([lab.px], dtype=np.float32)
+    layer = keras_layer(lab.pm)
+    for _ in range(lab.pk):
+        layer(x, training=True)
+    mean, var = float(layer.running_mean[0]), float(layer.running_var[0])
+    y = layer(x, training=lab.ptrain)
+    with view:
+        st.markdown(t("bn_lab.puzzle_question", x=str(np.float32(controls.PUZZLE_X))))
+        st.code(puzzle_code(lab), language="python")
+        used = (
+            t("bn_lab.puzzle_used_batch")
+            if lab.ptrain
+            else t("bn_lab.puzzle_used_moving", mean=num(mean, ".6g"), var=num(var, ".6g"), eps=num(layer.eps, "g"))
+        )
+        st.metric(t("bn_lab.puzzle_result"), str(y[0]), help=t("bn_lab.puzzle_result_help"))
+        st.markdown(used)
+        with st.expander(t("bn_lab.puzzle_more"), expanded=False):
+            puzzle_table(x)
+        st.markdown(t("bn_lab.puzzle_answer"))
 
-    def fresh(momentum: float = 0.99) -> BatchNorm:
-        return BatchNorm(1, convention="keras", momentum=momentum)
 
-    x = np.array([PUZZLE_X], dtype=np.float32)
+def keras_layer(momentum: float = 0.99) -> BatchNorm:
+    return BatchNorm(1, convention="keras", momentum=momentum)
+
+
+def puzzle_code(lab: Lab) -> str:
+    """The calls the result above comes from, as a student would type them."""
+    lines = [
+        f"layer = keras.layers.BatchNormalization(momentum={lab.pm:g})",
+        f"x = np.array([[{np.float32(lab.px)}]], 'float32')",
+    ]
+    if lab.pk == 1:
+        lines.append("layer(x, training=True)  # one training call first")
+    elif lab.pk > 1:
+        lines += [f"for _ in range({lab.pk}):  # training calls first", "    layer(x, training=True)"]
+    lines.append("layer(x, training=True)" if lab.ptrain else "layer(x)")
+    return "\n".join(lines)
+
+
+def puzzle_table(x: np.ndarray) -> None:
+    """The question's calls, side by side, for this x."""
     one, zero = np.ones(1), np.zeros(1)
     rows = [
         (t("bn_lab.puzzle_direct_tf"), tf_batch_normalization(x, zero, one, one, zero, CONVENTIONS["keras"].eps)),
-        (t("bn_lab.puzzle_direct"), fresh()(x)),
-        (t("bn_lab.puzzle_train"), fresh()(x, training=True)),
+        (t("bn_lab.puzzle_direct"), keras_layer()(x)),
+        (t("bn_lab.puzzle_train"), keras_layer()(x, training=True)),
     ]
     for m in (0.0, 1.0):
-        layer = fresh(m)
+        layer = keras_layer(m)
         layer(x, training=True)
         rows.append((t("bn_lab.puzzle_after_train", m=f"{m:g}"), layer(x)))
     st.dataframe(
@@ -130,7 +170,6 @@ def section_puzzle(lab: Lab, s) -> None:
         width="stretch",
         key="bnlab.puzzle_table",
     )
-    st.markdown(t("bn_lab.puzzle_answer"))
 
 
 def section_eps(lab: Lab, s) -> None:
@@ -143,7 +182,8 @@ def section_eps(lab: Lab, s) -> None:
         controls.control_mode(s)
         controls.control_channel(s)
     with view:
-        st.markdown(t("bn_lab.eps_text"))
+        with st.expander(t("bn_lab.eps_more")):  # the why, for a student who wants it: the numbers come first
+            st.markdown(t("bn_lab.eps_text"))
         x, layer = lab.batch(), lab.layer()
         training = lab.mode == "train"
         if not training:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from lessons.experiments import lr, renorm, smoothness, sweep
 from lessons.inside.common import labels
-from ui.frame import freeze_imports, guarded, header
+from ui.frame import freeze_imports, guarded, header, lead
 from ui.i18n import t
 from ui.quiz import check_yourself
 from ui.state import Param, mirror, restore, show_notices
@@ -34,6 +34,7 @@ def body() -> None:
         required=True,
         key="exp.section",
     )
+    lead(f"exp_{chosen}")
     st.markdown(t(f"experiments.intro_{chosen}"))
     SECTIONS[chosen].show()
     check_yourself("experiments")

@@ -78,7 +78,7 @@ def table(parts, merged: sync.Moments, naive: sync.Moments, whole: tuple[float, 
             t("inside.col_var"): [num(r[3], ".4f") for r in rows],
         }
     )
-    st.dataframe(frame, hide_index=True, width="stretch", key="inside.devices_table")
+    st.table(frame, hide_index=True)  # a static table: its long row names wrap instead of being cut
     diff = max(abs(merged.mean[0] - whole[0]), abs(merged.var[0] - whole[1]))
     same = t("inside.devices_same_rounding", diff=num(diff, ".1e")) if diff else t("inside.devices_same_exact")
     st.caption(t("inside.devices_note", same=same, miss=num(merged.var[0] - naive.var[0], ".4f")))

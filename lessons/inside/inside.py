@@ -9,7 +9,7 @@ import streamlit as st
 
 from lessons.inside import axes, devices, noise, placement, step, train_eval
 from lessons.inside.common import labels
-from ui.frame import guarded, header, live_part
+from ui.frame import guarded, header, lead, live_part
 from ui.i18n import t
 from ui.quiz import check_yourself
 from ui.share import share_bar
@@ -40,7 +40,7 @@ def body() -> None:
         required=True,
         key="inside.section",
     )
-    st.divider()
+    lead(f"inside_{chosen}")
     live_part(SECTIONS[chosen].show, "inside.section", PARAMS)
     check_yourself("inside")
 

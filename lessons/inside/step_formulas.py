@@ -65,7 +65,9 @@ def formula_lines(name: str, fwd: steps.Forward, back: steps.Backward, ch: int, 
         r"dx_i = \frac{\gamma}{N\sqrt{\sigma_B^2+\varepsilon}}"
         r"\Big(N\,dy_i - \frac{\partial L}{\partial \beta} - \hat{x}_i\,\frac{\partial L}{\partial \gamma}\Big)",
         rf"\begin{{aligned}} dx_{{{row}}} &= \frac{{{tex(g)}}}{{{n}\cdot{root}}}\Big({n}\cdot{term(dy[row])}"
-        rf" - {term(back.dbeta[ch])} - {term(xh[row])}\cdot{term(back.dgamma[ch])}\Big) \\ &= {tex(back.dx[row, ch])}"
+        rf" - \underbrace{{{term(back.dbeta[ch])}}}_{{\partial L/\partial \beta}}"  # named: they come from step 5
+        rf" - {term(xh[row])}\cdot\underbrace{{{term(back.dgamma[ch])}}}_{{\partial L/\partial \gamma}}\Big)"
+        rf" \\ &= {tex(back.dx[row, ch])}"
         r"\end{aligned}",
     ]
 

@@ -121,13 +121,17 @@ function binCounts(v, lo, hi, bins) {
   return { counts, edges, lo, hi };
 }
 
-// Every chart of one frame, as counts over its axis.
-function computeFrame(x1, x2, w, cfg, buf) {
+// Every chart of one frame, as counts over its axis. ``hold`` (chart id -> [lo, hi]) widens an axis
+// to keep a range on screen: the pinned histogram's, and during a drag the axis drawn so far, so that
+// the axis does not rescale under the shift the student is watching.
+function computeFrame(x1, x2, w, cfg, buf, hold = {}) {
   const pass = forward(x1, x2, w, cfg, buf);
   const charts = {};
   for (const chart of cfg.charts) {
     const values = pass[chart.source];
-    const [lo, hi] = axisRange(values, chart.base, cfg.axis_step);
+    let [lo, hi] = axisRange(values, chart.base, cfg.axis_step);
+    const keep = hold[chart.id];
+    if (keep) [lo, hi] = [Math.min(lo, keep[0]), Math.max(hi, keep[1])];
     charts[chart.id] = binCounts(values, lo, hi, cfg.bins);
   }
   return { pass, charts };
@@ -266,13 +270,29 @@ class Chart {
   }
 }
 
+// Notation: the catalogs write a subscript as "μ_B"; it is drawn as μ with a small lowered B.
+// (The same rule as ui.charts.notation for Plotly's titles.)
+export function notationParts(text) {
+  return String(text).split(/_([A-Za-z0-9])(?![A-Za-z0-9])/); // odd indices are subscripts
+}
+
+function writeNotation(node, text, svg) {
+  node.replaceChildren();
+  notationParts(text).forEach((part, i) => {
+    if (!part) return;
+    if (i % 2 === 0) node.append(part);
+    else if (svg) el("tspan", { "baseline-shift": "sub", "font-size": "75%" }, node, SVG).textContent = part;
+    else el("sub", {}, node).textContent = part;
+  });
+}
+
 // A label of one or more lines at (x, y), on the side of x with more room, kept inside the chart.
 function label(parent, x, y, lines, width) {
   const right = x < width / 2;
   const text = el("text", { x, y, "text-anchor": right ? "start" : "end" }, parent, SVG);
   lines.filter(Boolean).forEach((line, i) => {
     const span = el("tspan", { x: right ? x + 4 : x - 4, dy: i ? "1.2em" : "0" }, text, SVG);
-    span.textContent = line;
+    writeNotation(span, line, true);
   });
   return text;
 }
@@ -383,7 +403,7 @@ class LiveNeuron {
     for (const spec of cfg.charts) {
       const chart = this.charts.get(spec.id);
       chart.spec = spec;
-      chart.title.textContent = spec.title;
+      writeNotation(chart.title, spec.title, false);
       if (spec.ghost && cfg.ghost) el("span", { class: "bnl-legend" }, chart.title).textContent = cfg.text.pinned;
     }
     this.attach();
@@ -423,14 +443,21 @@ class LiveNeuron {
     const cfg = this.cfg, sample = this.sample;
     if (!cfg || !sample || sample !== STORE.samples.get(cfg.sample)) return;
     try {
-      const { pass, charts } = computeFrame(sample.x1, sample.x2, this.weights, cfg, this.buf);
+      if (!this.dragging) this.held = {}; // a released slider: each axis fits its data again
+      const hold = {};
+      for (const spec of cfg.charts) {
+        const ranges = [this.held?.[spec.id], spec.ghost && cfg.ghost ? [cfg.ghost.edges[0], cfg.ghost.edges.at(-1)] : null];
+        for (const r of ranges.filter(Boolean)) hold[spec.id] = hold[spec.id] ? [Math.min(hold[spec.id][0], r[0]), Math.max(hold[spec.id][1], r[1])] : r;
+      }
+      const { pass, charts } = computeFrame(sample.x1, sample.x2, this.weights, cfg, this.buf, hold);
+      if (this.dragging) this.held = Object.fromEntries(Object.entries(charts).map(([id, c]) => [id, [c.lo, c.hi]]));
       const drawn = {};
       for (const spec of cfg.charts) {
         const h = charts[spec.id];
         const mark = markFor(spec, cfg, pass);
         const ghost = spec.ghost ? cfg.ghost : null;
         this.charts.get(spec.id).draw(h, ghost, mark, spikeFor(spec, cfg, pass), cfg);
-        drawn[spec.id] = { counts: Array.from(h.counts), lo: h.lo, hi: h.hi };
+        drawn[spec.id] = { counts: Array.from(h.counts), lo: h.lo, hi: h.hi, hold: hold[spec.id] ?? null };
       }
       STORE.last = { weights: [...this.weights], mean: pass.mean, variance: pass.variance, charts: drawn };
       STORE.frames.push(performance.now());

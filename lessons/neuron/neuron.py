@@ -8,7 +8,7 @@ from bn_core.histogram import bins_for
 from lessons.neuron import live
 from ui import charts
 from ui.formulas import NEURON
-from ui.frame import guarded, header, live_part
+from ui.frame import guarded, header, lead, live_part
 from ui.i18n import num, pct, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
@@ -134,6 +134,7 @@ def body() -> None:
     header("neuron")
     show_notices(restore(PARAMS))
     share_bar("neuron", PARAMS, after=server_set_weights)
+    lead("neuron")
     # Controls, the live element and the metrics rerun on their own, without the frame.
     live_part(lesson_body, "neuron.lesson", PARAMS)
     with st.expander(t("neuron.why_title"), expanded=False):

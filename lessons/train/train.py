@@ -8,7 +8,7 @@ from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
 from ui import notice, runs
 from ui import session as page_session
-from ui.frame import freeze_imports, guarded, header
+from ui.frame import freeze_imports, guarded, header, lead
 from ui.i18n import num, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
@@ -23,6 +23,7 @@ def body() -> None:
     show_notices(restore(parts.PARAMS))
     parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
     share_bar("train", parts.PARAMS)
+    lead("train")
     s = st.session_state
     notice.draw(parts.NOTICE)
 

@@ -61,8 +61,8 @@ def widget_keys(at):
     ("section", "keys"),
     [
         ("running", {"bnlab.mode", "bnlab.n", "bnlab.momentum", "bnlab.cma", "bnlab.k", "bnlab.dist", "bnlab.ch"}),
-        ("one", {"bnlab.n", "bnlab.c", "bnlab.layout", "bnlab.hw", "bnlab.mode"}),
-        ("puzzle", set()),
+        ("one", {"bnlab.n1", "bnlab.c", "bnlab.layout", "bnlab.hw", "bnlab.mode"}),
+        ("puzzle", {"bnlab.px", "bnlab.ptrain", "bnlab.pm", "bnlab.pk"}),
         ("eps", {"bnlab.eps", "bnlab.dist", "bnlab.mu", "bnlab.n", "bnlab.mode", "bnlab.ch"}),
     ],
 )
@@ -321,7 +321,18 @@ def test_keras_batch_of_one_silently_returns_beta():
     assert not at.code  # no refusal
     edges, shares = histogram_of(at, "bnlab.chart_after")
     top = shares.argmax()
-    assert shares.max() == 1.0 and edges[top] <= 0.5 <= edges[top + 1] and edges[top + 1] - edges[top] <= 1.0
+    assert shares.max() == 1.0 and edges[top] <= 0.5 <= edges[top + 1]
+    assert (edges[top] + edges[top + 1]) / 2 == pytest.approx(0.5) and edges[top + 1] - edges[top] < 0.2  # a spike
+
+
+def test_the_batch_size_1_section_opens_at_one_whatever_the_other_sections_batch_size():
+    at = bn_lab(section="one", n=64)  # a link from another section keeps its N; this section has its own
+    assert at.select_slider(key="bnlab.n1").value == 1
+    assert at.warning[0].value == EN["bn_lab.refused"]
+    at.select_slider(key="bnlab.n1").set_value(2).run()
+    assert_clean(at)
+    assert not at.code and "(2, 3)" in text_of(at)
+    assert at.session_state["bnlab.n"] == 64  # the batch size of the other sections is untouched
 
 
 def test_image_batch_of_one_works_in_pytorch_and_shows_the_reduced_axes():
@@ -349,6 +360,34 @@ def test_keras_puzzle_names_the_backend_of_each_number():
     # the torch backend's digits, from torch itself: (x - 0) * (rsqrt(1 + 0.001) * 1) + 0 in float32
     x = torch.tensor([-0.22630838])
     assert str((x - 0.0).mul(torch.tensor([1.0]).add(1e-3).rsqrt()).add(0.0).numpy()[0]) == "-0.2261953"
+
+
+def keras_after(x, momentum, calls, training):
+    """Keras 3's layer (torch backend, float32), written with torch ops: ``calls`` training calls on the
+    one-value batch x, then one call in the given mode."""
+    x = torch.tensor([x], dtype=torch.float32)
+    moving_mean, moving_var, m, eps = torch.zeros(1), torch.ones(1), momentum, 1e-3  # Python floats, as Keras has them
+    for _ in range(calls):  # the batch's mean is x, its variance 0
+        moving_mean = moving_mean * m + x * (1 - m)
+        moving_var = moving_var * m + torch.zeros(1) * (1 - m)
+    mean, var = (x, torch.zeros(1)) if training else (moving_mean, moving_var)
+    return str((x - mean).mul(var.add(eps).rsqrt()).add(0.0).numpy()[0])
+
+
+@pytest.mark.parametrize(
+    "x, momentum, calls, training",
+    [(-0.22630838, 0.99, 0, True), (-0.22630838, 0.0, 1, False), (1.5, 0.5, 1, False), (3.0, 0.9, 10, False)],
+)
+def test_keras_puzzle_controls_give_kerass_numbers(x, momentum, calls, training):
+    at = bn_lab(section="puzzle")
+    at.number_input(key="bnlab.px").set_value(x)
+    at.select_slider(key="bnlab.pm").set_value(momentum)
+    at.slider(key="bnlab.pk").set_value(calls)
+    at.toggle(key="bnlab.ptrain").set_value(training).run()
+    assert_clean(at)
+    assert at.metric[0].value == keras_after(x, momentum, calls, training)
+    code = at.code[0].value
+    assert code.endswith("layer(x, training=True)" if training else "layer(x)") and f"momentum={momentum:g}" in code
 
 
 # --- epsilon ---
@@ -479,7 +518,11 @@ def test_catalogs_use_one_term_per_concept():
     # zh: 批量 (batch), 批量大小, 小批量 (mini-batch), 批归一化; 评估模式 for eval mode; 神经元 for a unit
     assert not [k for k, v in zh.items() if re.search(r"批次|批大小|批(?![量归重])", v)]
     assert not [k for k, v in zh.items() if re.search(r"(eval|train) 模式|单元(?!格)", v)]
-    assert [k for k, v in zh.items() if "推理模式" in v] == ["bn_lab.puzzle_answer"]  # Keras's "inference mode"
+    assert {k for k, v in zh.items() if "推理模式" in v} == {  # Keras's "inference mode"
+        "bn_lab.puzzle_answer",
+        "bn_lab.puzzle_training_help",
+        "bn_lab.puzzle_used_moving",
+    }
     # ru: the learning rate is never a bare «скорость» (the train lesson's speed is one); режим оценки, not «режим eval»
     assert ru["train.field_lr"] == "скорость обучения" and ru["train.speed"] == "Шагов в секунду"
     assert not [k for k, v in ru.items() if re.search(r"(?i)режим\w* (eval|train)|шаг обучения для", v)]

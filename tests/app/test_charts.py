@@ -1,10 +1,17 @@
 """Shared chart builders (ui/charts.py): what they draw is readable."""
 
+import json
+import re
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
 from bn_core.histogram import histogram
+from tests.app.helpers import ROOT
 from ui import charts
+from ui.i18n import catalog
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -41,3 +48,45 @@ def test_the_confusion_matrix_sends_what_plotly_would_validate():
     z = np.arange(100).reshape(10, 10)
     fig = charts.heatmap_figure(z, title="t", x_title="predicted", y_title="true")
     assert fig.data[0].colorscale[0][1] == "rgb(247,251,255)"
+
+
+def test_binned_for_a_chart_draws_a_constant_output_as_a_narrow_bar():
+    hist = charts.binned(np.zeros(1, dtype=np.float32), base=(-4.0, 4.0))
+    full = np.flatnonzero(hist.counts)
+    lo, hi = hist.edges[full[0]], hist.edges[full[0] + 1]
+    assert lo < 0 < hi and hi - lo < 0.2
+
+
+SUBSCRIPTED = {"neuron.chart_bn_z", "neuron.live_cut_bn"}  # chart texts: Plotly and live.js draw "μ_B" subscripted
+
+
+def outside_math(text: str) -> str:
+    return re.sub(r"`[^`]*`", "", re.sub(r"\$[^$]*\$", "", text))
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+def test_notation_is_rendered_never_a_raw_underscore(lang):
+    # Markdown writes "μ_B" as is: a text shows it as LaTeX ($\mu_B$); a chart title gets a subscript
+    raw = {k for k, v in catalog(lang).items() if charts.SUBSCRIPT.search(outside_math(v))}
+    assert raw == SUBSCRIPTED
+    assert charts.notation(catalog(lang)["neuron.chart_bn_z"]).count("<sub>B</sub>") == 2
+
+
+def test_the_live_charts_subscripts_follow_the_plotly_rule(tmp_path):
+    node = shutil.which("node")
+    assert node, "Node is missing: scripts/install.sh --dev installs Debian's nodejs"
+    texts = [v for lang in ("en", "ru", "zh") for v in catalog(lang).values()] + ["r_max σ²_B x_i", "a_bc_d_"]
+    module = tmp_path / "live.mjs"
+    module.write_text((ROOT / "lessons" / "neuron" / "live.js").read_text(encoding="utf-8"), encoding="utf-8")
+    data = tmp_path / "texts.json"
+    data.write_text(json.dumps(texts), encoding="utf-8")
+    script = (
+        f"import {{ notationParts }} from {json.dumps(module.as_uri())};\n"
+        "import { readFileSync } from 'node:fs';\n"
+        f"const texts = JSON.parse(readFileSync({json.dumps(str(data))}, 'utf8'));\n"
+        "console.log(JSON.stringify(texts.map((t) => notationParts(t)"
+        ".map((p, i) => (i % 2 ? `<sub>${p}</sub>` : p)).join(''))));\n"
+    )
+    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [charts.notation(v) for v in texts]

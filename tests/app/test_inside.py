@@ -271,7 +271,7 @@ def test_devices_synchronized_statistics_are_the_whole_batch_as_torch_computes_i
 
     at = inside(section="devices", k=3, b=5, shift=1.5, dseed=9)
     assert_clean(at)
-    table = at.dataframe[0].value.set_index(EN["inside.col_stats"])
+    table = at.table[0].value.set_index(EN["inside.col_stats"])
     whole = torch.from_numpy(np.concatenate(device_batches(3, 5, 1, 1.5, seed=9)))
     var, mean = torch.var_mean(whole, dim=0, correction=0)
     synced = table.loc[EN["inside.row_sync"]]
@@ -287,7 +287,7 @@ def test_devices_note_says_exactly_or_names_a_rounding_sized_difference(k, b, se
     at = inside(section="devices", k=k, b=b, shift=1.5, dseed=seed)
     assert_clean(at)
     note = next(c.value for c in at.caption if EN["inside.devices_note"].split("{same}")[1][:30] in c.value)
-    table = at.dataframe[0].value.set_index(EN["inside.col_stats"])
+    table = at.table[0].value.set_index(EN["inside.col_stats"])
     assert (table.loc[EN["inside.row_sync"]] == table.loc[EN["inside.row_whole"]]).all()
     if EN["inside.devices_same_exact"] in note:
         return
@@ -299,7 +299,7 @@ def test_one_sample_per_device_is_explained():
     at = inside(section="devices", k=5, b=1)
     assert_clean(at)
     assert at.info[0].value == EN["inside.one_per_device"].format(k=5)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert set(table[EN["inside.col_var"]][:5]) == {"0.0000"}
 
 
@@ -452,3 +452,17 @@ def test_a_pair_past_this_pages_run_limit_is_refused_with_a_message():
         assert shared.counts()["queued"] + shared.counts()["running"] == 0
     finally:
         shared.max_per_owner = before
+
+
+def test_the_dx_step_names_the_two_numbers_it_takes_from_the_step_before():
+    at = inside(n=4, c=2, seed=3, step=4)  # step 5: dL/dbeta and dL/dgamma
+    assert_clean(at)
+    dbeta, dgamma = (latex_numbers(formula)[-1] for formula in (at.latex[0].value, at.latex[1].value))
+    at = inside(n=4, c=2, seed=3, step=5)  # step 6: dx, which uses both
+    assert_clean(at)
+    formula = at.latex[1].value
+    named = re.findall(r"\\underbrace\{\(?(-?[\d.]+)\)?\}_\{\\partial L/\\partial \\(beta|gamma)\}", formula)
+    assert [name for _, name in named] == ["beta", "gamma"]
+    assert float(named[0][0]) == pytest.approx(dbeta, abs=1e-3)
+    assert float(named[1][0]) == pytest.approx(dgamma, abs=1e-3)
+    assert "∂L/∂β" in EN["inside.step_dparams"] and "∂L/∂γ" in EN["inside.step_dparams"]  # as in the formula

@@ -17,7 +17,7 @@ def test_presenter_mode_from_the_link_enlarges_the_lesson_and_stays_in_the_link(
     assert at.query_params["present"] in ("1", ["1"])
     assert at.toggle(key="present_toggle").value is True
     at.toggle(key="present_toggle").set_value(False).run()
-    assert "font-size" not in styles(at) and "present" not in at.query_params
+    assert "html { font-size" not in styles(at) and "present" not in at.query_params
 
 
 def test_hidden_controls_are_hidden_on_the_lesson_that_names_them():

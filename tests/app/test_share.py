@@ -101,7 +101,7 @@ def noisy_batches(at):
 
 
 def devices_disagree(at):
-    rows = at.dataframe[0].value.set_index(EN["inside.col_stats"])[EN["inside.col_var"]].astype(float)
+    rows = at.table[0].value.set_index(EN["inside.col_stats"])[EN["inside.col_var"]].astype(float)
     assert rows[EN["inside.row_whole"]] - rows[EN["inside.row_naive"]] > 1  # the devices' means are far apart
 
 

@@ -35,3 +35,13 @@ def test_no_mapped_bins_without_a_finite_scale():
     before = histogram(np.zeros(4), bins=4)
     assert mapped_histogram(np.zeros(4), before, float("inf"), 0.0) is None
     assert mapped_histogram(np.zeros(4), before, 0.0, 1.0) is None
+
+
+@pytest.mark.parametrize("value, bins", [(0.0, 8), (0.0, 9), (-2.5, 12), (3.0, 1)])
+def test_a_constant_sample_is_one_narrow_bar_centred_on_its_value(value, bins):
+    # Keras at batch size 1 returns beta = 0 for every example: a bar from 0 to 1 would say "between 0 and 1"
+    hist = histogram(np.full(5, value), bins=bins)
+    full = np.flatnonzero(hist.counts)
+    assert hist.counts[full].tolist() == [1.0]
+    lo, hi = hist.edges[full[0]], hist.edges[full[0] + 1]
+    assert (lo + hi) / 2 == pytest.approx(value) and hi - lo <= 1.0

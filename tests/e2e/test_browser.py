@@ -56,7 +56,7 @@ def chart_data(page, index, differs_from=None):
 BN_LAB_SECTIONS = {
     "stats": ("", 2),
     "running": ("&section=running&n=2&conv=keras&momentum=0.9&eps=0.001", 4),
-    "one": ("&section=one&n=1", 1),
+    "one": ("&section=one", 1),  # it opens at N = 1
     "puzzle": ("&section=puzzle", 0),
     "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2),
 }
@@ -81,11 +81,11 @@ def test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard(page, server, s
     open_and_check(page, server, lesson, "en")
     page.get_by_role("radio", name=text["bn_lab.section_one"]).click()  # the picker's buttons are radios
     page.wait_for_url(lambda url: "section=one" in url, timeout=30_000)
-    slider = page.get_by_role("slider").first  # the batch size: 32 is the 11th option
+    slider = page.get_by_role("slider").first  # the section's own batch size: it opens at 1
+    page.get_by_text("(1, 3)").first.wait_for(timeout=30_000)  # "input (1, 3) …"
     slider.focus()
-    for _ in range(9):
-        page.keyboard.press("ArrowLeft")
-    page.wait_for_url(lambda url: "n=2" in url, timeout=30_000)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(lambda url: "n1=2" in url, timeout=30_000)
     page.get_by_text("(2, 3)").first.wait_for(timeout=30_000)  # "input (2, 3) …, that is 2 values per channel"
     page.screenshot(path=str(shots / "bn_lab-one-n2-en.png"), full_page=True)
 

@@ -1,6 +1,7 @@
 """The `neuron` lesson's live element in a real browser: it redraws while the pointer drags, sends
 nothing until release, and draws exactly the counts bn_core computes."""
 
+import itertools
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -33,15 +34,30 @@ def bases(act: str, bn: str) -> dict[str, tuple[float, float]]:
     return {"z": BASES["z"], "mid": out, "out": BASES["out_after"]}
 
 
-def expected(x, weights, act, bn):
-    """What bn_core draws for these settings: each chart's counts over its axis."""
+def expected(x, weights, act, bn, hold=None):
+    """What bn_core draws for these settings: each chart's counts over its axis, widened to ``hold``
+    (chart -> the range the element kept on screen: a pinned histogram's, the axis so far in a drag)."""
     result = neuron.forward(x, *weights, act, bn)
     charts = {}
     for name, base in bases(act, bn).items():
         values = getattr(result, name)
         lo, hi = axis_range(values, base=base, step=AXIS_STEP)
+        if (hold or {}).get(name):
+            lo, hi = min(lo, hold[name][0]), max(hi, hold[name][1])
         charts[name] = (bin_counts(values, bins_for(len(x)), (lo, hi)).tolist(), lo, hi)
     return result, charts
+
+
+AXES = (
+    "() => Object.fromEntries(Object.entries(globalThis.__bnLabNeuron.last.charts).map(([k, c]) => [k, [c.lo, c.hi]]))"
+)
+# histogram areas and pinned ghosts drawn past their chart's plot (a pinned range outside the current axis was)
+OUTSIDE = """() => [...document.querySelectorAll('.bnl-chart')].flatMap(chart => {
+    const svg = chart.querySelector('svg'), width = svg.width.baseVal.value;
+    return [...chart.querySelectorAll('.bnl-ghost, .bnl-area')].filter(p => p.getAttribute('d'))
+        .map(p => p.getBBox()).filter(b => b.x < -0.5 || b.x + b.width > width + 0.5)
+        .map(b => `${chart.dataset.chart}: ${b.x.toFixed(1)}..${(b.x + b.width).toFixed(1)} of ${width}`);
+})"""
 
 
 def config(act, bn, n):
@@ -74,7 +90,7 @@ def test_the_browser_bins_exactly_as_bn_core_for_every_activation_and_placement(
                 assert got["variance"] == pytest.approx(result.bn_var, rel=1e-9), (act, bn)
 
 
-def drag(page, index, fraction_from, fraction_to, moves=30):
+def drag(page, index, fraction_from, fraction_to, moves=30, each=None):
     slider = page.locator(".bnl-slider input").nth(index)
     slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
@@ -85,6 +101,8 @@ def drag(page, index, fraction_from, fraction_to, moves=30):
     for i in range(1, moves + 1):
         page.mouse.move(x0 + (x1 - x0) * i / moves, y)
         page.wait_for_timeout(16)
+        if each is not None:
+            each()
 
 
 @pytest.mark.parametrize("query", ["", "&bn=1&n=100000"])
@@ -94,7 +112,11 @@ def test_a_drag_redraws_live_sends_nothing_until_release_and_draws_what_bn_core_
     open_live(page, server, query)
     frames_before, messages_before = page.evaluate("() => globalThis.__bnLabNeuron.frames.length"), len(sent)
     zeros_before = page.get_by_test_id("stMetricValue").first.inner_text()
-    drag(page, 0, 0.58, 0.2)  # w1 from 0.5 towards -1.8
+    axes = []  # each chart's axis as the drag goes on: it may widen, never rescale back mid-drag
+    drag(page, 0, 0.58, 0.2, each=lambda: axes.append(page.evaluate(AXES)))  # w1 from 0.5 towards -1.8
+    for before, after in itertools.pairwise(axes):
+        for name, (lo, hi) in after.items():
+            assert lo <= before[name][0] and hi >= before[name][1], (name, before, after)
     frames = page.evaluate("() => globalThis.__bnLabNeuron.frames.length") - frames_before
     assert frames >= 10  # it redrew while the pointer moved
     assert len(sent) == messages_before  # and told the server nothing
@@ -111,7 +133,8 @@ def test_a_drag_redraws_live_sends_nothing_until_release_and_draws_what_bn_core_
     bn = "before" if "bn=1" in query else "off"
     n = 100_000 if "n=100000" in query else 10_000
     x = neuron.sample_inputs(n, 5.0, 1.0, seed=0)
-    _, charts = expected(x, drawn["weights"], "relu", bn)
+    hold = {name: chart["hold"] for name, chart in drawn["charts"].items()}
+    _, charts = expected(x, drawn["weights"], "relu", bn, hold)
     for name, (counts, lo, hi) in charts.items():
         assert drawn["charts"][name]["counts"] == counts, name
         assert (drawn["charts"][name]["lo"], drawn["charts"][name]["hi"]) == (lo, hi), name
@@ -139,14 +162,16 @@ def test_a_preset_moves_the_sliders_and_the_pinned_ghost_stays_while_dragging(pa
     )
     metric = "() => parseFloat(document.querySelector('[data-testid=stMetricValue]').innerText)"
     page.wait_for_function(f"() => ({metric})() > 50")  # Preset B: about two thirds zeros
+    assert page.evaluate(OUTSIDE) == []  # the pinned Preset A and Preset B both inside the plot
     zeros_before = page.get_by_test_id("stMetricValue").first.inner_text()
-    drag(page, 1, 0.54, 0.7, moves=10)
+    drag(page, 0, 0.45, 0.15, moves=10)  # w1 down: the output moves left, away from the pinned one
     ghost = page.locator(".bnl-chart[data-chart=out] .bnl-ghost")
     assert len(ghost.get_attribute("d")) > 20  # still drawn mid-drag
+    assert page.evaluate(OUTSIDE) == []
     page.mouse.up()
     # the release reaches the server (a new w2 in the link) and its metrics follow; Streamlit may replace the
     # metric's node on that rerun, so look it up afresh instead of holding a handle to it
-    page.wait_for_url(lambda url: "w2=" in url and parse_qs(urlparse(url).query)["w2"] != ["0.25"], timeout=15_000)
+    page.wait_for_url(lambda url: "w1=" in url and parse_qs(urlparse(url).query)["w1"] != ["-0.5"], timeout=15_000)
     page.wait_for_function(
         "old => document.querySelector('[data-testid=stMetricValue]').innerText !== old", arg=zeros_before
     )
