@@ -54,9 +54,10 @@ PANEL = "lesson_panel"  # the key of the container that holds a lesson's control
 # experiment's description, so that what Play moves is on the screen with Play.
 PHONE_CSS = f"""<style>
 [class*="st-key-lead-"] {{
-  border-left: 0.3rem solid #1f5fbf; background: #eef3fb; padding: 0.55rem 0.9rem; border-radius: 0.3rem;
+  border-left: 0.3rem solid #1f5fbf; background: #eef3fb; padding: 0.6rem 0.9rem 0.8rem; border-radius: 0.3rem;
 }}
-[class*="st-key-lead-"] p {{ font-size: 1.12rem; margin: 0; color: #1b1b1b; }}
+[class*="st-key-lead-"] [data-testid="stMarkdownContainer"] {{ margin-bottom: 0; }}
+[class*="st-key-lead-"] p {{ font-size: 1.12rem; line-height: 1.5; margin: 0; color: #1b1b1b; }}
 @media (max-width: 640px) {{
   .stColumn:has(.st-key-{PANEL}):not(:has(.stColumn .st-key-{PANEL})) {{
     position: sticky; top: 3.75rem; z-index: 3; max-height: 40vh; overflow-y: auto; overscroll-behavior: contain;

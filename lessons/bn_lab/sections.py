@@ -142,7 +142,7 @@ def puzzle_code(lab: Lab) -> str:
     """The calls the result above comes from, as a student would type them."""
     lines = [
         f"layer = keras.layers.BatchNormalization(momentum={lab.pm:g})",
-        f"x = np.array([[{np.float32(lab.px)}]], 'float32')",
+        f"x = np.array([[{str(np.float32(lab.px))}]], 'float32')",
     ]
     if lab.pk == 1:
         lines.append("layer(x, training=True)  # one training call first")

@@ -9,7 +9,7 @@ from lessons.neuron import live
 from ui import charts
 from ui.formulas import NEURON
 from ui.frame import guarded, header, lead, live_part
-from ui.i18n import num, pct, t
+from ui.i18n import num, nums, pct, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
 from ui.state import Param, restore, show_notices
@@ -103,8 +103,10 @@ def unpin() -> None:
 
 def controls() -> None:
     st.selectbox(t("neuron.activation"), neuron.ACTIVATIONS, format_func=lambda a: t(f"act.{a}"), key="neuron.act")
-    st.button(t("neuron.preset_a"), on_click=apply_preset, args=("a",), key="neuron.preset_a", width="stretch")
-    st.button(t("neuron.preset_b"), on_click=apply_preset, args=("b",), key="neuron.preset_b", width="stretch")
+    for name in PRESETS:  # the weights in the language's notation: ru "(0,5; 0,5; 1)"
+        w = nums(PRESETS[name], "g").replace("-", "−")
+        label = t(f"neuron.preset_{name}", w=w)
+        st.button(label, on_click=apply_preset, args=(name,), key=f"neuron.preset_{name}", width="stretch")
     st.toggle(t("neuron.add_bn"), key="neuron.bn")
     st.radio(
         t("neuron.placement"),

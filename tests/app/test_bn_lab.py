@@ -531,3 +531,8 @@ def test_catalogs_use_one_term_per_concept():
     assert not [k for k, v in zh.items() if re.search(r"(?<![（{])epoch", v)]
     for lang in LANGUAGES:
         assert catalog(lang)["bn_lab.gamma"] != "γ (gamma)" or lang == "en"
+
+
+def test_keras_puzzle_code_writes_x_as_the_float32_the_layer_gets():
+    at = bn_lab(section="puzzle")
+    assert "np.array([[-0.22630838]], 'float32')" in at.code[0].value  # not the float64 digits of that float32

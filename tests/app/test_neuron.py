@@ -180,3 +180,12 @@ def test_zero_weights_before_relu_say_the_exact_zeros_are_a_matter_of_rounding()
         assert f"{float(y.abs().max()):.1e}" in note
         assert f"{float((torch.relu(y) == 0).double().mean()):.1%}" in note
     assert not any("BatchNorm1d" in c.value for c in neuron(w1=0.5, w2=0, w0=0.3, bn=1).caption)
+
+
+@pytest.mark.parametrize(
+    "lang, a, b", [("en", "(0.5, 0.5, 1)", "(−0.5, 0.25, 1)"), ("ru", "(0,5; 0,5; 1)", "(−0,5; 0,25; 1)")]
+)
+def test_preset_buttons_write_the_weights_in_the_languages_notation(lang, a, b):
+    at = open_page("lessons/neuron/neuron.py", lang)
+    labels = [at.button(key=f"neuron.preset_{name}").label for name in "ab"]
+    assert labels[0].endswith(f"w = {a}") and labels[1].endswith(f"w = {b}")

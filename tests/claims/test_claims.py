@@ -208,6 +208,19 @@ CLAIMS = (
     Claim("experiments.sweep_text", "Solid and dotted blue differ by the train/eval gap", "shipped:sweep", sweep_gap),
     Claim("quiz.exp_largest_lr.a", "with BN up to 1.0 (0.3 with one seed in five)", "shipped:lr", lr_rates),
     Claim("experiments.renorm_settle", "far apart by chance at every step", "shipped:renorm", renorm_settle),
+    # the sections' first lines (do -> see)
+    Claim("lead.train", "with it, test accuracy passes 90 % within 50 steps", "figure1", figure1),
+    Claim("lead.inside_stats", "only the first learns well", "stats_default", stats_default),
+    Claim("lead.inside_noise", "smaller in larger batches", "noise", noise_formula),
+    Claim("lead.exp_sweep", "its error hardly moves from 128 down to 8 images", "shipped:sweep", sweep_rule),
+    Claim("lead.exp_sweep", "and breaks at 2", "shipped:sweep", sweep_quiz),
+    Claim(
+        "lead.exp_lr",
+        "learning rates up to 1.0 train (0.3 in one seed of five); without it, only up to 0.1",
+        "shipped:lr",
+        lr_rates,
+    ),  # fmt: skip
+    Claim("lead.exp_smoothness", "the gradient changes less as the weights move along it", "smoothness", smoothness),
 )
 NUMPY = ("unit", "noise")  # NumPy only: no torch kernel, no thread count changes them
 TRAINED = sorted({c.measure for c in CLAIMS if not c.measure.startswith("shipped:")} - set(NUMPY))

@@ -3,6 +3,7 @@
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.e2e.conftest import streamlit_server
@@ -32,12 +33,15 @@ def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, chart
     assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").all_inner_texts()
 
 
-@pytest.mark.parametrize("lang", list(LANGUAGES))
-@pytest.mark.parametrize("lesson", [HOME, *LESSONS], ids=lambda x: x.name)
-def test_page_renders(page, server, shots, lesson, lang):
-    open_and_check(page, server, lesson, lang)
-    page.screenshot(path=str(shots / f"{lesson.name}-{lang}.png"), full_page=True)
+def lead_in_view(page, key):
+    """The section's first line, do -> see (ui.frame.lead), is on the screen without scrolling."""
+    lead = page.locator(f".st-key-lead-{key}")
+    lead.wait_for(timeout=30_000)
+    box, height = lead.bounding_box(), page.viewport_size["height"]
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= height, (key, box, height)
 
+
+DESKTOP = {"width": 1440, "height": 900}  # a classroom's laptop or projector: the do -> see line must be in view
 
 CHART_Y = "i => { const p = document.querySelectorAll('.js-plotly-plot')[i]; return p && p.data && JSON.stringify(p.data.map(t => t.y)); }"  # noqa: E501
 
@@ -69,8 +73,10 @@ SECTION_CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"]
 def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
     lesson = next(x for x in LESSONS if x.name == "bn_lab")
     query, charts = BN_LAB_SECTIONS[section]
-    page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
+    page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, query, charts=charts)
+    lead_in_view(page, f"bn_lab_{section}")
+    page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
     assert page.evaluate(SECTION_CLIPPED) == []
     page.screenshot(path=str(shots / f"bn_lab-{section}-{lang}.png"), full_page=True)
 
@@ -94,7 +100,9 @@ def test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard(page, server, s
 @pytest.mark.parametrize("section", INSIDE_CHARTS)
 def test_inside_section_renders(page, server, shots, section, lang):
     lesson = next(x for x in LESSONS if x.name == "inside")
+    page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, f"&section={section}", charts=INSIDE_CHARTS[section])
+    lead_in_view(page, f"inside_{section}")
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
     no_skeleton = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"  # widgets still loading
     page.wait_for_function(no_skeleton, timeout=60_000)
@@ -147,7 +155,9 @@ def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, la
 @pytest.mark.parametrize("section", EXPERIMENT_CHARTS)
 def test_experiments_section_renders(page, server, shots, section, lang):
     lesson = next(x for x in LESSONS if x.name == "experiments")
+    page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, f"&section={section}", charts=EXPERIMENT_CHARTS[section])
+    lead_in_view(page, f"exp_{section}")
     page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     page.wait_for_timeout(1500)
@@ -214,6 +224,7 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     text = catalog(lang)
     page.set_viewport_size({"width": 1440, "height": 900})
     open_and_check(page, server, lesson, lang, "&speed=500")  # the Figure 1 pair, played fast
+    lead_in_view(page, "train")
     play = page.get_by_role("button", name=text["train.play"])
     box = play.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900  # Play is in view without scrolling
@@ -276,7 +287,14 @@ def test_train_playback_runs_in_the_browser_without_a_server_rerun(page, server,
     open_and_check(page, server, lesson, "en", "&preset=custom&epochs=10&hidden=16&seed=90&speed=20")  # 17 s to play
     page.get_by_role("button", name=text["train.play"]).click()
     page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=120_000)  # computed: a record now
-    page.wait_for_function(PLAYED, timeout=30_000)
+    try:
+        page.wait_for_function(PLAYED, timeout=60_000)
+    except PlaywrightError:  # once in CI under load (not reproduced since): say what the player drew last
+        page.screenshot(path=str(shots / "train-player-not-played.png"), full_page=True)
+        last = page.evaluate(
+            "() => globalThis.__bnLabPlayer && [globalThis.__bnLabPlayer.last, globalThis.__bnLabPlayer.played]"
+        )
+        raise AssertionError(f"the player did not play: last drawn {last}") from None
     page.wait_for_timeout(500)
     asked, start = len(reruns), page.evaluate(HEAD)
     page.wait_for_timeout(3000)
@@ -411,6 +429,8 @@ def test_no_text_is_clipped(browser, server, shots, lesson, query, charts, lang,
     page = context.new_page()
     try:
         open_and_check(page, server, lesson, lang, query, charts=charts)
+        if viewport == "desktop" and lesson.name == "neuron":  # the other lessons' lines: their sections' tests
+            lead_in_view(page, "neuron")
         closed = page.locator("details:not([open]) > summary")
         for _ in range(closed.count()):  # the expanders' contents too
             closed.first.click()

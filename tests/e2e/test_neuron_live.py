@@ -156,7 +156,7 @@ def test_a_preset_moves_the_sliders_and_the_pinned_ghost_stays_while_dragging(pa
     open_live(page, server)
     page.get_by_role("button", name=catalog("en")["neuron.pin"]).click()
     page.get_by_role("button", name=catalog("en")["neuron.unpin"]).and_(page.locator(":enabled")).wait_for()
-    page.get_by_role("button", name=catalog("en")["neuron.preset_b"]).click()
+    page.get_by_role("button", name=catalog("en")["neuron.preset_b"].format(w="−0.5, 0.25, 1")).click()
     page.wait_for_function(
         "() => JSON.stringify(globalThis.__bnLabNeuron.last.weights) === JSON.stringify([-0.5, 0.25, 1])"
     )
