@@ -26,7 +26,9 @@ if [ "${1:-}" = --dev ]; then
     [ -f .keras-lib/keras-3.15.1.dist-info/METADATA ] ||
         "$PYTHON" -m pip install -q --target .keras-lib --upgrade keras==3.15.1
     PACKAGES=""
-    command -v chromium >/dev/null 2>&1 || PACKAGES="chromium fonts-noto-cjk"
+    # tests/e2e/test_accessibility.py: axe-core, the accessibility checker, from the npm registry (tests only)
+    command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+    command -v chromium >/dev/null 2>&1 || PACKAGES="$PACKAGES chromium fonts-noto-cjk"
     # tests/deploy: replicas behind HAProxy (in /usr/sbin, often not on a user's PATH)
     command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || PACKAGES="$PACKAGES haproxy"
     # tests/core/test_player_js.py: the run player's JavaScript under Node
@@ -37,4 +39,6 @@ if [ "${1:-}" = --dev ]; then
         # shellcheck disable=SC2086 # a list of package names
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES
     fi
+    [ -f .axe/node_modules/axe-core/axe.min.js ] ||
+        npm install --prefix .axe --no-audit --no-fund --no-save --loglevel=error axe-core@4.14.1
 fi

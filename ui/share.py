@@ -46,8 +46,6 @@ PRESETS: dict[str, tuple[Preset, ...]] = {
         Preset("dead_relu", "w1=-0.5&w2=-0.5"),
         # the same weights with BN before the ReLU: half of the outputs come back
         Preset("bn_revives", "w1=-0.5&w2=-0.5&bn=1"),
-        # the classic demonstration's Preset B: most of z below 0, a large zero bar
-        Preset("classic", "w1=-0.5&w2=0.25"),
         # sigmoid with a large z: most outputs pressed against 1
         Preset("saturated", "act=sigmoid&w1=1&w2=1"),
     ),
@@ -74,10 +72,13 @@ def values(params: Sequence[Param], preset: Preset) -> dict[str, object]:
     return {p.key: parse(p, named[p.name])[0] if p.name in named else p.default for p in params}
 
 
-def apply(params: Sequence[Param], preset: Preset, after: Callable[[], None] | None) -> None:
-    """A preset button's callback: set the lesson's state as its link would."""
+def apply(params: Sequence[Param], preset: Preset, after: Callable[[], None] | None, menu: str = "") -> None:
+    """A preset button's callback: set the lesson's state as its link would, and close the presets' menu
+    (left open, it covers the lesson's first line and controls)."""
     for key, value in values(params, preset).items():
         st.session_state[key] = value
+    if menu:
+        st.session_state[menu] = False
     if after is not None:
         after()
 
@@ -93,12 +94,13 @@ def share_bar(lesson: str, params: Sequence[Param], after: Callable[[], None] | 
         )
         presets = PRESETS.get(lesson, ())
         if presets:
-            with st.popover(t("share.presets"), icon=":material/bookmarks:"):
+            menu = f"share-menu-{lesson}"  # its open state, so that a choice can close it
+            with st.popover(t("share.presets"), icon=":material/bookmarks:", key=menu, on_change="rerun"):
                 for preset in presets:
                     st.button(
                         t(f"share.{lesson}.{preset.id}"),
                         on_click=apply,
-                        args=(params, preset, after),
+                        args=(params, preset, after, menu),
                         key=f"share.{lesson}.{preset.id}",
                         width="stretch",
                     )

@@ -195,12 +195,16 @@ class Chart {
     this.area = el("path", { class: `bnl-area bnl-${spec.color || "main"}` }, this.svg, SVG);
     this.mark = el("g", { class: "bnl-mark" }, this.svg, SVG);
     this.spike = el("g", { class: "bnl-spike" }, this.svg, SVG);
+    this.pad = { ...PAD };
     this.width = 320;
     this.height = 220;
     this.axisKey = "";
   }
 
   resize(width, height) {
+    // the margins hold tick labels drawn in rem: they grow with the root font (presenter mode)
+    const scale = parseFloat(getComputedStyle(document.documentElement).fontSize) / 16 || 1;
+    this.pad = Object.fromEntries(Object.entries(PAD).map(([side, px]) => [side, px * scale]));
     this.width = Math.max(width, 160);
     this.height = height;
     this.svg.setAttribute("width", this.width);
@@ -223,8 +227,8 @@ class Chart {
     // (only while the rest is at least 2 % of the sample: a lone bin over almost nothing stays whole)
     const clipped = spike !== null && top > 3 * second && second > 0 && 1 - top >= 0.02;
     const yMax = (clipped ? second : Math.max(top, second)) * 1.15 || 1;
-    const X = (v) => PAD.left + ((v - lo) / (hi - lo)) * (this.width - PAD.left - PAD.right);
-    const Y = (s) => this.height - PAD.bottom - (Math.min(s, yMax) / yMax) * (this.height - PAD.top - PAD.bottom);
+    const X = (v) => this.pad.left + ((v - lo) / (hi - lo)) * (this.width - this.pad.left - this.pad.right);
+    const Y = (s) => this.height - this.pad.bottom - (Math.min(s, yMax) / yMax) * (this.height - this.pad.top - this.pad.bottom);
 
     const key = `${lo}|${hi}|${yMax.toPrecision(2)}|${this.width}|${this.height}`;
     if (key !== this.axisKey) this.drawAxes(lo, hi, yMax, X, Y, cfg);
@@ -235,8 +239,8 @@ class Chart {
     this.mark.replaceChildren();
     if (mark && mark.x >= lo && mark.x <= hi) {
       const x = X(mark.x);
-      el("line", { x1: x, x2: x, y1: PAD.top, y2: this.height - PAD.bottom }, this.mark, SVG);
-      label(this.mark, x, PAD.top - 6, [mark.label], this.width); // above the plot: no tick label there
+      el("line", { x1: x, x2: x, y1: this.pad.top, y2: this.height - this.pad.bottom }, this.mark, SVG);
+      label(this.mark, x, this.pad.top - 6, [mark.label], this.width); // above the plot: no tick label there
     }
     this.spike.replaceChildren();
     if (clipped) {
@@ -251,22 +255,22 @@ class Chart {
 
   drawAxes(lo, hi, yMax, X, Y, cfg) {
     this.grid.replaceChildren();
-    const bottom = this.height - PAD.bottom;
+    const bottom = this.height - this.pad.bottom;
     const digits = hi - lo < 3 ? 1 : 0;
     for (const t of ticks(lo, hi, Math.max(4, Math.floor(this.width / 55)))) {
       el("line", { x1: X(t), x2: X(t), y1: bottom, y2: bottom + 4, class: "bnl-tick" }, this.grid, SVG);
-      const label = el("text", { x: X(t), y: bottom + 16, "text-anchor": "middle" }, this.grid, SVG);
+      const label = el("text", { x: X(t), y: bottom + 4, dy: "1em", "text-anchor": "middle" }, this.grid, SVG);
       label.textContent = formatNumber(t, digits, cfg.text.decimal);
     }
     const yTicks = ticks(0, yMax, 4).filter((t) => t <= yMax);
     const step = yTicks.length > 1 ? yTicks[1] - yTicks[0] : yMax;
     const yDigits = Math.max(0, -Math.floor(Math.log10(step * 100) + 1e-9)); // 0.05 -> "5%", 0.005 -> "0.5%"
     for (const t of yTicks) {
-      el("line", { x1: PAD.left, x2: this.width - PAD.right, y1: Y(t), y2: Y(t), class: "bnl-gridline" }, this.grid, SVG);
-      const label = el("text", { x: PAD.left - 4, y: Y(t) + 4, "text-anchor": "end" }, this.grid, SVG);
+      el("line", { x1: this.pad.left, x2: this.width - this.pad.right, y1: Y(t), y2: Y(t), class: "bnl-gridline" }, this.grid, SVG);
+      const label = el("text", { x: this.pad.left - 4, y: Y(t), dy: "0.35em", "text-anchor": "end" }, this.grid, SVG);
       label.textContent = percent(t, yDigits, cfg);
     }
-    el("line", { x1: PAD.left, x2: this.width - PAD.right, y1: bottom, y2: bottom, class: "bnl-axis" }, this.grid, SVG);
+    el("line", { x1: this.pad.left, x2: this.width - this.pad.right, y1: bottom, y2: bottom, class: "bnl-axis" }, this.grid, SVG);
   }
 }
 

@@ -147,12 +147,11 @@ def body() -> None:
 def try_it(mu: float, sd: float) -> None:
     """What the two presets zero at the current inputs (it moves with the inputs' sliders)."""
     a, b = (neuron.relu_moments(*neuron.pre_activation_params(*PRESETS[p], mu, sd))[0] for p in "ab")
-    st.info(t("neuron.try_it", mu=num(mu, ".1f"), sd=num(sd, ".1f"), a=pct(a), b=pct(b)), icon=":material/touch_app:")
+    st.info(t("neuron.try_it", mu=num(mu, ".1f"), sd=num(sd, ".1f"), a=pct(a), b=pct(b)), icon=":material/lightbulb:")
 
 
 def lesson_body() -> None:
     s = st.session_state
-    try_it(s["neuron.mu"], s["neuron.sd"])
     panel, view = st.columns([1, 2.6], gap="large")
     with panel:
         controls()
@@ -191,6 +190,7 @@ def lesson_body() -> None:
                 on_failed=live_failed,
             )
         metrics(result, act, bn)
+        try_it(s["neuron.mu"], s["neuron.sd"])  # below the charts: the lesson's first line says what to do first
 
 
 def inputs(n: int, mu: float, sd: float, seed: int) -> tuple[np.ndarray, bytes, str]:

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from tests.e2e.axe import violations
 from tests.e2e.conftest import streamlit_server
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import HOME, LESSONS
@@ -76,6 +77,7 @@ def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
     page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, query, charts=charts)
     lead_in_view(page, f"bn_lab_{section}")
+    assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
     assert page.evaluate(SECTION_CLIPPED) == []
     page.screenshot(path=str(shots / f"bn_lab-{section}-{lang}.png"), full_page=True)
@@ -103,6 +105,7 @@ def test_inside_section_renders(page, server, shots, section, lang):
     page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, f"&section={section}", charts=INSIDE_CHARTS[section])
     lead_in_view(page, f"inside_{section}")
+    assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
     no_skeleton = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"  # widgets still loading
     page.wait_for_function(no_skeleton, timeout=60_000)
@@ -158,6 +161,7 @@ def test_experiments_section_renders(page, server, shots, section, lang):
     page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, f"&section={section}", charts=EXPERIMENT_CHARTS[section])
     lead_in_view(page, f"exp_{section}")
+    assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     page.wait_for_timeout(1500)
@@ -431,6 +435,8 @@ def test_no_text_is_clipped(browser, server, shots, lesson, query, charts, lang,
         open_and_check(page, server, lesson, lang, query, charts=charts)
         if viewport == "desktop" and lesson.name == "neuron":  # the other lessons' lines: their sections' tests
             lead_in_view(page, "neuron")
+        if viewport == "desktop" and lesson.name in ("home", "neuron", "train"):  # the others: their sections' tests
+            assert violations(page) == [], f"/{lesson.url_path}?lang={lang}{query}"
         closed = page.locator("details:not([open]) > summary")
         for _ in range(closed.count()):  # the expanders' contents too
             closed.first.click()

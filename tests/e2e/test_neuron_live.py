@@ -4,18 +4,14 @@ nothing until release, and draws exactly the counts bn_core computes."""
 import itertools
 from urllib.parse import parse_qs, urlparse
 
-import numpy as np
 import pytest
 
 from bn_core import neuron
-from bn_core.histogram import axis_range, bin_counts, bins_for
-from lessons.neuron.live import AXIS_STEP
+from tests.app.neuron_reference import expected
 from tests.e2e.test_browser import ERRORS
 from ui.i18n import catalog
 
 pytestmark = pytest.mark.e2e
-BASES = {"z": (-5.0, 5.0), "mid_before": (-4.0, 4.0), "out_after": (-4.0, 4.0)}
-OUTPUT_BASE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 def open_live(page, server, query=""):
@@ -23,29 +19,6 @@ def open_live(page, server, query=""):
     page.wait_for_function("() => globalThis.__bnLabNeuron && globalThis.__bnLabNeuron.last", timeout=30_000)
     page.wait_for_load_state("networkidle")
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
-
-
-def bases(act: str, bn: str) -> dict[str, tuple[float, float]]:
-    out = OUTPUT_BASE.get(act, (-1.0, 5.0))
-    if bn == "off":
-        return {"z": BASES["z"], "out": out}
-    if bn == "before":
-        return {"z": BASES["z"], "mid": BASES["mid_before"], "out": out}
-    return {"z": BASES["z"], "mid": out, "out": BASES["out_after"]}
-
-
-def expected(x, weights, act, bn, hold=None):
-    """What bn_core draws for these settings: each chart's counts over its axis, widened to ``hold``
-    (chart -> the range the element kept on screen: a pinned histogram's, the axis so far in a drag)."""
-    result = neuron.forward(x, *weights, act, bn)
-    charts = {}
-    for name, base in bases(act, bn).items():
-        values = getattr(result, name)
-        lo, hi = axis_range(values, base=base, step=AXIS_STEP)
-        if (hold or {}).get(name):
-            lo, hi = min(lo, hold[name][0]), max(hi, hold[name][1])
-        charts[name] = (bin_counts(values, bins_for(len(x)), (lo, hi)).tolist(), lo, hi)
-    return result, charts
 
 
 AXES = (
@@ -58,36 +31,6 @@ OUTSIDE = """() => [...document.querySelectorAll('.bnl-chart')].flatMap(chart =>
         .map(p => p.getBBox()).filter(b => b.x < -0.5 || b.x + b.width > width + 0.5)
         .map(b => `${chart.dataset.chart}: ${b.x.toFixed(1)}..${(b.x + b.width).toFixed(1)} of ${width}`);
 })"""
-
-
-def config(act, bn, n):
-    charts = [{"id": k, "source": k, "base": list(v)} for k, v in bases(act, bn).items()]
-    return {"act": act, "bn": bn, "eps": 1e-5, "leak": neuron.LEAKY_SLOPE, "bins": bins_for(n), "axis_step": AXIS_STEP,
-            "charts": charts}  # fmt: skip
-
-
-@pytest.mark.parametrize("n", [100, 100_000])
-def test_the_browser_bins_exactly_as_bn_core_for_every_activation_and_placement(page, server, n):
-    open_live(page, server)
-    x = neuron.sample_inputs(n, 5.0, 1.0, seed=3)
-    page.evaluate("([a, b]) => { globalThis.testSample = [a, b]; }", [x[:, 0].tolist(), x[:, 1].tolist()])
-    rng = np.random.default_rng(n)
-    for act in neuron.ACTIVATIONS:
-        for bn in ("off", "before", "after"):
-            weights = [float(w) for w in np.round(rng.uniform(-3, 3, 3), 2)]
-            got = page.evaluate(
-                "([w, cfg]) => globalThis.__bnLabNeuron.compute(...globalThis.testSample, w, cfg)",
-                [weights, config(act, bn, n)],
-            )
-            result, charts = expected(x, weights, act, bn)
-            for name, (counts, lo, hi) in charts.items():
-                assert (got["charts"][name]["lo"], got["charts"][name]["hi"]) == (lo, hi), (act, bn, name)
-                assert got["charts"][name]["counts"] == counts, (act, bn, name)
-            if bn != "off" and act in ("relu", "leaky_relu"):  # the same operations in the same order: same bits
-                assert got["mean"] == result.bn_mean and got["variance"] == result.bn_var, (act, bn)
-            elif bn != "off":  # Math.tanh and NumPy's tanh may differ in the last bit
-                assert got["mean"] == pytest.approx(result.bn_mean, rel=1e-12), (act, bn)
-                assert got["variance"] == pytest.approx(result.bn_var, rel=1e-9), (act, bn)
 
 
 def drag(page, index, fraction_from, fraction_to, moves=30, each=None):
