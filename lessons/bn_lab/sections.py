@@ -15,8 +15,9 @@ import streamlit as st
 from bn_core import CONVENTIONS, BatchNorm, reduced_axes
 from bn_core.batchnorm import values_per_channel
 from bn_core.keras import tf_batch_normalization
-from lessons.bn_lab import controls, views
+from lessons.bn_lab import code, controls, views
 from lessons.bn_lab.lab import Lab, feed, run_layer
+from ui.code import code_for_this
 from ui.frame import PANEL, controls_beside
 from ui.i18n import num, pct, t
 
@@ -57,6 +58,7 @@ def section_stats(lab: Lab, s) -> None:
         st.caption(t("bn_lab.table_note"))
         if y is not None and lab.bn:
             views.formula(x, y, layer, True, lab.ch)
+        section_code(lab, "stats")
 
 
 def section_running(lab: Lab, s) -> None:
@@ -82,6 +84,7 @@ def section_running(lab: Lab, s) -> None:
             views.formula(x, y, layer, training, lab.ch)
         st.subheader(t("bn_lab.running_title"))
         views.running_charts(fed, lab)
+        section_code(lab, "running")
 
 
 def section_one(lab: Lab, s) -> None:
@@ -106,6 +109,7 @@ def section_one(lab: Lab, s) -> None:
         elif count == 1 and training and np.isfinite(y).all():  # with ε = 0 it is 0/0: the NaN note says so
             st.info(t("bn_lab.one_keras", beta=num(lab.beta, "g")), icon=":material/visibility_off:")
         views.before_after(x, y, layer, training, lab.ch)
+        section_code(lab, "one")
 
 
 def section_puzzle(lab: Lab, s) -> None:
@@ -132,6 +136,7 @@ def section_puzzle(lab: Lab, s) -> None:
         with st.expander(t("bn_lab.puzzle_more"), expanded=False):
             puzzle_table(x)
         st.markdown(t("bn_lab.puzzle_answer"))
+        code_for_this(code.puzzle_script(lab), "bn_lab_puzzle.py", key="bnlab.code")
 
 
 def keras_layer(momentum: float = 0.99) -> BatchNorm:
@@ -202,6 +207,11 @@ def section_eps(lab: Lab, s) -> None:
         else:
             views.eps_outcome(x, y, mean, var, layer, ch)
         views.before_after(x, y, layer, training, ch, nan_note=False)  # eps_outcome says why
+        section_code(lab, "eps")
+
+
+def section_code(lab: Lab, section: str) -> None:
+    code_for_this(code.script(lab, section), f"bn_lab_{section}_{lab.conv}.py", key="bnlab.code")
 
 
 SECTIONS = {

@@ -20,6 +20,11 @@ def bn_lab(lang="en", **params):
     return open_page(PAGE, lang, **{k: str(v) for k, v in params.items()})
 
 
+def refusals(at):
+    """The code boxes with a framework's refusal (not the section's script, ui/code.py)."""
+    return [c for c in at.code if c.language != "python"]
+
+
 def chart(at, key):
     return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
 
@@ -198,7 +203,7 @@ def test_two_values_come_out_as_minus_and_plus_one():
 
 def test_a_refusal_in_the_batch_statistics_section_points_to_the_controls_of_its_ways_out():
     at = bn_lab(n=1)
-    assert at.code and EN["bn_lab.ways_elsewhere"] in text_of(at)
+    assert refusals(at) and EN["bn_lab.ways_elsewhere"] in text_of(at)
     assert EN["bn_lab.ways_elsewhere"] not in text_of(bn_lab(section="one", n=1))  # that section has them
 
 
@@ -318,7 +323,7 @@ def test_pytorch_batch_of_one_shows_torchs_own_error_in_a_wrapping_box_and_the_w
 def test_keras_batch_of_one_silently_returns_beta():
     at = bn_lab(section="one", n=1, conv="keras", beta=0.5, eps=0.001, momentum=0.9)
     assert_clean(at)
-    assert not at.code  # no refusal
+    assert not refusals(at)  # no refusal
     edges, shares = histogram_of(at, "bnlab.chart_after")
     top = shares.argmax()
     assert shares.max() == 1.0 and edges[top] <= 0.5 <= edges[top + 1]
@@ -331,14 +336,14 @@ def test_the_batch_size_1_section_opens_at_one_whatever_the_other_sections_batch
     assert at.warning[0].value == EN["bn_lab.refused"]
     at.select_slider(key="bnlab.n1").set_value(2).run()
     assert_clean(at)
-    assert not at.code and "(2, 3)" in text_of(at)
+    assert not refusals(at) and "(2, 3)" in text_of(at)
     assert at.session_state["bnlab.n"] == 64  # the batch size of the other sections is untouched
 
 
 def test_image_batch_of_one_works_in_pytorch_and_shows_the_reduced_axes():
     at = bn_lab(section="one", n=1, layout="nchw", hw=4)
     assert_clean(at)
-    assert not at.code
+    assert not refusals(at)
     assert "over N, H, W." in text_of(at) and "**16**" in text_of(at)
 
 
@@ -498,7 +503,7 @@ def test_eps_zero_pytorch_training_is_refused_with_torchs_message_and_its_own_wa
 def test_eps_zero_pytorch_eval_mode_is_accepted_as_the_way_out_says():
     at = bn_lab(section="eps", dist="constant", eps=0, mode="eval")
     assert_clean(at)
-    assert not at.code
+    assert not refusals(at)
 
 
 # --- words: one term per concept, one register ---
@@ -536,3 +541,18 @@ def test_catalogs_use_one_term_per_concept():
 def test_keras_puzzle_code_writes_x_as_the_float32_the_layer_gets():
     at = bn_lab(section="puzzle")
     assert "np.array([[-0.22630838]], 'float32')" in at.code[0].value  # not the float64 digits of that float32
+
+
+def test_the_sections_the_link_accepts_are_the_sections_the_page_has():
+    from lessons.bn_lab import state
+
+    assert tuple(sections.SECTIONS) == state.SECTIONS
+
+
+@pytest.mark.parametrize("section", list(sections.SECTIONS))
+def test_each_section_offers_the_code_for_what_it_shows(section):
+    at = bn_lab(section=section, conv="keras", momentum=0.9, eps=0.001)
+    assert_clean(at)
+    scripts = [c.value for c in at.code if c.language == "python" and c.value.startswith("# BN Lab")]
+    assert len(scripts) == 1 and EN[f"bn_lab.section_{section}"] in scripts[0].splitlines()[0]
+    assert ("keras.layers.BatchNormalization" in scripts[0]) and ("torch.nn.BatchNorm" not in scripts[0])

@@ -26,6 +26,10 @@ def lesson_params(lesson: str):
         from lessons.train.sections import PARAMS
 
         return PARAMS
+    if lesson == "bn_lab":
+        from lessons.bn_lab.state import PARAMS
+
+        return PARAMS
     source = (ROOT / PAGES[lesson]).read_text(encoding="utf-8").split("\ndef ")[0]
     namespace: dict = {}
     exec(compile(source, PAGES[lesson], "exec"), namespace)  # noqa: S102 - our own file

@@ -1,0 +1,135 @@
+"""The code for this (bn-lab): each section's script, run in its own interpreter with plain PyTorch or
+real Keras 3 (torch backend, from .keras-lib), prints the numbers the page computes for the same settings."""
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lessons.bn_lab import code
+from lessons.bn_lab.lab import Lab, feed, run_layer
+from lessons.bn_lab.state import PARAMS
+from tests.app.helpers import ROOT
+from ui.i18n import catalog
+
+EN = catalog("en")
+DEFAULTS = {p.key.removeprefix("bnlab."): p.default for p in PARAMS if p.name != "section"}
+
+
+@pytest.fixture
+def set_lang(monkeypatch):
+    """The language t() writes in, outside a page run, for this test only."""
+    return lambda lang: monkeypatch.setattr("ui.i18n.current_lang", lambda: lang)
+
+
+def lab(**changes) -> Lab:
+    return Lab(**{**DEFAULTS, **changes})
+
+
+def run_script(source: str, tmp_path) -> dict[str, object]:
+    """Run a script as a student would (Keras from .keras-lib, after the app's own packages); its printed
+    lines "label: value" as a dict."""
+    path = tmp_path / "script.py"
+    path.write_text(source, encoding="utf-8")
+    runner = f"import sys; sys.path.append({str(ROOT / '.keras-lib')!r}); sys.argv = [{str(path)!r}]; " + (
+        f"exec(compile(open({str(path)!r}, encoding='utf-8').read(), {str(path)!r}, 'exec'))"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "torch", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = {}
+    for line in done.stdout.splitlines():
+        label, _, value = line.partition(": ")
+        numbers = {"nan": float("nan"), "inf": float("inf"), "__builtins__": {}}  # repr() of NaN and infinity
+        printed[label.removesuffix(":")] = value if label == "ValueError" else eval(value, numbers)  # noqa: S307
+    return printed
+
+
+def page_numbers(settings: Lab, section: str) -> dict[str, object]:
+    """What the section computes (lessons/bn_lab/sections.py), through the same calls, with one torch thread
+    as the server computes (ui/server.py)."""
+    import torch
+
+    torch.set_num_threads(1)
+    if section == "one":
+        settings = replace(settings, n=settings.n1)
+    x, layer = settings.batch(), settings.layer()
+    training = section == "stats" or settings.mode == "train"
+    if section == "running" or (section in ("one", "eps") and not training):
+        feed(settings, layer)
+    y, refused = run_layer(layer, x, training) if (section != "stats" or settings.bn) else (None, None)
+    return {"x": x, "layer": layer, "y": y, "refused": refused}
+
+
+STATES = [
+    ("stats", {}),
+    ("stats", {"conv": "keras", "eps": 0.001, "momentum": 0.99, "dist": "lognormal", "gamma": 1.5, "beta": -0.5}),
+    ("stats", {"layout": "nchw", "n": 4, "hw": 3, "dist": "bimodal"}),
+    ("running", {"mode": "eval", "k": 20, "n": 8}),
+    ("running", {"conv": "keras", "eps": 0.001, "momentum": 0.9, "mode": "eval", "k": 30, "dist": "relu"}),
+    ("running", {"cma": True, "k": 10, "n": 4}),
+    ("one", {}),  # PyTorch refuses the batch of one
+    ("one", {"conv": "keras", "eps": 0.001, "momentum": 0.99, "beta": 0.5}),  # Keras returns beta
+    ("one", {"layout": "nchw", "hw": 4}),
+    ("eps", {"conv": "keras", "dist": "constant", "eps": 0.0, "n": 1024, "mu": 0.1, "momentum": 0.9}),
+    ("eps", {"mode": "eval", "eps": 0.0}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("section, changes", STATES, ids=[f"{s}-{i}" for i, (s, _) in enumerate(STATES)])
+def test_a_sections_script_prints_the_pages_numbers(section, changes, tmp_path, set_lang):
+    settings = lab(**changes)
+    set_lang("en")
+    printed = run_script(code.script(settings, section), tmp_path)
+    page = page_numbers(settings, section)
+    x, layer, y = page["x"], page["layer"], page["y"]
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    mean, var = layer.statistics(x, True)  # the page's table of batch statistics
+    np.testing.assert_allclose(printed[EN["bn_lab.col_batch_mean"]], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(printed[EN["bn_lab.col_batch_var"]], var, rtol=1e-4, atol=1e-6)
+    outputs = EN["code.outputs"].format(ch=settings.ch)
+    if page["refused"]:
+        assert printed["ValueError"] == page["refused"] and outputs not in printed  # PyTorch's own words
+        return
+    if y is None:
+        return
+    shown = y[:, settings.ch].reshape(-1)[: code.PRINTED].astype(np.float64)
+    running = (printed[EN["bn_lab.col_running_mean"]], printed[EN["bn_lab.col_running_var"]])
+    if settings.conv == "pytorch":  # the engine's PyTorch convention is torch's own arithmetic: the same bits
+        assert printed[outputs] == shown.tolist() or np.isnan(shown).all() and np.isnan(printed[outputs]).all()
+        np.testing.assert_array_equal(running[0], np.asarray(layer.running_mean, np.float32))
+        np.testing.assert_array_equal(running[1], np.asarray(layer.running_var, np.float32))
+    else:  # real Keras: within float32 rounding
+        np.testing.assert_allclose(printed[outputs], shown, rtol=2e-6, atol=1e-7)
+        np.testing.assert_allclose(running[0], layer.running_mean, rtol=2e-6, atol=1e-7)
+        np.testing.assert_allclose(running[1], layer.running_var, rtol=2e-6, atol=1e-7)
+    assert axes  # the layout the script drew: (N, C) or (N, C, H, W)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("x, momentum, calls, training", [(-0.22630838, 0.99, 0, False), (1.5, 0.5, 2, False),
+                                                          (3.0, 0.9, 1, True)])  # fmt: skip
+def test_the_keras_puzzles_script_prints_what_the_page_shows(x, momentum, calls, training, tmp_path, set_lang):
+    from lessons.bn_lab.sections import keras_layer
+
+    settings = lab(px=x, pm=momentum, pk=calls, ptrain=training)
+    set_lang("en")
+    printed = run_script(code.puzzle_script(settings), tmp_path)
+    layer, value = keras_layer(momentum), np.array([np.float32(x)], dtype=np.float32)
+    for _ in range(calls):
+        layer(value, training=True)
+    assert printed[EN["bn_lab.puzzle_result"]] == float(layer(value, training=training)[0])  # as the page shows it
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+def test_the_script_speaks_the_pages_language_and_imports_nothing_of_bn_lab(lang, set_lang):
+    set_lang(lang)
+    for section in ("stats", "running", "one", "eps"):
+        source = code.script(lab(), section)
+        assert catalog(lang)["code.layer"] in source and catalog(lang)[f"bn_lab.section_{section}"] in source
+        assert "bn_core" not in source and "lessons" not in source and "ui." not in source
+        compile(source, "script.py", "exec")
