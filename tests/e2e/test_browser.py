@@ -66,6 +66,7 @@ BN_LAB_SECTIONS = {
     "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2),
 }
 SECTION_CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"] pre, [data-testid="stWidgetLabel"] p')]
+    .filter(e => e.getClientRects().length && e.clientWidth > 0)  // shown (not in a closed expander)
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
 
 
