@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 import plotly.io
 
 from bn_core.histogram import Histogram, axis_range, bins_for, histogram
+from ui.i18n import separators
 
 VALIDATE = os.environ.get("BN_LAB_VALIDATE_FIGURES") == "1"
 # Plotly's "Blues" written out, as its validation would send it (a figure must send the same either way)
@@ -81,6 +82,7 @@ def base_layout(title: str, x_title: str, y_title: str, height: int, **extra) ->
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
         font=dict(size=15),  # readable on a projector
+        separators=separators(),  # the axes' numbers as the page's text writes them: 0,5 in Russian
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         **extra,
     )

@@ -76,6 +76,12 @@ def num(value: float, spec: str = ".3f", lang: str | None = None) -> str:
     return text.replace(",", "\0").replace(".", _DECIMAL[lang]).replace("\0", _GROUP[lang])
 
 
+def separators(lang: str | None = None) -> str:
+    """Plotly's ``separators``: the decimal mark, then the thousands separator ("," and a thin space in ru)."""
+    lang = lang or current_lang()
+    return _DECIMAL.get(lang, ".") + _GROUP.get(lang, ",")
+
+
 def nums(values, spec: str = "g", lang: str | None = None) -> str:
     """A list of numbers: "0.01, 0.03, 0.1"; in Russian, whose decimal mark is the comma,
     "0,01; 0,03; 0,1" (a comma between decimals would read as one more decimal)."""

@@ -149,10 +149,8 @@ def puzzle_code(lab: Lab) -> str:
         f"layer = keras.layers.BatchNormalization(momentum={lab.pm:g})",
         f"x = np.array([[{str(np.float32(lab.px))}]], 'float32')",
     ]
-    if lab.pk == 1:
-        lines.append("layer(x, training=True)  # one training call first")
-    elif lab.pk > 1:
-        lines += [f"for _ in range({lab.pk}):  # training calls first", "    layer(x, training=True)"]
+    if lab.pk:
+        lines += [f"for _ in range({lab.pk}):  # {t('bn_lab.puzzle_calls')}", "    layer(x, training=True)"]
     lines.append("layer(x, training=True)" if lab.ptrain else "layer(x)")
     return "\n".join(lines)
 

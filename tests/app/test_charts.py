@@ -90,3 +90,10 @@ def test_the_live_charts_subscripts_follow_the_plotly_rule(tmp_path):
     done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [charts.notation(v) for v in texts]
+
+
+@pytest.mark.parametrize("lang, marks", [("en", ".,"), ("ru", ",\u202f"), ("zh", ".,")])
+def test_chart_axes_write_numbers_as_the_pages_language(lang, marks, monkeypatch):
+    monkeypatch.setattr("ui.i18n.current_lang", lambda: lang)
+    layout = charts.base_layout("t", "x", "y", 300)
+    assert layout["separators"] == marks
