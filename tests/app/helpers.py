@@ -1,4 +1,7 @@
 import base64
+import json
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -49,3 +52,23 @@ def poll(at: AppTest, until, timeout: float = 180.0) -> AppTest:
             return at
         time.sleep(0.3)
     raise AssertionError("the page never got there")
+
+
+def node_eval(tmp_path: Path, source: Path, expression: str, data: object) -> object:
+    """``expression`` (JavaScript; ``mod`` is ``source``'s exports, ``data`` the JSON of ``data``) evaluated
+    under Node with the file as it is shipped: the browser's arithmetic without a browser."""
+    node = shutil.which("node")
+    assert node, "Node is missing: scripts/install.sh --dev installs Debian's nodejs"
+    module = tmp_path / f"{source.stem}.mjs"  # the same file, named so that Node reads it as a module
+    module.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    inputs = tmp_path / "data.json"
+    inputs.write_text(json.dumps(data), encoding="utf-8")
+    script = (
+        f"import * as mod from {json.dumps(module.as_uri())};\n"
+        "import { readFileSync } from 'node:fs';\n"
+        f"const data = JSON.parse(readFileSync({json.dumps(str(inputs))}, 'utf8'));\n"
+        f"console.log(JSON.stringify({expression}));\n"
+    )
+    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -1,15 +1,12 @@
 """Shared chart builders (ui/charts.py): what they draw is readable."""
 
-import json
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 from bn_core.histogram import histogram
-from tests.app.helpers import ROOT
+from tests.app.helpers import ROOT, node_eval
 from ui import charts
 from ui.i18n import catalog
 
@@ -73,23 +70,14 @@ def test_notation_is_rendered_never_a_raw_underscore(lang):
 
 
 def test_the_live_charts_subscripts_follow_the_plotly_rule(tmp_path):
-    node = shutil.which("node")
-    assert node, "Node is missing: scripts/install.sh --dev installs Debian's nodejs"
     texts = [v for lang in ("en", "ru", "zh") for v in catalog(lang).values()] + ["r_max σ²_B x_i", "a_bc_d_"]
-    module = tmp_path / "live.mjs"
-    module.write_text((ROOT / "lessons" / "neuron" / "live.js").read_text(encoding="utf-8"), encoding="utf-8")
-    data = tmp_path / "texts.json"
-    data.write_text(json.dumps(texts), encoding="utf-8")
-    script = (
-        f"import {{ notationParts }} from {json.dumps(module.as_uri())};\n"
-        "import { readFileSync } from 'node:fs';\n"
-        f"const texts = JSON.parse(readFileSync({json.dumps(str(data))}, 'utf8'));\n"
-        "console.log(JSON.stringify(texts.map((t) => notationParts(t)"
-        ".map((p, i) => (i % 2 ? `<sub>${p}</sub>` : p)).join(''))));\n"
+    drawn = node_eval(
+        tmp_path,
+        ROOT / "lessons" / "neuron" / "live.js",
+        "data.map((t) => mod.notationParts(t).map((p, i) => (i % 2 ? `<sub>${p}</sub>` : p)).join(''))",
+        texts,
     )
-    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [charts.notation(v) for v in texts]
+    assert drawn == [charts.notation(v) for v in texts]
 
 
 @pytest.mark.parametrize("lang, marks", [("en", ".,"), ("ru", ",\u202f"), ("zh", ".,")])

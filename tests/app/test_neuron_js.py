@@ -2,36 +2,22 @@
 bins, the same axes and, where the operations are the same, the same bits. (Node and Chromium share V8's
 arithmetic; tests/e2e/test_neuron_live.py checks the element in a browser while a weight is dragged.)"""
 
-import json
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 
 from bn_core import neuron
-from tests.app.helpers import ROOT
+from tests.app.helpers import ROOT, node_eval
 from tests.app.neuron_reference import config, expected
 
 
 def compute_in_node(tmp_path, x: np.ndarray, cases: list) -> list:
     """live.js's own ``compute`` (the element's frame, as its tests read it) for each case [weights, config]."""
-    node = shutil.which("node")
-    assert node, "Node is missing: scripts/install.sh --dev installs Debian's nodejs"
-    module = tmp_path / "live.mjs"  # the same file, named so that Node reads it as a module
-    module.write_text((ROOT / "lessons" / "neuron" / "live.js").read_text(encoding="utf-8"), encoding="utf-8")
-    data = tmp_path / "cases.json"
-    data.write_text(json.dumps({"x1": x[:, 0].tolist(), "x2": x[:, 1].tolist(), "cases": cases}), encoding="utf-8")
-    script = (
-        f"await import({json.dumps(module.as_uri())});\n"
-        "import { readFileSync } from 'node:fs';\n"
-        f"const d = JSON.parse(readFileSync({json.dumps(str(data))}, 'utf8'));\n"
-        "const drawn = d.cases.map(([w, cfg]) => globalThis.__bnLabNeuron.compute(d.x1, d.x2, w, cfg));\n"
-        "console.log(JSON.stringify(drawn));\n"
+    return node_eval(
+        tmp_path,
+        ROOT / "lessons" / "neuron" / "live.js",
+        "data.cases.map(([w, cfg]) => globalThis.__bnLabNeuron.compute(data.x1, data.x2, w, cfg))",
+        {"x1": x[:, 0].tolist(), "x2": x[:, 1].tolist(), "cases": cases},
     )
-    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 @pytest.mark.parametrize("n", [100, 100_000])

@@ -2,30 +2,19 @@
 playhead shows, and how far a record still being computed may be played."""
 
 import bisect
-import json
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
-from tests.app.helpers import ROOT
+from tests.app.helpers import ROOT, node_eval
 
 NODE = shutil.which("node")
 
 
 def run_js(tmp_path, calls: list) -> list:
     """Each call [function name, *arguments] evaluated by player.js's own exports."""
-    module = tmp_path / "player.mjs"  # the same file, named so that Node reads it as a module
-    module.write_text((ROOT / "ui" / "player.js").read_text(encoding="utf-8"), encoding="utf-8")
-    script = (
-        f"import * as player from {json.dumps(module.as_uri())};\n"
-        f"const calls = {json.dumps(calls)};\n"
-        "console.log(JSON.stringify(calls.map(([name, ...args]) => player[name](...args))));\n"
-    )
-    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return node_eval(tmp_path, ROOT / "ui" / "player.js", "data.map(([name, ...args]) => mod[name](...args))", calls)
 
 
 @pytest.fixture
