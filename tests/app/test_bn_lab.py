@@ -556,3 +556,14 @@ def test_each_section_offers_the_code_for_what_it_shows(section):
     scripts = [c.value for c in at.code if c.language == "python" and c.value.startswith("# BN Lab")]
     assert len(scripts) == 1 and EN[f"bn_lab.section_{section}"] in scripts[0].splitlines()[0]
     assert ("keras.layers.BatchNormalization" in scripts[0]) and ("torch.nn.BatchNorm" not in scripts[0])
+
+
+def test_bad_values_for_the_new_settings_are_named_and_replaced():
+    at = bn_lab(section="puzzle", px="nan", pk="999", pm="0.3")
+    assert_clean(at)
+    assert at.number_input(key="bnlab.px").value == pytest.approx(-0.22630838)  # NaN is no x: the default
+    assert at.slider(key="bnlab.pk").value == 10 and at.select_slider(key="bnlab.pm").value == 0.5  # clamped, snapped
+    assert len(at.warning) == 1 and "nan" in at.warning[0].value and "999" in at.warning[0].value
+    at = bn_lab(section="one", n1="1000")
+    assert_clean(at)
+    assert at.select_slider(key="bnlab.n1").value == 64
