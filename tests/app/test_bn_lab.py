@@ -567,3 +567,19 @@ def test_bad_values_for_the_new_settings_are_named_and_replaced():
     at = bn_lab(section="one", n1="1000")
     assert_clean(at)
     assert at.select_slider(key="bnlab.n1").value == 64
+
+
+@pytest.mark.parametrize("conv", ["pytorch", "keras"])
+@pytest.mark.parametrize("dist, gamma, beta", [("normal", 1.0, 0.0), ("lognormal", 2.5, -1.0), ("bimodal", -0.5, 2.0)])
+def test_the_stats_sections_first_line_every_channel_gets_mean_beta_and_spread_about_gamma(conv, dist, gamma, beta):
+    # lead.bn_lab_stats: "every channel comes out with mean β and spread about |γ|; the histogram keeps its shape"
+    assert "mean β and spread about |γ|" in EN["lead.bn_lab_stats"]
+    from lessons.bn_lab.state import PARAMS
+
+    defaults = {p.key.removeprefix("bnlab."): p.default for p in PARAMS if p.name != "section"}
+    settings = lab.Lab(**{**defaults, "conv": conv, "dist": dist, "gamma": gamma, "beta": beta, "n": 256})
+    x, layer = settings.batch(), settings.layer()
+    y, refused = lab.run_layer(layer, x, training=True)  # the section's own calls
+    assert refused is None
+    np.testing.assert_allclose(y.mean(axis=0), beta, atol=1e-5)
+    np.testing.assert_allclose(y.std(axis=0), abs(gamma), rtol=1e-3)
