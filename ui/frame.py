@@ -89,7 +89,7 @@ label[data-testid="stWidgetLabel"][disabled] { color: rgba(47, 45, 43, 0.7) !imp
 def header(page: str) -> None:
     st.title(t(f"{page}.title"))
     st.caption(t(f"{page}.lead"))
-    st.html(PHONE_CSS)
+    st.html(PHONE_CSS + FRAME_CSS)  # also in the sidebar (app.py): whichever a rerun has drawn first
 
 
 def lead(key: str) -> None:
