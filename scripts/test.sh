@@ -16,4 +16,5 @@ PY=.venv/bin/python
 [ "${BN_LAB_NO_VENV:-0}" = 1 ] && PY=python3
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
-exec "$PY" -m pytest "$@"
+# two workers (pytest-xdist): one runs the tests bound to a clock, one after another; both share the rest
+exec "$PY" -m pytest -n "${BN_LAB_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -50,9 +50,38 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: trains a network, starts a worker or a server (left out by --fast)")
 
 
+# The whole suite runs on two pytest-xdist workers (scripts/test.sh). The tests that only render a page or compute
+# are shared between them; the ones bound to a clock or to a process's limits (workers, servers, queues, playback,
+# the claims' measurements) form one group that a single worker runs first, one after another, as before.
+SHARED_FOLDERS = ("core", "app")
+SHARED_BROWSER_TESTS = (
+    "test_no_text_is_clipped",
+    "test_bn_lab_section_renders_unclipped",
+    "test_inside_section_renders",
+    "test_experiments_section_renders",
+    "test_a_hostile_link_gives_one_literal_notice_gone_after_a_slider_move",
+    "test_controls_beside_charts_on_a_phone",
+)
+
+
+def shared(item) -> bool:
+    """Whether a test may run beside another test on the other core."""
+    folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+    if "claim_measure" in getattr(item, "fixturenames", ()):
+        return False
+    if folder[0] in SHARED_FOLDERS or len(folder) == 1:
+        return True
+    return getattr(item, "originalname", item.name) in SHARED_BROWSER_TESTS
+
+
 def pytest_collection_modifyitems(config, items):
     if not config.getoption("--fast"):
         claims_last(items)
+        alone = [item for item in items if not shared(item)]
+        for item in alone:
+            item.add_marker(pytest.mark.xdist_group("alone"))
+        ids = {id(item) for item in alone}
+        items[:] = alone + [item for item in items if id(item) not in ids]  # the long group starts at once
         return
     kept, left = [], []
     for item in items:

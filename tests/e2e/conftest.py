@@ -39,6 +39,8 @@ def streamlit_server(log_name: str = "streamlit-e2e.log", env: dict[str, str] | 
     """A fresh `streamlit run app.py` on a free port (``env``: extra environment); yields its base URL."""
     port = free_port()
     artifacts = ROOT / "artifacts"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # two pytest workers: one log each
+    log_name = log_name.replace(".log", f"-{worker}.log") if worker else log_name
     log = open(artifacts / log_name, "w") if artifacts.exists() else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [
