@@ -4,10 +4,12 @@ once on the server by PyTorch, played back in the browser at a pace people can f
 import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
+from lessons.train import code
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
 from ui import notice, runs
 from ui import session as page_session
+from ui.code import code_for_this
 from ui.frame import freeze_imports, guarded, header, lead
 from ui.i18n import num, t
 from ui.quiz import check_yourself
@@ -45,6 +47,8 @@ def body() -> None:
             st.markdown(t(f"train.about_{preset}"))
             st.caption(parts.describe(config))
         parts.problems_message(problems, config.hidden)
+        if not problems:
+            code_for_this(code.script(config, t(f"train.preset_{preset}")), f"train_{preset}.py", key="train.code")
         if missing:
             parts.mnist_missing()
     with main:

@@ -9,9 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from bn_core import train as tr
 from lessons.bn_lab import code
 from lessons.bn_lab.lab import Lab, feed, run_layer
 from lessons.bn_lab.state import PARAMS
+from lessons.train import code as train_code
 from tests.app.helpers import ROOT
 from ui.i18n import catalog
 
@@ -29,7 +31,7 @@ def lab(**changes) -> Lab:
     return Lab(**{**DEFAULTS, **changes})
 
 
-def run_script(source: str, tmp_path) -> dict[str, object]:
+def run_script(source: str, tmp_path, timeout: float = 120) -> dict[str, object]:
     """Run a script as a student would (Keras from .keras-lib, after the app's own packages); its printed
     lines "label: value" as a dict."""
     path = tmp_path / "script.py"
@@ -38,7 +40,9 @@ def run_script(source: str, tmp_path) -> dict[str, object]:
         f"exec(compile(open({str(path)!r}, encoding='utf-8').read(), {str(path)!r}, 'exec'))"
     )
     env = {**os.environ, "KERAS_BACKEND": "torch", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", runner], capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     printed = {}
     for line in done.stdout.splitlines():
@@ -133,3 +137,66 @@ def test_the_script_speaks_the_pages_language_and_imports_nothing_of_bn_lab(lang
         assert catalog(lang)["code.layer"] in source and catalog(lang)[f"bn_lab.section_{section}"] in source
         assert "bn_core" not in source and "lessons" not in source and "ui." not in source
         compile(source, "script.py", "exec")
+
+
+# ---- train: the pair the page trains, its summary's numbers ------------------------------------------------
+
+TRAIN_STATES = {  # every preset, and custom settings that use each part a script can hold
+    **{name: config for name, config in tr.PRESETS.items()},
+    "renorm-dropout-relu": tr.TrainConfig(norm="renorm", dropout=0.2, hidden=32, hidden2=16, epochs=2, batch_size=61),
+    "weight-adam": tr.TrainConfig(norm="weight", optimizer="adam", lr=0.01, hidden=32, depth=2, epochs=2),
+    "layer-after-sigmoid": tr.TrainConfig(norm="layer", placement="after", activation="sigmoid", epochs=2, seed=5),
+    "group-init": tr.TrainConfig(norm="group", hidden=48, init_std=0.2, epochs=2, batch_size=16),
+    "diverges": tr.TrainConfig(norm="none", lr=10.0, momentum=0.9, depth=3, hidden=64, epochs=2),
+    "merged-last-batch": tr.TrainConfig(norm="batch", batch_size=359, epochs=2, hidden=16),  # 1 078 = 3·359 + 1
+    "mnist": tr.TrainConfig(dataset="mnist", norm="batch", batch_size=9, epochs=2, hidden=16),  # 52 = 9·5 + 7
+}
+
+
+def page_summary(config: tr.TrainConfig, data) -> dict[str, object]:
+    """What the run's summary shows for each run of the pair (lessons/train/sections.run_summary), trained as
+    the server's workers train it (serve/worker.py: bn_core.train.train, one thread)."""
+    import torch
+
+    torch.set_num_threads(1)
+    shown = {}
+    for c in train_code.pair(config):
+        history = tr.train(c, data=data)
+        name = EN[f"train.norm_{c.norm}"]
+        shown[f"{name} · {EN['train.test_accuracy']}"] = history.test_accuracy
+        shown[f"{name} · {EN['train.steps_to_90']}"] = tr.steps_to(history, 0.9)
+    return shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TRAIN_STATES)
+def test_the_train_script_prints_the_summary_the_page_shows(name, tmp_path, set_lang):
+    from bn_core import data as digit_data
+    from tests.core.test_data import fake_mnist
+
+    config = TRAIN_STATES[name]
+    set_lang("en")
+    if config.dataset == "mnist":
+        (tmp_path / "mnist").mkdir()
+        fake_mnist(tmp_path / "mnist", n_train=60, n_test=30, size=6, compress=name.endswith("t"))
+        data = digit_data.load_mnist(tmp_path / "mnist")
+    else:
+        data = digit_data.load_digits()
+    printed = run_script(train_code.script(config, name), tmp_path, timeout=300)
+    assert printed == page_summary(config, data)  # the same bits: the same torch operations in the same order
+
+
+def test_the_train_scripts_size_of_the_digits_is_the_data_sets():
+    from bn_core import data as digit_data
+
+    assert train_code.TRAIN_SIZES["digits"] == len(digit_data.load_digits().y_train)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+@pytest.mark.parametrize("name", TRAIN_STATES)
+def test_the_train_script_speaks_the_pages_language(name, lang, set_lang):
+    set_lang(lang)
+    source = train_code.script(TRAIN_STATES[name], name)
+    assert catalog(lang)["code.train_checked"] in source and catalog(lang)["train.title"] in source
+    assert "bn_core" not in source and "lessons" not in source and "ui." not in source
+    compile(source, "script.py", "exec")
