@@ -5,8 +5,9 @@ import streamlit as st
 
 from bn_core import neuron
 from bn_core.histogram import bins_for
-from lessons.neuron import live
+from lessons.neuron import code, live
 from ui import charts
+from ui.code import code_for_this
 from ui.formulas import NEURON
 from ui.frame import guarded, header, lead, live_part
 from ui.i18n import num, nums, pct, t
@@ -191,6 +192,8 @@ def lesson_body() -> None:
             )
         metrics(result, act, bn)
         try_it(s["neuron.mu"], s["neuron.sd"])  # below the charts: the lesson's first line says what to do first
+        source = code.script(weights, act, bn, s["neuron.mu"], s["neuron.sd"], s["neuron.n"], s["neuron.seed"])
+        code_for_this(source, "neuron.py", key="neuron.code")
 
 
 def inputs(n: int, mu: float, sd: float, seed: int) -> tuple[np.ndarray, bytes, str]:

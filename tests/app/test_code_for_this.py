@@ -200,3 +200,57 @@ def test_the_train_script_speaks_the_pages_language(name, lang, set_lang):
     assert catalog(lang)["code.train_checked"] in source and catalog(lang)["train.title"] in source
     assert "bn_core" not in source and "lessons" not in source and "ui." not in source
     compile(source, "script.py", "exec")
+
+
+# ---- neuron: the numbers under the charts -------------------------------------------------------------------
+
+NEURON_STATES = [  # (w₁, w₂, w₀), activation, BatchNorm, μ, σ, n, seed
+    ((0.5, 0.5, 1.0), "relu", "off", 5.0, 1.0, 10_000, 0),  # the page's defaults
+    ((-0.5, 0.25, 1.0), "relu", "before", 5.0, 1.0, 10_000, 0),
+    ((-1.08, 0.5, 1.0), "relu", "after", 5.0, 1.0, 1_000, 7),
+    ((0.0, 0.0, -1.0), "relu", "off", 5.0, 1.0, 100, 0),  # s = 0: every z the same
+    ((0.3, -2.0, 0.5), "leaky_relu", "after", -2.5, 3.0, 300, 11),
+    ((1.5, 1.5, -3.0), "sigmoid", "before", 0.0, 0.1, 3_000, 2),
+    ((-3.0, 3.0, 3.0), "tanh", "off", 10.0, 5.0, 100_000, 2**31 - 1),
+]
+
+
+@pytest.mark.parametrize("state", NEURON_STATES, ids=[f"{s[1]}-{s[2]}-{i}" for i, s in enumerate(NEURON_STATES)])
+def test_the_neuron_script_prints_the_numbers_under_the_charts(state, tmp_path, set_lang):
+    from bn_core import neuron
+    from lessons.neuron import code as neuron_code
+    from ui.i18n import num, pct
+
+    w, act, bn, mu, sd, n, seed = state
+    set_lang("en")
+    printed = run_script(neuron_code.script(w, act, bn, mu, sd, n, seed), tmp_path)
+    result = neuron.forward(neuron.sample_inputs(n, mu, sd, seed), *w, act, bn)  # as lessons/neuron/neuron.py
+    summary = neuron.summarize(result.out, act, activated=result.activated)
+    three, four = (lambda v: num(v, ".3f")), (lambda v: num(v, ".4f"))  # as the page writes them
+    page = {EN["neuron.out_mean"]: (summary.mean, three), EN["neuron.out_std"]: (summary.std, three)}
+    if act in ("relu", "leaky_relu"):
+        zeros = EN["neuron.former_zeros" if (act, bn) == ("relu", "after") else "neuron.zero_share"]
+        page[zeros] = (summary.zero_share, pct)
+    if summary.saturated_share is not None:
+        page[EN["neuron.saturated"]] = (summary.saturated_share, pct)
+    if (act, bn) == ("relu", "off"):
+        page[EN["neuron.theory"]] = (neuron.relu_moments(*neuron.pre_activation_params(*w, mu, sd))[0], pct)
+    if bn != "off":
+        page[f"{EN['neuron.bn_stats']}, μ_B"] = (result.bn_mean, four)
+        page[f"{EN['neuron.bn_stats']}, σ²_B"] = (result.bn_var, four)
+    assert printed.keys() == page.keys()
+    for label, (value, shown) in page.items():  # torch's sums and NumPy's differ in the last bits, not on the page
+        assert printed[label] == pytest.approx(value, rel=1e-9, abs=1e-12), label
+        assert shown(printed[label]) == shown(value), label
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+def test_the_neuron_script_speaks_the_pages_language(lang, set_lang):
+    from lessons.neuron import code as neuron_code
+
+    set_lang(lang)
+    for state in NEURON_STATES:
+        source = neuron_code.script(*state)
+        assert catalog(lang)["code.checked_neuron"] in source and catalog(lang)["neuron.out_mean"] in source
+        assert "bn_core" not in source and "lessons" not in source
+        compile(source, "script.py", "exec")
