@@ -8,8 +8,10 @@ import streamlit as st
 
 from bn_core import steps
 from bn_core.batchnorm import single_value_message
+from lessons.inside import code
 from lessons.inside.common import labels
 from lessons.inside.step_formulas import STEPS, formula_lines, step_table
+from ui.code import code_for_this
 from ui.i18n import num, pct, t
 from ui.state import Param
 
@@ -121,6 +123,11 @@ def show() -> None:
         stepper(fwd, back)
         backward_check(fwd, back)
         properties(fwd, back)
+        source = code.step_script(
+            x, s["inside.gamma"], s["inside.beta"], s["inside.eps"], s["inside.dy"], s["inside.seed"],
+            (s["inside.row"], s["inside.ch"]),
+        )  # fmt: skip
+        code_for_this(source, "inside_step.py", key="inside.code")
 
 
 def bad_cells(bad: list[tuple[int, int, str]]) -> None:

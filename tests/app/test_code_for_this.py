@@ -254,3 +254,33 @@ def test_the_neuron_script_speaks_the_pages_language(lang, set_lang):
         assert catalog(lang)["code.checked_neuron"] in source and catalog(lang)["neuron.out_mean"] in source
         assert "bn_core" not in source and "lessons" not in source
         compile(source, "script.py", "exec")
+
+
+# ---- inside: the step-through's batch ------------------------------------------------------------------------
+
+STEP_STATES = [  # n, c, seed, ε, γ, β, dy, (row, channel)
+    (4, 2, 0, 1e-5, 1.0, 0.0, "random", (0, 0)),  # the page's defaults
+    (8, 4, 12, 0.0, -2.5, 0.7, "one", (5, 3)),
+    (2, 3, 3, 1.0, 0.3, -3.0, "x_hat", (1, 2)),
+    (5, 1, 2**31 - 1, 1e-3, 3.0, 3.0, "y", (4, 0)),
+    (1, 2, 4, 0.1, 1.0, 0.0, "ones", (0, 1)),  # a batch of one: x̂ = 0, dx = 0
+]
+
+
+@pytest.mark.parametrize("state", STEP_STATES, ids=[f"{s[6]}-{i}" for i, s in enumerate(STEP_STATES)])
+def test_the_step_through_script_prints_every_steps_numbers(state, tmp_path, set_lang):
+    from bn_core import steps
+    from lessons.inside import code as inside_code
+    from lessons.inside.step import seeded_batch
+
+    n, c, seed, eps, gamma, beta, dy, cell = state
+    set_lang("en")
+    x = seeded_batch(n, c, seed)
+    printed = run_script(inside_code.step_script(x, gamma, beta, eps, dy, seed, cell), tmp_path)
+    fwd = steps.forward(x, np.full(c, gamma), np.full(c, beta), eps)  # as lessons/inside/step.show
+    back = steps.backward(fwd, steps.upstream(dy, fwd, seed=seed + 1, cell=cell))
+    page = {"μ_B": fwd.mean, "σ²_B": fwd.var, "x̂": fwd.x_hat, "y": fwd.y}
+    page |= {"∂L/∂β": back.dbeta, "∂L/∂γ": back.dgamma, "dx": back.dx}
+    assert printed.keys() == page.keys()
+    for label, value in page.items():  # autograd's order of operations and the page's closed form: ulps apart
+        np.testing.assert_allclose(printed[label], value, rtol=1e-12, atol=1e-12, err_msg=label)

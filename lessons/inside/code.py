@@ -1,0 +1,65 @@
+"""The code for this: the `inside` step-through's batch as a plain PyTorch script.
+
+Written from the page's batch (the values themselves: at most 8 × 4 numbers), γ, β, ε and the upstream
+gradient it chose: Algorithm 1 of Ioffe and Szegedy (2015) in torch operations, float64, and autograd for
+the backward steps. It prints each step's result for every channel. tests/app/test_code_for_this.py runs
+it and compares with the page's numbers (bn_core.steps). It imports no part of BN Lab.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ui.i18n import t
+
+UPSTREAM = {  # dy as bn_core.steps.upstream makes it
+    "random": ["dy = torch.from_numpy(np.random.default_rng(SEED + 1).standard_normal(tuple(x.shape)))"],
+    "ones": ["dy = torch.ones_like(y)"],
+    "x_hat": ["dy = x_hat.detach().clone()"],
+    "y": ["dy = y.detach().clone()"],
+    "one": ["dy = torch.zeros_like(y)", "dy[ROW, CH] = 1.0"],
+}
+
+
+def step_script(x: np.ndarray, gamma: float, beta: float, eps: float, dy: str, seed: int, cell: tuple[int, int]) -> str:
+    """``x`` (N, C) as the page holds it; ``dy``: the upstream gradient's kind; ``cell``: (row, channel)."""
+    rows = ",\n".join(f"        [{', '.join(repr(float(v)) for v in row)}]" for row in np.asarray(x, np.float64))
+    lines = [
+        f"# BN Lab · {t('inside.title')} · {t('inside.sec_step')}",
+        f"# {t('code.checked_step')}",
+        "import numpy as np",
+        "import torch",
+        "",
+        f"SEED, ROW, CH = {seed}, {cell[0]}, {cell[1]}",
+        f"EPS, GAMMA, BETA = {eps!r}, {gamma!r}, {beta!r}",
+        f"# {t('inside.batch')}",
+        "x = torch.tensor(",
+        "    [",
+        rows,
+        "    ],",
+        "    dtype=torch.float64,",
+        "    requires_grad=True,",
+        ")",
+        "gamma = torch.full((x.shape[1],), GAMMA, dtype=torch.float64, requires_grad=True)",
+        "beta = torch.full((x.shape[1],), BETA, dtype=torch.float64, requires_grad=True)",
+        "",
+        f"mean = x.mean(0)  # 1. {t('inside.step_mean')}",
+        f"var = ((x - mean) ** 2).mean(0)  # 2. {t('inside.step_var')}",
+        f"x_hat = (x - mean) / torch.sqrt(var + EPS)  # 3. {t('inside.step_x_hat')}",
+        f"y = gamma * x_hat + beta  # 4. {t('inside.step_y')}",
+        "",
+        f"# {t('inside.dy')}: {t('inside.dy_' + dy)}",
+        *UPSTREAM[dy],
+        f"y.backward(dy)  # 5, 6. {t('code.autograd')}",
+        "",
+        f"# {t('code.printed')}",
+        "with torch.no_grad():",
+        '    print("μ_B:", mean.tolist())',
+        '    print("σ²_B:", var.tolist())',
+        '    print("x̂:", x_hat.tolist())',
+        '    print("y:", y.tolist())',
+        '    print("∂L/∂β:", beta.grad.tolist())',
+        '    print("∂L/∂γ:", gamma.grad.tolist())',
+        '    print("dx:", x.grad.tolist())',
+    ]
+    return "\n".join(lines) + "\n"
