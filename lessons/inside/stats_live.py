@@ -14,7 +14,8 @@ from bn_core.data import mnist_dir
 from lessons.inside import figures
 from serve.limits import LimitReached
 from serve.records import RunView
-from ui import notice, player, runs
+from ui import notice, player, runs, train_script
+from ui.code import code_for_this
 from ui.frame import guarded
 from ui.i18n import num, pct, seconds, t
 from ui.state import Param, current
@@ -116,6 +117,8 @@ def controls() -> None:
         width="stretch",
         disabled=not busy and DONE not in s,
     )
+    title = f"{t('inside.title')} · {t('inside.sec_stats')}"
+    code_for_this(train_script.script(configs()[0], title, stats=True), "inside_stats.py", key="inside.pair_code")
 
 
 def poll_seconds() -> float | None:

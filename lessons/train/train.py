@@ -4,10 +4,9 @@ once on the server by PyTorch, played back in the browser at a pace people can f
 import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
-from lessons.train import code
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
-from ui import notice, runs
+from ui import notice, runs, train_script
 from ui import session as page_session
 from ui.code import code_for_this
 from ui.frame import freeze_imports, guarded, header, lead
@@ -48,7 +47,8 @@ def body() -> None:
             st.caption(parts.describe(config))
         parts.problems_message(problems, config.hidden)
         if not problems:
-            code_for_this(code.script(config, t(f"train.preset_{preset}")), f"train_{preset}.py", key="train.code")
+            title = f"{t('train.title')} · {t(f'train.preset_{preset}')}"
+            code_for_this(train_script.script(config, title), f"train_{preset}.py", key="train.code")
         if missing:
             parts.mnist_missing()
     with main:

@@ -13,8 +13,8 @@ from bn_core import train as tr
 from lessons.bn_lab import code
 from lessons.bn_lab.lab import Lab, feed, run_layer
 from lessons.bn_lab.state import PARAMS
-from lessons.train import code as train_code
 from tests.app.helpers import ROOT
+from ui import train_script as train_code
 from ui.i18n import catalog
 
 EN = catalog("en")
@@ -197,7 +197,7 @@ def test_the_train_scripts_size_of_the_digits_is_the_data_sets():
 def test_the_train_script_speaks_the_pages_language(name, lang, set_lang):
     set_lang(lang)
     source = train_code.script(TRAIN_STATES[name], name)
-    assert catalog(lang)["code.train_checked"] in source and catalog(lang)["train.title"] in source
+    assert catalog(lang)["code.train_checked"] in source and name in source
     assert "bn_core" not in source and "lessons" not in source and "ui." not in source
     compile(source, "script.py", "exec")
 
@@ -284,3 +284,22 @@ def test_the_step_through_script_prints_every_steps_numbers(state, tmp_path, set
     assert printed.keys() == page.keys()
     for label, value in page.items():  # autograd's order of operations and the page's closed form: ulps apart
         np.testing.assert_allclose(printed[label], value, rtol=1e-12, atol=1e-12, err_msg=label)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("changes", [{}, {"lr": 0.3, "batch_size": 4, "seed": 3, "epochs": 2}])
+def test_the_inside_pairs_script_prints_each_runs_test_accuracy(changes, tmp_path, set_lang):
+    """`inside`, section stats: BatchNorm trained with batch statistics and with running ones."""
+    import torch
+
+    from bn_core import data as digit_data
+
+    config = replace(tr.STATS_PAIR, **changes)
+    set_lang("en")
+    printed = run_script(train_code.script(config, "stats", stats=True), tmp_path, timeout=300)
+    torch.set_num_threads(1)
+    page = {}
+    for mode in tr.BN_STATS:  # lessons/inside/stats_live.configs and results
+        history = tr.train(replace(config, bn_stats=mode), data=digit_data.load_digits())
+        page[EN["inside.pair_accuracy"].format(name=EN[f"inside.mode_{mode}"])] = history.test_accuracy
+    assert printed == page

@@ -1,5 +1,6 @@
-"""The code for this: a plain PyTorch script that trains what the `train` page trains for the settings on
-the screen (the configuration and its twin without normalization) and prints what the run's summary shows.
+"""The code for this, for a training run: a plain PyTorch script that trains what a page trains for the settings
+on the screen and prints what the run's summary shows. Two lessons use it: `train` (the configuration and its twin
+without normalization) and `inside` (BatchNorm with batch statistics against running ones).
 
 It is written from the page's ``TrainConfig``, part by part (only the layers and options the settings use),
 and repeats bn_core.train's arithmetic in the same order: the same data split, the same draws from one
@@ -10,6 +11,8 @@ BN Lab.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bn_core import train as tr
 from bn_core.data import MNIST_FILES, MNIST_VALIDATION
 from ui.i18n import t
@@ -17,27 +20,31 @@ from ui.i18n import t
 SECONDS_PER_STEP = 0.004  # one training step of a pair's run, measures included (one core, this machine)
 
 
-def pair(config: tr.TrainConfig) -> list[tr.TrainConfig]:
-    """What the page trains for one press: the configuration and its twin (or the one run)."""
+def pair(config: tr.TrainConfig, stats: bool = False) -> list[tr.TrainConfig]:
+    """What a page trains for one press: the configuration and its twin (or the one run); with ``stats``,
+    the `inside` lesson's pair: BatchNorm with batch statistics and with running ones (bn_stats)."""
+    if stats:
+        return [replace(config, bn_stats=mode) for mode in tr.BN_STATS]
     return [config] if config.norm == "none" else [config, config.twin()]
 
 
-def run_time(config: tr.TrainConfig, n_train: int) -> int:
+def run_time(config: tr.TrainConfig, n_train: int, stats: bool = False) -> int:
     """About how many seconds the script takes here (rounded up to 5)."""
-    steps = sum(tr.steps_per_epoch(n_train, c) * c.epochs for c in pair(config))
+    steps = sum(tr.steps_per_epoch(n_train, c) * c.epochs for c in pair(config, stats))
     return 5 * max(1, -(-int(steps * SECONDS_PER_STEP * (3 if config.dataset == "mnist" else 1)) // 5))
 
 
 TRAIN_SIZES = {"digits": 1_078, "mnist": 60_000 - MNIST_VALIDATION}  # training images (a test checks the digits')
 
 
-def script(config: tr.TrainConfig, title: str) -> str:
-    """The script for ``config`` (``title``: the preset's name as the page shows it)."""
+def script(config: tr.TrainConfig, title: str, stats: bool = False) -> str:
+    """The script for ``config`` (``title``: the lesson and section or preset, as the page names them; ``stats``:
+    the `inside` lesson's pair, batch statistics against running ones, instead of the twin without BN)."""
     n_train = TRAIN_SIZES[config.dataset]
     lines = [
-        f"# BN Lab · {t('train.title')} · {title}",
+        f"# BN Lab · {title}",
         f"# {t('code.train_checked')}",
-        f"# {t('code.run_time', seconds=run_time(config, n_train))}",
+        f"# {t('code.run_time', seconds=run_time(config, n_train, stats))}",
         *(["import gzip", "import math", "import pathlib"] if config.dataset == "mnist" else ["import math"]),
         "",
         "import numpy as np",
@@ -51,14 +58,14 @@ def script(config: tr.TrainConfig, title: str) -> str:
         *data_lines(config.dataset),
         "",
         "",
-        *layer_lines(config),
-        *model_lines(config),
+        *layer_lines(config, stats),
+        *model_lines(config, stats),
         "",
         "",
         *train_lines(config),
         "",
         "",
-        *run_lines(config),
+        *run_lines(config, stats),
     ]
     return "\n".join(lines) + "\n"
 
@@ -104,9 +111,22 @@ def data_lines(dataset: str) -> list[str]:
     ]
 
 
-def layer_lines(config: tr.TrainConfig) -> list[str]:
+def layer_lines(config: tr.TrainConfig, stats: bool = False) -> list[str]:
     """The classes the settings need beyond torch.nn's own layers."""
     lines = []
+    if stats:
+        lines += [
+            "class RunningStatsBatchNorm(nn.BatchNorm1d):",
+            f'    """{t("code.running_stats")}"""',
+            "",
+            "    def forward(self, x):",
+            "        if self.training:",
+            "            with torch.no_grad():",
+            "                F.batch_norm(x, self.running_mean, self.running_var, training=True, momentum=0.1)",
+            "        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, eps=self.eps)",
+            "",
+            "",
+        ]
     if config.norm == "renorm":
         lines += [
             "class BatchRenorm(nn.Module):",
@@ -178,8 +198,9 @@ def norm_expression(norm: str) -> str:
     }[norm]
 
 
-def model_lines(config: tr.TrainConfig) -> list[str]:
-    """``make_model(norm, generator)``: the page's network, its Linear layers initialized from ``generator``."""
+def model_lines(config: tr.TrainConfig, stats: bool = False) -> list[str]:
+    """``make_model(norm, generator)``: the page's network, its Linear layers initialized from ``generator``
+    (with ``stats``, ``norm`` is "batch" or "running": the statistics BatchNorm normalizes with in training)."""
     linear = "(WeightNormLinear if norm else nn.Linear)" if config.norm == "weight" else "nn.Linear"
     act = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()"}[config.activation]
     layered = config.norm not in ("none", "weight")
@@ -190,14 +211,17 @@ def model_lines(config: tr.TrainConfig) -> list[str]:
     keep_bias = "torch.zeros_like(bias)" if config.init_std > 0 else "bias"
     lines = [
         "def make_model(norm, generator):",
-        f"    # {t('code.model', widths=config.widths, act=config.activation)}",
+        f"    # {t('code.model_stats' if stats else 'code.model', widths=config.widths, act=config.activation)}",
         "    layers, n_in = [], x_train.shape[1]",
         f"    for width in {config.widths}:",
         f"        # {t('code.bias')}",
         f"        layers.append({linear}(n_in, width, bias={bias_expression(config)}))",
     ]
-    if layered:
+    if stats:
+        norm_then = ['            layers.append((nn.BatchNorm1d if norm == "batch" else RunningStatsBatchNorm)(width))']
+    elif layered:
         norm_then = [f"            layers.append({norm_expression(config.norm)})"]
+    if layered:
         if config.placement == "before":
             lines += ["        if norm:", *norm_then, f"        layers.append({act})"]
         else:
@@ -291,9 +315,13 @@ def train_lines(config: tr.TrainConfig) -> list[str]:
     ]
 
 
-def run_lines(config: tr.TrainConfig) -> list[str]:
+def run_lines(config: tr.TrainConfig, stats: bool = False) -> list[str]:
     lines = [f"# {t('code.printed')}"]
-    for c in pair(config):
+    for c in pair(config, stats):
+        if stats:  # the `inside` pair's summary: each run's test accuracy
+            label = t("inside.pair_accuracy", name=t(f"inside.mode_{c.bn_stats}"))
+            lines += [f"test_accuracy, reached = run(norm={c.bn_stats!r})", f"print({(label + ':')!r}, test_accuracy)"]
+            continue
         name = t(f"train.norm_{c.norm}")
         lines += [
             f"test_accuracy, reached = run(norm={c.norm != 'none'})",
