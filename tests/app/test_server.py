@@ -5,6 +5,7 @@ its own (``socket.socket(family=...)``, protocol 0), so the test sees what a cla
 connections see: without the patch asyncio leaves TCP_NODELAY off on the accepted sockets."""
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import subprocess
@@ -58,7 +59,9 @@ def server_side_no_delay(connections: int, patch_after: int | None) -> list[int]
         await server.wait_closed()
         return flags
 
-    return asyncio.run(main())
+    # in a thread of its own: a browser test before it in this pytest worker may have left its event loop running
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def test_accepted_sockets_keep_nagle_without_the_patch():

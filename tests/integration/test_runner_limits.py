@@ -162,7 +162,8 @@ def test_a_queued_run_shows_the_wait_its_place_implies(owners):
         assert running.wait_seconds is None and running.place is None
         # the first in the queue starts when the running run ends...
         assert views[second].wait_seconds == pytest.approx(running.seconds_left, rel=0.05)
-        assert 0.5 < views[second].wait_seconds / ((running.total - running.done) * per_step) < 2.0
+        # the estimate has the pace's order of magnitude (a loaded machine changes the pace between the two measures)
+        assert 0.2 < views[second].wait_seconds / ((running.total - running.done) * per_step) < 5.0
         # ...and the second after that, the run ahead taken to last as long as the running one in all
         whole = running.seconds_left / (running.total - running.done) * running.total
         assert views[third].wait_seconds == pytest.approx(running.seconds_left + whole, rel=0.05)
