@@ -46,13 +46,14 @@ def body() -> None:
             st.markdown(t(f"train.about_{preset}"))
             st.caption(parts.describe(config))
         parts.problems_message(problems, config.hidden)
-        if not problems:
-            title = f"{t('train.title')} · {t(f'train.preset_{preset}')}"
-            code_for_this(train_script.script(config, title), f"train_{preset}.py", key="train.code")
         if missing:
             parts.mnist_missing()
     with main:
         st.fragment(live, run_every=parts.poll_seconds())()
+    if not problems:  # full width: a script's lines need it
+        preset = s["train.preset"]
+        title = f"{t('train.title')} · {t(f'train.preset_{preset}')}"
+        code_for_this(train_script.script(config, title), f"train_{preset}.py", key="train.code")
     finished(s.get(parts.GROUPS, []))
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
