@@ -9,8 +9,9 @@ import streamlit as st
 from bn_core import reduced_axes, shared_statistics
 from bn_core.batchnorm import values_per_channel
 from bn_core.norms import NORM_KINDS, values_per_statistic
-from lessons.inside import figures
+from lessons.inside import code, figures
 from lessons.inside.common import beside_controls, labels
+from ui.code import code_for_this
 from ui.i18n import num, t
 from ui.state import Param
 
@@ -72,6 +73,7 @@ def show() -> None:
                 note = "inside.sets_one" if per == 1 else "inside.sets"
                 st.caption(t(note, sets=count, values=per))
         st.markdown(t("inside.norm_notes"))
+        code_for_this(code.axes_script(shape, groups), "inside_axes.py", key="inside.axes_code")
     keras_vs_pytorch()
     batch_of_one(groups=32)
 

@@ -63,3 +63,53 @@ def step_script(x: np.ndarray, gamma: float, beta: float, eps: float, dy: str, s
         '    print("dx:", x.grad.tolist())',
     ]
     return "\n".join(lines) + "\n"
+
+
+LAYER_NORM = "torch.nn.LayerNorm(x.shape[1:], elementwise_affine=False, dtype=f64)"
+
+
+def axes_script(shape: tuple[int, ...], groups: int) -> str:
+    """Section `axes`: for an input of ``shape`` ((N, C) or (N, C, H·W)), which values share one mean and variance
+    under each normalization, and PyTorch's own layer normalizing over exactly those values."""
+    image = len(shape) == 3
+    spatial = ", 2" if image else ""
+
+    def title(kind: str) -> str:
+        return t(f"inside.norm_{kind}", g=groups)
+
+    lines = [
+        f"# BN Lab · {t('inside.title')} · {t('inside.sec_axes')}",
+        f"# {t('code.checked_axes')}",
+        "import torch",
+        "",
+        f"N, C{', HW' if image else ''}, G = {', '.join(str(v) for v in shape)}, {groups}",
+        "f64 = torch.float64",
+        f"x = torch.randn(N, C{', HW' if image else ''}, dtype=f64, generator=torch.Generator().manual_seed(0))",
+        "",
+        "",
+        "def by_hand(v, dims):",
+        f"    # {t('code.by_hand')}",
+        "    mean, var = v.mean(dims, keepdim=True), v.var(dims, keepdim=True, unbiased=False)",
+        "    return (v - mean) / torch.sqrt(var + 1e-5)",
+        "",
+        "",
+        f"grouped = x.reshape(N, G, -1)  # {t('code.groups')}",
+        "cases = {  # " + t("code.cases"),
+        f"    {title('batch')!r}: (torch.nn.BatchNorm1d(C, affine=False, dtype=f64), x, (0{spatial})),",
+        f"    {title('layer')!r}: ({LAYER_NORM}, x, (1{spatial})),",
+    ]
+    if image:
+        lines.append(f"    {title('instance')!r}: (torch.nn.InstanceNorm1d(C), x, (2,)),")
+    else:
+        lines.append(f"    {title('instance')!r}: (None, x.unsqueeze(-1), (2,)),  # {t('code.instance_nc')}")
+    lines += [
+        f"    {title('group')!r}: (torch.nn.GroupNorm(G, C, affine=False, dtype=f64), grouped, (2,)),",
+        "}",
+        "for name, (layer, v, dims) in cases.items():",
+        "    values = v.numel() // v.mean(dims).numel()  # " + t("code.per_set"),
+        "    print(name + ':', [v.mean(dims).numel(), values])",
+        "    if layer is not None and values > 1:",
+        "        expected = by_hand(v, dims).reshape(x.shape)",
+        "        print(name + ' · PyTorch:', torch.allclose(layer.train()(x), expected))",
+    ]
+    return "\n".join(lines) + "\n"

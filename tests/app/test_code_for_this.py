@@ -303,3 +303,20 @@ def test_the_inside_pairs_script_prints_each_runs_test_accuracy(changes, tmp_pat
         history = tr.train(replace(config, bn_stats=mode), data=digit_data.load_digits())
         page[EN["inside.pair_accuracy"].format(name=EN[f"inside.mode_{mode}"])] = history.test_accuracy
     assert printed == page
+
+
+@pytest.mark.parametrize("shape, groups", [((3, 4, 3), 2), ((1, 4), 4), ((6, 8, 6), 8), ((2, 6), 3), ((1, 1, 1), 1)])
+def test_the_axes_script_counts_the_sets_the_page_draws_and_torch_agrees(shape, groups, tmp_path, set_lang):
+    from bn_core import shared_statistics
+    from bn_core.norms import NORM_KINDS, values_per_statistic
+    from lessons.inside import code as inside_code
+
+    set_lang("en")
+    printed = run_script(inside_code.axes_script(shape, groups), tmp_path)
+    for kind in NORM_KINDS:  # as lessons/inside/axes.show captions each chart
+        name = EN[f"inside.norm_{kind}"].format(g=groups)
+        count = int(shared_statistics(kind, shape[0], shape[1], groups).max()) + 1
+        per = values_per_statistic(kind, shape, groups)
+        assert printed[name] == [count, per]
+        if per > 1 and not (kind == "instance" and len(shape) == 2):
+            assert printed[f"{name} · PyTorch"] is True  # torch's own layer normalizes over those values
