@@ -113,3 +113,36 @@ def axes_script(shape: tuple[int, ...], groups: int) -> str:
         "        print(name + ' · PyTorch:', torch.allclose(layer.train()(x), expected))",
     ]
     return "\n".join(lines) + "\n"
+
+
+def devices_script(k: int, per_device: int, shift: float, seed: int) -> str:
+    """Section `devices`: each device's statistics of its shard, SyncBatchNorm's merged ones, the whole batch's
+    and the naive average, as the page's table lists them."""
+    lines = [
+        f"# BN Lab · {t('inside.title')} · {t('inside.sec_devices')}",
+        f"# {t('code.checked_devices')}",
+        "import numpy as np",
+        "import torch",
+        "",
+        f"K, B, SHIFT, SEED = {k}, {per_device}, {shift!r}, {seed}",
+        f"# {t('code.shards')}",
+        "rng = np.random.default_rng(SEED)",
+        "shards = [torch.from_numpy(rng.normal(SHIFT * (d - (K - 1) / 2), 1.0, size=(B, 1))) for d in range(K)]",
+        "",
+        f"# {t('code.per_device')}",
+        "counts = torch.tensor([float(len(s)) for s in shards])",
+        "stats = [torch.var_mean(s[:, 0], correction=0) for s in shards]  # (var, mean)",
+        "variances, means = torch.stack([v for v, _ in stats]), torch.stack([m for _, m in stats])",
+        "for d in range(K):",
+        f'    print(f"{t("inside.device_n", d="{d}")}:", [B, means[d].item(), variances[d].item()])',
+        "",
+        f"# {t('code.sync')}",
+        "n = counts.sum()",
+        "mean = (counts * means).sum() / n",
+        "var = (counts * (variances + (means - mean) ** 2)).sum() / n",
+        f"print({(t('inside.row_sync') + ':')!r}, [int(n), mean.item(), var.item()])",
+        "whole_var, whole_mean = torch.var_mean(torch.cat(shards)[:, 0], correction=0)",
+        f"print({(t('inside.row_whole') + ':')!r}, [int(n), whole_mean.item(), whole_var.item()])",
+        f"print({(t('inside.row_naive') + ':')!r}, [int(n), means.mean().item(), variances.mean().item()])",
+    ]
+    return "\n".join(lines) + "\n"

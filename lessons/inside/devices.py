@@ -8,9 +8,10 @@ import streamlit as st
 
 from bn_core import sync
 from bn_core.batchnorm import batch_stats
-from lessons.inside import figures
+from lessons.inside import code, figures
 from lessons.inside.common import beside_controls
 from ui import charts
+from ui.code import code_for_this
 from ui.i18n import num, t
 from ui.state import Param
 
@@ -60,6 +61,8 @@ def show() -> None:
         table(parts, merged, naive, (float(whole_mean[0]), float(whole_var[0])))
         if b == 1:
             st.info(t("inside.one_per_device", k=k), icon=":material/info:")
+        source = code.devices_script(k, b, s["inside.shift"], s["inside.devices_seed"])
+        code_for_this(source, "inside_devices.py", key="inside.devices_code")
     spread_chart(k, b)
 
 

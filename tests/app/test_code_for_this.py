@@ -46,7 +46,8 @@ def run_script(source: str, tmp_path, timeout: float = 120) -> dict[str, object]
     assert done.returncode == 0, done.stderr[-2000:]
     printed = {}
     for line in done.stdout.splitlines():
-        label, _, value = line.partition(": ")
+        # a label may hold ": " ("naive: average of ..."), a printed value does not; PyTorch's message may
+        label, _, value = line.partition(": ") if line.startswith("ValueError: ") else line.rpartition(": ")
         numbers = {"nan": float("nan"), "inf": float("inf"), "__builtins__": {}}  # repr() of NaN and infinity
         printed[label.removesuffix(":")] = value if label == "ValueError" else eval(value, numbers)  # noqa: S307
     return printed
@@ -320,3 +321,27 @@ def test_the_axes_script_counts_the_sets_the_page_draws_and_torch_agrees(shape, 
         assert printed[name] == [count, per]
         if per > 1 and not (kind == "instance" and len(shape) == 2):
             assert printed[f"{name} · PyTorch"] is True  # torch's own layer normalizes over those values
+
+
+@pytest.mark.parametrize("k, b, shift, seed", [(4, 4, 0.0, 0), (8, 1, 3.0, 5), (1, 64, 1.5, 2**31 - 1), (3, 7, 0.7, 9)])
+def test_the_devices_script_prints_the_pages_table(k, b, shift, seed, tmp_path, set_lang):
+    from bn_core import sync
+    from bn_core.batchnorm import batch_stats
+    from lessons.inside import code as inside_code
+    from ui.i18n import num
+
+    set_lang("en")
+    printed = run_script(inside_code.devices_script(k, b, shift, seed), tmp_path)
+    shards = sync.device_batches(k, b, 1, shift, seed)  # as lessons/inside/devices.show
+    parts = [sync.moments(x) for x in shards]
+    merged, naive = sync.merge(parts), sync.naive_merge(parts)
+    whole = batch_stats(np.concatenate(shards), axis=1)
+    page = {EN["inside.device_n"].format(d=d): (p.count, p.mean[0], p.var[0]) for d, p in enumerate(parts)}
+    page[EN["inside.row_sync"]] = (merged.count, merged.mean[0], merged.var[0])
+    page[EN["inside.row_whole"]] = (merged.count, whole[0][0], whole[1][0])
+    page[EN["inside.row_naive"]] = (naive.count, naive.mean[0], naive.var[0])
+    assert printed.keys() == page.keys()
+    for label, (count, mean, var) in page.items():  # torch's sums and NumPy's: the last bits, not the table's digits
+        assert printed[label][0] == count, label
+        np.testing.assert_allclose(printed[label][1:], [mean, var], rtol=1e-12, atol=1e-14, err_msg=label)
+        assert [num(v, ".4f") for v in printed[label][1:]] == [num(mean, ".4f"), num(var, ".4f")], label
