@@ -146,3 +146,47 @@ def devices_script(k: int, per_device: int, shift: float, seed: int) -> str:
         f"print({(t('inside.row_naive') + ':')!r}, [int(n), means.mean().item(), variances.mean().item()])",
     ]
     return "\n".join(lines) + "\n"
+
+
+def place_script(z_mean: float, z_std: float, seed: int, squash: str) -> str:
+    """Section `place`: what the next layer receives under each order of BN and ReLU (the page's table), the
+    share of saturated inputs of ``squash`` without and with BN, and a bias before BN that changes nothing."""
+    cols = ", ".join(t(f"inside.col_{c}") for c in ("mean", "std", "zeros", "skew"))
+    squash_fn = "torch.sigmoid" if squash == "sigmoid" else "torch.tanh"
+    slope = "a * (1 - a)" if squash == "sigmoid" else "1 - a**2"
+    top = 0.25 if squash == "sigmoid" else 1.0
+    lines = [
+        f"# BN Lab · {t('inside.title')} · {t('inside.sec_place')}",
+        f"# {t('code.checked_place')}",
+        "import numpy as np",
+        "import torch",
+        "",
+        f"MEAN, STD, SEED = {z_mean!r}, {z_std!r}, {seed}",
+        f"# {t('code.place_z')}",
+        "z = torch.from_numpy(np.random.default_rng(SEED).normal(MEAN, STD, size=(512, 4)))",
+        "bn = torch.nn.BatchNorm1d(4, affine=False, dtype=torch.float64).train()  # γ = 1, β = 0",
+        "",
+        "",
+        "def summary(v):",
+        f"    # {cols}",
+        "    sd = v.std(0, correction=0)",
+        "    skew = torch.where(sd > 0, ((v - v.mean(0)) ** 3).mean(0) / sd**3, 0.0).mean()",
+        "    return [v.mean().item(), v.std(correction=0).item(), (v == 0).double().mean().item(), skew.item()]",
+        "",
+        "",
+        "with torch.no_grad():",
+        f"    print({(t('inside.order_plain') + ':')!r}, summary(torch.relu(z)))",
+        f"    print({(t('inside.order_bn_act') + ':')!r}, summary(torch.relu(bn(z))))",
+        f"    print({(t('inside.order_act_bn') + ':')!r}, summary(bn(torch.relu(z))))",
+        "",
+        f"    # {t('code.saturated_slope', top=top)}",
+        f"    a = {squash_fn}(z)",
+        f"    print({(t('inside.sat_without') + ':')!r}, (({slope}) < 0.1 * {top!r}).double().mean().item())",
+        f"    a = {squash_fn}(bn(z))",
+        f"    print({(t('inside.sat_with') + ':')!r}, (({slope}) < 0.1 * {top!r}).double().mean().item())",
+        "",
+        f"    # {t('code.bias_before_bn')}",
+        "    bias = torch.from_numpy(np.random.default_rng(SEED).normal(0.0, 5.0, size=4))",
+        f"    print({(t('inside.bias_title') + ':')!r}, (bn(z + bias) - bn(z)).abs().max().item())",
+    ]
+    return "\n".join(lines) + "\n"

@@ -8,8 +8,10 @@ import streamlit as st
 
 from bn_core import placement as pl
 from bn_core.histogram import histogram
+from lessons.inside import code
 from lessons.inside.common import beside_controls, labels
 from ui import charts
+from ui.code import code_for_this
 from ui.i18n import num, pct, t
 from ui.state import Param
 
@@ -43,6 +45,8 @@ def show() -> None:
         saturation(z)
     orders_in_practice()
     no_bias(z)
+    source = code.place_script(s["inside.z_mean"], s["inside.z_std"], s["inside.place_seed"], s["inside.squash"])
+    code_for_this(source, "inside_place.py", key="inside.place_code")
 
 
 def relu_orders(z: np.ndarray) -> None:

@@ -345,3 +345,34 @@ def test_the_devices_script_prints_the_pages_table(k, b, shift, seed, tmp_path, 
         assert printed[label][0] == count, label
         np.testing.assert_allclose(printed[label][1:], [mean, var], rtol=1e-12, atol=1e-14, err_msg=label)
         assert [num(v, ".4f") for v in printed[label][1:]] == [num(mean, ".4f"), num(var, ".4f")], label
+
+
+PLACE_STATES = [
+    (-1.0, 2.0, 0, "sigmoid"),
+    (3.0, 0.1, 7, "tanh"),
+    (-3.0, 5.0, 2**31 - 1, "tanh"),
+    (0, 1.0, 3, "sigmoid"),
+]
+
+
+@pytest.mark.parametrize("z_mean, z_std, seed, squash", PLACE_STATES)
+def test_the_placement_script_prints_the_pages_table_and_shares(z_mean, z_std, seed, squash, tmp_path, set_lang):
+    from bn_core import placement as pl
+    from lessons.inside import code as inside_code
+    from lessons.inside.placement import C, N
+    from ui.i18n import num, pct
+
+    set_lang("en")
+    printed = run_script(inside_code.place_script(z_mean, z_std, seed, squash), tmp_path)
+    z = pl.pre_activations(N, C, z_mean, z_std, seed)  # as lessons/inside/placement.show
+    shown = [lambda v: num(round(v, 3) + 0.0, ".3f"), lambda v: num(v, ".3f"), pct, lambda v: num(v, ".2f")]
+    for order in pl.ORDERS:
+        page = pl.summarize(pl.place(order, z))
+        values = [page.mean, page.std, page.zero_share, page.skewness]
+        got = printed[EN[f"inside.order_{order}"]]
+        np.testing.assert_allclose(got, values, rtol=1e-9, atol=1e-12, err_msg=order)
+        assert [f(v) for f, v in zip(shown, got, strict=True)] == [f(v) for f, v in zip(shown, values, strict=True)]
+    assert pct(printed[EN["inside.sat_without"]]) == pct(pl.saturated_share(squash, z))
+    assert pct(printed[EN["inside.sat_with"]]) == pct(pl.saturated_share(squash, pl.batch_normalize(z)))
+    bias = np.random.default_rng(seed).normal(0.0, 5.0, size=C)  # as lessons/inside/placement.no_bias
+    assert printed[EN["inside.bias_title"]] < 1e-12 and pl.bias_change(z, bias) < 1e-12  # rounding only
