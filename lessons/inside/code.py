@@ -190,3 +190,39 @@ def place_script(z_mean: float, z_std: float, seed: int, squash: str) -> str:
         f"    print({(t('inside.bias_title') + ':')!r}, (bn(z + bias) - bn(z)).abs().max().item())",
     ]
     return "\n".join(lines) + "\n"
+
+
+def noise_script(batch_size: int, x0: float, seed: int, p: float, mu: float, trials: int) -> str:
+    """Section `noise`: the same sample x0 in ``trials`` random batches, and dropout (rate ``p``) before BN on
+    inputs of mean ``mu``: the variance BN stores in training against the one it meets at inference."""
+    lines = [
+        f"# BN Lab · {t('inside.title')} · {t('inside.sec_noise')}",
+        f"# {t('code.checked_noise')}",
+        "import numpy as np",
+        "import torch",
+        "",
+        f"B, X0, SEED, TRIALS = {batch_size}, {x0!r}, {seed}, {trials}",
+        f"# {t('code.same_sample', trials=trials)}",
+        "others = np.random.default_rng(SEED).standard_normal((TRIALS, B - 1))",
+        "batches = torch.from_numpy(np.concatenate([np.full((TRIALS, 1), X0), others], axis=1))",
+        "outputs = torch.nn.functional.batch_norm(batches.T, None, None, training=True)[0]  # " + t("code.columns"),
+        f"print({(t('code.noise_sd') + ':')!r}, outputs.std(correction=0).item())",
+        "",
+        f"P, MU = {p!r}, {mu!r}",
+        f"# {t('code.dropout_bn')}",
+        "rng = np.random.default_rng(SEED)",
+        "x = rng.normal(MU, 1.0, size=(200, 64, 1))",
+        "dropped = x / (1.0 - P) if P > 0 else x",
+        "if P > 0:",
+        "    dropped = np.where(rng.random(x.shape) >= P, dropped, 0.0)",
+        "bn = torch.nn.BatchNorm1d(1, momentum=None, dtype=torch.float64)  # " + t("code.cumulative"),
+        "with torch.no_grad():",
+        "    for batch in torch.from_numpy(dropped):",
+        "        bn.train()(batch)",
+        "    fresh = torch.from_numpy(rng.normal(MU, 1.0, size=(200 * 64, 1)))",
+        "    out = bn.eval()(fresh)",
+        f"print({(t('inside.drop_running') + ':')!r}, bn.running_var.item())",
+        f"print({(t('inside.drop_eval_var') + ':')!r}, fresh.var(correction=0).item())",
+        f"print({(t('inside.drop_out_std') + ':')!r}, out.std(correction=0).item())",
+    ]
+    return "\n".join(lines) + "\n"

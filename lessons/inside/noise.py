@@ -8,8 +8,10 @@ import streamlit as st
 
 from bn_core import noise
 from bn_core.histogram import histogram
+from lessons.inside import code
 from lessons.inside.common import beside_controls
 from ui import charts
+from ui.code import code_for_this
 from ui.i18n import num, t
 from ui.state import Param
 
@@ -56,6 +58,10 @@ def show() -> None:
     with view:
         same_sample()
         dropout_shift()
+        s = st.session_state
+        keys = ("noise_b", "x0", "noise_seed", "dropout", "drop_mu")
+        source = code.noise_script(*(s[f"inside.{k}"] for k in keys), trials=TRIALS)
+        code_for_this(source, "inside_noise.py", key="inside.noise_code")
 
 
 def same_sample() -> None:

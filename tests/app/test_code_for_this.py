@@ -13,6 +13,7 @@ from bn_core import train as tr
 from lessons.bn_lab import code
 from lessons.bn_lab.lab import Lab, feed, run_layer
 from lessons.bn_lab.state import PARAMS
+from lessons.inside import code as inside_code
 from tests.app.helpers import ROOT
 from ui import train_script as train_code
 from ui.i18n import catalog
@@ -271,7 +272,6 @@ STEP_STATES = [  # n, c, seed, ε, γ, β, dy, (row, channel)
 @pytest.mark.parametrize("state", STEP_STATES, ids=[f"{s[6]}-{i}" for i, s in enumerate(STEP_STATES)])
 def test_the_step_through_script_prints_every_steps_numbers(state, tmp_path, set_lang):
     from bn_core import steps
-    from lessons.inside import code as inside_code
     from lessons.inside.step import seeded_batch
 
     n, c, seed, eps, gamma, beta, dy, cell = state
@@ -310,7 +310,6 @@ def test_the_inside_pairs_script_prints_each_runs_test_accuracy(changes, tmp_pat
 def test_the_axes_script_counts_the_sets_the_page_draws_and_torch_agrees(shape, groups, tmp_path, set_lang):
     from bn_core import shared_statistics
     from bn_core.norms import NORM_KINDS, values_per_statistic
-    from lessons.inside import code as inside_code
 
     set_lang("en")
     printed = run_script(inside_code.axes_script(shape, groups), tmp_path)
@@ -327,7 +326,6 @@ def test_the_axes_script_counts_the_sets_the_page_draws_and_torch_agrees(shape, 
 def test_the_devices_script_prints_the_pages_table(k, b, shift, seed, tmp_path, set_lang):
     from bn_core import sync
     from bn_core.batchnorm import batch_stats
-    from lessons.inside import code as inside_code
     from ui.i18n import num
 
     set_lang("en")
@@ -358,7 +356,6 @@ PLACE_STATES = [
 @pytest.mark.parametrize("z_mean, z_std, seed, squash", PLACE_STATES)
 def test_the_placement_script_prints_the_pages_table_and_shares(z_mean, z_std, seed, squash, tmp_path, set_lang):
     from bn_core import placement as pl
-    from lessons.inside import code as inside_code
     from lessons.inside.placement import C, N
     from ui.i18n import num, pct
 
@@ -376,3 +373,44 @@ def test_the_placement_script_prints_the_pages_table_and_shares(z_mean, z_std, s
     assert pct(printed[EN["inside.sat_with"]]) == pct(pl.saturated_share(squash, pl.batch_normalize(z)))
     bias = np.random.default_rng(seed).normal(0.0, 5.0, size=C)  # as lessons/inside/placement.no_bias
     assert printed[EN["inside.bias_title"]] < 1e-12 and pl.bias_change(z, bias) < 1e-12  # rounding only
+
+
+@pytest.mark.parametrize(
+    "b, x0, seed, p, mu", [(8, 1.0, 0, 0.5, 1.0), (2, -3.0, 9, 0.0, 0.0), (256, 2.5, 2**31 - 1, 0.8, 3.0)]
+)
+def test_the_noise_script_prints_the_spread_and_the_variance_shift(b, x0, seed, p, mu, tmp_path, set_lang):
+    from bn_core import noise
+    from lessons.inside.noise import TRIALS
+    from ui.i18n import num
+
+    set_lang("en")
+    printed = run_script(inside_code.noise_script(b, x0, seed, p, mu, trials=TRIALS), tmp_path)
+    shift = noise.variance_shift(p, mu, 1.0, seed=seed)  # as lessons/inside/noise.py
+    page = {
+        EN["code.noise_sd"]: noise.same_sample_outputs(x0, b, TRIALS, seed).std(),
+        EN["inside.drop_running"]: shift.running_var,
+        EN["inside.drop_eval_var"]: shift.eval_var,
+        EN["inside.drop_out_std"]: shift.eval_output_std,
+    }
+    assert printed.keys() == page.keys()
+    for label, value in page.items():
+        assert printed[label] == pytest.approx(value, rel=1e-9), label
+        assert num(printed[label], ".3f") == num(value, ".3f"), label
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+def test_the_inside_scripts_speak_the_pages_language(lang, set_lang):
+    from lessons.inside.step import seeded_batch
+
+    set_lang(lang)
+    scripts = {
+        "step": inside_code.step_script(seeded_batch(4, 2, 0), 1.0, 0.0, 1e-5, "random", 0, (0, 0)),
+        "axes": inside_code.axes_script((3, 4, 3), 2),
+        "devices": inside_code.devices_script(4, 4, 0.0, 0),
+        "place": inside_code.place_script(-1.0, 2.0, 0, "sigmoid"),
+        "noise": inside_code.noise_script(8, 1.0, 0, 0.5, 1.0, trials=2000),
+    }
+    for section, source in scripts.items():
+        assert catalog(lang)[f"inside.sec_{section}"] in source and catalog(lang)[f"code.checked_{section}"] in source
+        assert "bn_core" not in source and "lessons" not in source
+        compile(source, f"{section}.py", "exec")
