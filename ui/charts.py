@@ -63,6 +63,15 @@ def _sent(fig: go.Figure) -> dict:
 
 PALETTE = {"main": "#2563eb", "ghost": "#9ca3af", "accent": "#dc2626", "second": "#16a34a", "third": "#9333ea"}
 LINE_COLORS = (PALETTE["main"], PALETTE["accent"], PALETTE["second"], PALETTE["third"])
+# Each normalization one colour, in every lesson that compares them (train, experiments)
+NORM_COLORS = {
+    "batch": PALETTE["main"],
+    "none": PALETTE["accent"],
+    "layer": PALETTE["second"],
+    "group": PALETTE["third"],
+    "renorm": "#0891b2",
+    "weight": "#ca8a04",
+}
 
 
 SUBSCRIPT = re.compile(r"_([A-Za-z0-9])(?![A-Za-z0-9])")  # "μ_B": a one-character subscript (not "r_max")

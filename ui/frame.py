@@ -105,6 +105,14 @@ def controls_beside() -> tuple[DeltaGenerator, DeltaGenerator]:
     return panel.container(key=PANEL), view
 
 
+def beside_controls(controls: Callable[[], None]) -> DeltaGenerator:
+    """Draw a section's controls in the narrow column; returns the wide column beside it."""
+    panel, view = controls_beside()
+    with panel:
+        controls()
+    return view
+
+
 def guarded(body: Callable[[], None], name: str = "page") -> None:
     """Run a page body (or a fragment's); an unexpected error becomes a message
     in the user's language (details go to the server log), never a traceback.

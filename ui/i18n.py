@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -104,3 +104,9 @@ def seconds(value: float, lang: str | None = None) -> str:
     lang = lang or current_lang()
     spec = ".1f" if value < 10 else ",.0f"
     return catalog(lang)["common.seconds"].format(s=num(value, spec, lang))
+
+
+def labels(prefix: str, options: Iterable[str]) -> dict[str, str]:
+    """Each option's text in the page's language, looked up now: a widget's ``format_func``
+    is also called outside the page run (by AppTest), where the language is unknown."""
+    return {v: t(f"{prefix}{v}") for v in options}

@@ -1,11 +1,12 @@
 """Check yourself: a few questions at the end of a lesson, with feedback that links to the
 settings that show the answer. Questions and their texts live in locales (``quiz.<id>.*``);
-which option is right, and where the link goes, is declared here once. Every right answer is a
+which option is right, and where the link goes, is declared once, in the lesson's state.py. Every right answer is a
 claim, and tests/app/test_quiz.py checks it against the engine or PyTorch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import streamlit as st
@@ -21,38 +22,11 @@ class Question:
 
 
 OPTIONS = ("a", "b", "c")
-QUESTIONS: dict[str, tuple[Question, ...]] = {
-    "neuron": (
-        Question("preset_b_zeros", "a", "neuron?w1=-0.5&w2=0.25&w0=1"),
-        Question("bn_before_half", "b", "neuron?bn=1&w1=-0.5&w2=0.25&w0=1"),
-        Question("bn_after_zeros", "c", "neuron?bn=1&place=after&w1=-0.5&w2=0.25&w0=1"),
-    ),
-    "bn_lab": (
-        Question("keras_momentum", "c", "bn-lab?section=running&conv=keras&momentum=0.9"),
-        Question("batch_of_one", "a", "bn-lab?section=one"),
-        Question("eps_role", "a", "bn-lab?section=eps"),
-    ),
-    "inside": (
-        Question("bias_before_bn", "b", "inside?section=place"),
-        Question("preact_resnet", "b", "inside?section=place"),
-        Question("sync_stats", "a", "inside?section=devices"),
-    ),
-    "train": (
-        Question("high_lr_survives", "b", "train?preset=high_lr"),
-        Question("figure1_percentiles", "a", "train?preset=figure1"),
-        Question("train_batch_of_one", "a", "train?preset=custom&bs=1"),
-    ),
-    "experiments": (
-        Question("exp_small_batch", "b", "experiments?section=sweep"),
-        Question("exp_gn_paper", "b", "experiments?section=sweep"),
-        Question("exp_largest_lr", "a", "experiments?section=lr"),
-    ),
-}
 
 
-def check_yourself(lesson: str) -> None:
-    """The lesson's questions in an expander; an answer shows at once whether it is right and why."""
-    questions = QUESTIONS.get(lesson, ())
+def check_yourself(lesson: str, questions: Sequence[Question]) -> None:
+    """The lesson's questions (declared in its state.py) in an expander; an answer shows at once whether it is
+    right and why."""
     if not questions:
         return
     lang = current_lang()

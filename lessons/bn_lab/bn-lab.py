@@ -6,7 +6,7 @@ import streamlit as st
 
 from lessons.bn_lab import sections as parts
 from lessons.bn_lab.lab import Lab
-from lessons.bn_lab.state import PARAMS
+from lessons.bn_lab.state import PARAMS, PRESETS, QUESTIONS
 from ui.frame import guarded, header, lead, live_part
 from ui.i18n import t
 from ui.quiz import check_yourself
@@ -23,7 +23,7 @@ def lab_settings() -> Lab:
 def body() -> None:
     header("bn_lab")
     show_notices(restore(PARAMS))
-    share_bar("bn_lab", PARAMS)
+    share_bar("bn_lab", PARAMS, PRESETS)
     s = st.session_state
     st.segmented_control(
         t("bn_lab.section"),
@@ -34,7 +34,7 @@ def body() -> None:
     )
     lead(f"bn_lab_{s['bnlab.section']}")
     live_part(lambda: parts.SECTIONS[s["bnlab.section"]](lab_settings(), s), "bn-lab.section", PARAMS)
-    check_yourself("bn_lab")
+    check_yourself("bn_lab", QUESTIONS)
 
 
 guarded(body, "bn-lab")

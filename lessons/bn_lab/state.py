@@ -1,9 +1,12 @@
-"""The `bn-lab` lesson's state: every setting with its link name, widget key, default and bounds.
+"""The `bn-lab` lesson's state: every setting with its link name, widget key, default and bounds; its share
+presets and its questions.
 Import-safe (it runs no page), so that tests and scripts can read it."""
 
 from bn_core import CONVENTIONS
 from bn_core.batches import BATCH_SIZES, SOURCES
 from lessons.bn_lab.controls import EPS_OPTIONS, ONE_SIZES, PUZZLE_MOMENTA, PUZZLE_X
+from ui.quiz import Question
+from ui.share import Preset
 from ui.state import Param
 
 SECTIONS = ("stats", "running", "one", "puzzle", "eps")
@@ -32,4 +35,14 @@ PARAMS = (
     Param("ptrain", "bnlab.ptrain", False, kind="bool"),
     Param("pm", "bnlab.pm", 0.99, lo=0.0, hi=1.0, options=PUZZLE_MOMENTA),
     Param("pk", "bnlab.pk", 0, kind="int", lo=0, hi=10),
+)
+PRESETS = (  # the share bar's named links (ui.share)
+    Preset("batch_of_one", "section=one"),
+    Preset("keras_puzzle", "section=puzzle"),
+    Preset("eps_zero_constant", "section=eps&conv=keras&dist=constant&eps=0"),
+)
+QUESTIONS = (  # check yourself (ui.quiz): the right option and the link that shows it
+    Question("keras_momentum", "c", "bn-lab?section=running&conv=keras&momentum=0.9"),
+    Question("batch_of_one", "a", "bn-lab?section=one"),
+    Question("eps_role", "a", "bn-lab?section=eps"),
 )

@@ -8,20 +8,13 @@ settings ("run it yourself"). The chosen section is in the link (``?section=``).
 
 import streamlit as st
 
-from lessons.experiments import lr, renorm, smoothness, sweep
-from lessons.inside.common import labels
+from lessons.experiments.state import PARAMS, QUESTIONS, SECTIONS
 from ui.frame import freeze_imports, guarded, header, lead
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.quiz import check_yourself
-from ui.state import Param, mirror, restore, show_notices
+from ui.state import mirror, restore, show_notices
 
 freeze_imports("torch")
-
-SECTIONS = {"sweep": sweep, "renorm": renorm, "lr": lr, "smoothness": smoothness}
-PARAMS = (
-    Param("section", "exp.section", "sweep", kind="choice", choices=tuple(SECTIONS), label="experiments.section"),
-    *(p for section in SECTIONS.values() for p in section.PARAMS),
-)
 
 
 def body() -> None:
@@ -37,7 +30,7 @@ def body() -> None:
     lead(f"exp_{chosen}")
     st.markdown(t(f"experiments.intro_{chosen}"))
     SECTIONS[chosen].show()
-    check_yourself("experiments")
+    check_yourself("experiments", QUESTIONS)
     mirror(PARAMS)
 
 

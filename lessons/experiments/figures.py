@@ -8,10 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bn_core.histogram import Histogram
-from lessons.train.figures import NORM_COLORS
 from ui import charts
 
-COLORS = {**NORM_COLORS, "noisy": "#f97316", "paper_bn": NORM_COLORS["batch"], "paper_gn": NORM_COLORS["group"]}
+COLORS = {
+    **charts.NORM_COLORS,
+    "noisy": "#f97316",
+    "paper_bn": charts.NORM_COLORS["batch"],
+    "paper_gn": charts.NORM_COLORS["group"],
+}
 
 
 def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:

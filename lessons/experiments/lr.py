@@ -9,7 +9,7 @@ import streamlit as st
 
 from bn_core.experiments import LrConfig
 from lessons.experiments import common, figures
-from lessons.inside.common import beside_controls
+from ui.frame import beside_controls
 from ui.i18n import num, nums, pct, t
 from ui.state import Param
 

@@ -10,9 +10,9 @@ from bn_core import reduced_axes, shared_statistics
 from bn_core.batchnorm import values_per_channel
 from bn_core.norms import NORM_KINDS, values_per_statistic
 from lessons.inside import code, figures
-from lessons.inside.common import beside_controls, labels
 from ui.code import code_for_this
-from ui.i18n import num, t
+from ui.frame import beside_controls
+from ui.i18n import labels, num, t
 from ui.state import Param
 
 PARAMS = (

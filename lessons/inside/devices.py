@@ -9,9 +9,9 @@ import streamlit as st
 from bn_core import sync
 from bn_core.batchnorm import batch_stats
 from lessons.inside import code, figures
-from lessons.inside.common import beside_controls
 from ui import charts
 from ui.code import code_for_this
+from ui.frame import beside_controls
 from ui.i18n import num, t
 from ui.state import Param
 

@@ -7,32 +7,18 @@ section is in the link (``?section=``), and only that section computes.
 
 import streamlit as st
 
-from lessons.inside import axes, devices, noise, placement, step, train_eval
-from lessons.inside.common import labels
+from lessons.inside.state import PARAMS, PRESETS, QUESTIONS, SECTIONS
 from ui.frame import guarded, header, lead, live_part
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
-from ui.state import Param, restore, show_notices
-
-SECTIONS = {
-    "step": step,
-    "axes": axes,
-    "stats": train_eval,
-    "place": placement,
-    "devices": devices,
-    "noise": noise,
-}
-PARAMS = (
-    Param("section", "inside.section", "step", kind="choice", choices=tuple(SECTIONS)),
-    *(p for section in SECTIONS.values() for p in section.PARAMS),
-)
+from ui.state import restore, show_notices
 
 
 def body() -> None:
     header("inside")
     show_notices(restore(PARAMS))
-    share_bar("inside", PARAMS)
+    share_bar("inside", PARAMS, PRESETS)
     chosen = st.segmented_control(
         t("inside.section"),
         tuple(SECTIONS),
@@ -42,7 +28,7 @@ def body() -> None:
     )
     lead(f"inside_{chosen}")
     live_part(SECTIONS[chosen].show, "inside.section", PARAMS)
-    check_yourself("inside")
+    check_yourself("inside", QUESTIONS)
 
 
 guarded(body, "inside")

@@ -9,10 +9,10 @@ import streamlit as st
 from bn_core import placement as pl
 from bn_core.histogram import histogram
 from lessons.inside import code
-from lessons.inside.common import beside_controls, labels
 from ui import charts
 from ui.code import code_for_this
-from ui.i18n import num, pct, t
+from ui.frame import beside_controls
+from ui.i18n import labels, num, pct, t
 from ui.state import Param
 
 N, C = 512, 4  # one batch of a hidden layer with a few units

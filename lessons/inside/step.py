@@ -9,10 +9,9 @@ import streamlit as st
 from bn_core import steps
 from bn_core.batchnorm import single_value_message
 from lessons.inside import code
-from lessons.inside.common import labels
 from lessons.inside.step_formulas import STEPS, formula_lines, step_table
 from ui.code import code_for_this
-from ui.i18n import num, pct, t
+from ui.i18n import labels, num, pct, t
 from ui.state import Param
 
 N_MAX, C_MAX = 8, 4

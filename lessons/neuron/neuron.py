@@ -6,6 +6,20 @@ import streamlit as st
 from bn_core import neuron
 from bn_core.histogram import bins_for
 from lessons.neuron import code, live
+from lessons.neuron.state import (
+    FAILED,
+    INPUTS,
+    PARAMS,
+    PIN,
+    PRESETS,
+    QUESTIONS,
+    REVISION,
+    SIZES,
+    WEIGHT_PRESETS,
+    WEIGHT_RANGE,
+    WEIGHT_STEP,
+    WEIGHTS,
+)
 from ui import charts
 from ui.code import code_for_this
 from ui.formulas import NEURON
@@ -13,51 +27,11 @@ from ui.frame import guarded, header, lead, live_part
 from ui.i18n import num, nums, pct, t
 from ui.quiz import check_yourself
 from ui.share import share_bar
-from ui.state import Param, restore, show_notices
-
-SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
-WEIGHT_RANGE, WEIGHT_STEP = (-3.0, 3.0), 0.01
-# The classic demonstration's two weight settings. With positive inputs (mean 5, the default) the
-# first keeps z far above 0 (no zeros) and the second pushes most of it below: a large zero bar.
-PRESETS = {"a": (0.5, 0.5, 1.0), "b": (-0.5, 0.25, 1.0)}
-WEIGHTS = ("neuron.w1", "neuron.w2", "neuron.w0")
-PARAMS = (
-    Param("w1", "neuron.w1", 0.5, lo=-3.0, hi=3.0, label="neuron.w1"),
-    Param("w2", "neuron.w2", 0.5, lo=-3.0, hi=3.0, label="neuron.w2"),
-    Param("w0", "neuron.w0", 1.0, lo=-3.0, hi=3.0, label="neuron.w0"),
-    Param(
-        "act",
-        "neuron.act",
-        "relu",
-        kind="choice",
-        choices=neuron.ACTIVATIONS,
-        label="neuron.activation",
-        show=lambda a: t(f"act.{a}"),
-    ),
-    Param("n", "neuron.n", 10_000, kind="int", lo=SIZES[0], hi=SIZES[-1], options=SIZES, label="neuron.n"),
-    Param("seed", "neuron.seed", 0, kind="int", lo=0, hi=2**31 - 1, label="neuron.seed"),
-    Param("mu", "neuron.mu", 5.0, lo=-10.0, hi=10.0, label="neuron.mu"),
-    Param("sd", "neuron.sd", 1.0, lo=0.1, hi=5.0, label="neuron.sd"),
-    Param("bn", "neuron.bn", False, kind="bool", label="neuron.add_bn"),
-    Param(
-        "place",
-        "neuron.place",
-        "before",
-        kind="choice",
-        choices=("before", "after"),
-        label="neuron.placement",
-        show=lambda p: t(f"neuron.place_{p}"),
-    ),
-    Param("plain", "neuron.plain", False, kind="bool", label="neuron.plain"),
-)
-PIN = "neuron.pin"  # the pinned output histogram (this session only)
-INPUTS = "neuron.inputs"  # this session's last input sample, its bytes for the browser, and its settings
-FAILED = "neuron.live_failed"  # the live element reported an error in this session
-REVISION = "neuron.revision"  # counts the times the page, not the live element, set the weights
+from ui.state import restore, show_notices
 
 
 def apply_preset(name: str) -> None:
-    for key, value in zip(WEIGHTS, PRESETS[name], strict=True):
+    for key, value in zip(WEIGHTS, WEIGHT_PRESETS[name], strict=True):
         st.session_state[key] = value
     server_set_weights()
 
@@ -104,8 +78,8 @@ def unpin() -> None:
 
 def controls() -> None:
     st.selectbox(t("neuron.activation"), neuron.ACTIVATIONS, format_func=lambda a: t(f"act.{a}"), key="neuron.act")
-    for name in PRESETS:  # the weights in the language's notation: ru "(0,5; 0,5; 1)"
-        w = nums(PRESETS[name], "g").replace("-", "−")
+    for name in WEIGHT_PRESETS:  # the weights in the language's notation: ru "(0,5; 0,5; 1)"
+        w = nums(WEIGHT_PRESETS[name], "g").replace("-", "−")
         label = t(f"neuron.preset_{name}", w=w)
         st.button(label, on_click=apply_preset, args=(name,), key=f"neuron.preset_{name}", width="stretch")
     st.toggle(t("neuron.add_bn"), key="neuron.bn")
@@ -136,18 +110,18 @@ def controls() -> None:
 def body() -> None:
     header("neuron")
     show_notices(restore(PARAMS))
-    share_bar("neuron", PARAMS, after=server_set_weights)
+    share_bar("neuron", PARAMS, PRESETS, after=server_set_weights)
     lead("neuron")
     # Controls, the live element and the metrics rerun on their own, without the frame.
     live_part(lesson_body, "neuron.lesson", PARAMS)
     with st.expander(t("neuron.why_title"), expanded=False):
         st.markdown(t("neuron.why"))
-    check_yourself("neuron")
+    check_yourself("neuron", QUESTIONS)
 
 
 def try_it(mu: float, sd: float) -> None:
     """What the two presets zero at the current inputs (it moves with the inputs' sliders)."""
-    a, b = (neuron.relu_moments(*neuron.pre_activation_params(*PRESETS[p], mu, sd))[0] for p in "ab")
+    a, b = (neuron.relu_moments(*neuron.pre_activation_params(*WEIGHT_PRESETS[p], mu, sd))[0] for p in "ab")
     st.info(t("neuron.try_it", mu=num(mu, ".1f"), sd=num(sd, ".1f"), a=pct(a), b=pct(b)), icon=":material/lightbulb:")
 
 

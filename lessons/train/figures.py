@@ -15,15 +15,6 @@ import plotly.graph_objects as go
 from bn_core.histogram import histogram
 from ui import charts
 
-NORM_COLORS = {
-    "batch": charts.PALETTE["main"],
-    "none": charts.PALETTE["accent"],
-    "layer": charts.PALETTE["second"],
-    "group": charts.PALETTE["third"],
-    "renorm": "#0891b2",
-    "weight": "#ca8a04",
-}
-
 
 @dataclass(frozen=True)
 class Series:
@@ -48,7 +39,7 @@ def bands(series: Sequence[Series], *, title: str, x_title: str, y_title: str, h
     """Per run, the 15th-85th percentile band and the median over steps (Ioffe and Szegedy, Figure 1(b, c))."""
     traces = []
     for s in series:
-        color = NORM_COLORS[s.norm]
+        color = charts.NORM_COLORS[s.norm]
         low, median, high = s.values[:, 0], s.values[:, 1], s.values[:, 2]
         edge = dict(type="scatter", x=s.steps, mode="lines", line=dict(width=0, color=color), hoverinfo="skip")
         edge.update(showlegend=False, legendgroup=s.name)
@@ -77,7 +68,9 @@ def histograms(
     lo, hi = charts.display_range(*[v for _, _, v in samples], base=(0.0, 0.0))
     bins = 40
     traces = [
-        charts.step_trace(histogram(v, bins, (lo, hi)), name=name, color=NORM_COLORS[norm], opacity=0.35, hover=True)
+        charts.step_trace(
+            histogram(v, bins, (lo, hi)), name=name, color=charts.NORM_COLORS[norm], opacity=0.35, hover=True
+        )
         for name, norm, v in samples
     ]
     layout = _layout(title, x_title, y_title, height)

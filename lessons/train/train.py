@@ -6,6 +6,7 @@ import streamlit as st
 from bn_core.data import DataUnavailable, mnist_dir
 from lessons.train import inside as inside_tab
 from lessons.train import sections as parts
+from lessons.train import state
 from ui import notice, runs, train_script
 from ui import session as page_session
 from ui.code import code_for_this
@@ -21,12 +22,12 @@ freeze_imports("torch")  # this page brought torch into the server process
 def body() -> None:
     header("train")
     runs.runner()  # the first visit starts the workers' forkserver (seconds of imports) while the student reads
-    show_notices(restore(parts.PARAMS))
+    show_notices(restore(state.PARAMS))
     parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
-    share_bar("train", parts.PARAMS)
+    share_bar("train", state.PARAMS, state.PRESETS)
     lead("train")
     s = st.session_state
-    notice.draw(parts.NOTICE)
+    notice.draw(state.NOTICE)
 
     config = parts.chosen_config()
     problems = config.problems()
@@ -54,11 +55,11 @@ def body() -> None:
         preset = s["train.preset"]
         title = f"{t('train.title')} · {t(f'train.preset_{preset}')}"
         code_for_this(train_script.script(config, title), f"train_{preset}.py", key="train.code")
-    finished(s.get(parts.GROUPS, []))
+    finished(s.get(state.GROUPS, []))
     with st.expander(t("train.why_title")):
         st.markdown(t("train.why"))
-    check_yourself("train")
-    mirror(parts.PARAMS)
+    check_yourself("train", state.QUESTIONS)
+    mirror(state.PARAMS)
     parts.save_kept()
     page_session.mount_tab_id()
 
@@ -77,7 +78,7 @@ def finished(groups: list) -> None:
         range(len(groups)),
         format_func=lambda i: groups[i]["name"],
         index=len(groups) - 1,
-        key=parts.CHOSEN,
+        key=state.CHOSEN,
         horizontal=True,
     )
     chosen = min(chosen, len(groups) - 1)

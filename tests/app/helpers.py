@@ -72,3 +72,11 @@ def node_eval(tmp_path: Path, source: Path, expression: str, data: object) -> ob
     done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def lesson_state(name: str):
+    """A lesson's state module (lessons/<name>/state.py): its PARAMS, PRESETS and QUESTIONS, imported without
+    running its page."""
+    import importlib
+
+    return importlib.import_module(f"lessons.{name}.state")

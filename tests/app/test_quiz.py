@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from bn_core import BatchNorm, neuron
-from tests.app.helpers import assert_clean, open_page
+from tests.app.helpers import assert_clean, lesson_state, open_page
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import LESSONS
-from ui.quiz import OPTIONS, QUESTIONS
+from ui.quiz import OPTIONS
+
+QUESTIONS = {lesson.name: lesson_state(lesson.name).QUESTIONS for lesson in LESSONS}
 
 ALL = [q for questions in QUESTIONS.values() for q in questions]
 

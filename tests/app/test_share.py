@@ -7,33 +7,22 @@ import numpy as np
 import pytest
 import torch
 
-from tests.app.helpers import ROOT, assert_clean, open_page, text_of
+from tests.app.helpers import assert_clean, lesson_state, open_page, text_of
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import LESSONS
-from ui.share import PRESETS
 from ui.state import format_value, parse
 
 EN = catalog("en")
 PAGES = {lesson.name: lesson.path for lesson in LESSONS}
+PRESETS = {lesson.name: getattr(lesson_state(lesson.name), "PRESETS", ()) for lesson in LESSONS}
+PRESETS = {lesson: presets for lesson, presets in PRESETS.items() if presets}
 ALL = [(lesson, preset) for lesson, presets in PRESETS.items() for preset in presets]
 IDS = [f"{lesson}-{preset.id}" for lesson, preset in ALL]
 
 
 def lesson_params(lesson: str):
-    """The lesson's declared link parameters. A page file runs its page when imported, so only its
-    declarations (everything before its first function) are run here."""
-    if lesson == "train":
-        from lessons.train.sections import PARAMS
-
-        return PARAMS
-    if lesson == "bn_lab":
-        from lessons.bn_lab.state import PARAMS
-
-        return PARAMS
-    source = (ROOT / PAGES[lesson]).read_text(encoding="utf-8").split("\ndef ")[0]
-    namespace: dict = {}
-    exec(compile(source, PAGES[lesson], "exec"), namespace)  # noqa: S102 - our own file
-    return namespace["PARAMS"]
+    """The lesson's declared link parameters, from its state.py (which runs no page)."""
+    return lesson_state(lesson).PARAMS
 
 
 def metric(at, label_key: str) -> float:
