@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from lessons.experiments import code
 from serve import jobs
 from serve.limits import LimitReached
 from serve.records import run_key
 from ui import notice, runs
+from ui.code import code_for_this
 from ui.i18n import num, pct, t
 
 ACTIVE = "exp.active"  # this session's experiment while it runs: {"name", "run_id"}
@@ -156,3 +158,8 @@ def compare(a, b) -> str:
     if (diff > 0).all():
         return t("experiments.higher_every_seed", n=len(diff))
     return t("experiments.within_noise", n=len(diff))
+
+
+def script_of(section: str, config) -> None:
+    """The code for this: the experiment whose result is drawn, as a script (lessons/experiments/code.py)."""
+    code_for_this(code.script(section, config), f"experiments_{section}.py", key=f"exp.{section}_code")

@@ -52,7 +52,9 @@ def show() -> None:
 
     with beside_controls(panel):
         common.source_note(source, "lr")
-        draw(result if result is not None else common.shipped("lr"))
+        drawn = result if result is not None else common.shipped("lr")
+        draw(drawn)
+        common.script_of("lr", drawn.config)
 
 
 def draw(result) -> None:

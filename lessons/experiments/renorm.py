@@ -71,6 +71,7 @@ def show() -> None:
         if result is None:
             result, index = common.shipped("renorm"), len(common.shipped("renorm").config.settings) - 1
         draw(result, index)
+        common.script_of("renorm", result.config)
 
 
 def draw(result, index: int) -> None:

@@ -49,7 +49,9 @@ def show() -> None:
 
     with beside_controls(panel):
         common.source_note(source, "sweep")
-        draw(result if result is not None else common.shipped("sweep"))
+        drawn = result if result is not None else common.shipped("sweep")
+        draw(drawn)
+        common.script_of("sweep", drawn.config)
 
 
 def draw(result) -> None:

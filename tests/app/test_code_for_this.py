@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from bn_core import experiments as ex
 from bn_core import train as tr
 from lessons.bn_lab import code
 from lessons.bn_lab.lab import Lab, feed, run_layer
@@ -412,5 +413,62 @@ def test_the_inside_scripts_speak_the_pages_language(lang, set_lang):
     }
     for section, source in scripts.items():
         assert catalog(lang)[f"inside.sec_{section}"] in source and catalog(lang)[f"code.checked_{section}"] in source
+        assert "bn_core" not in source and "lessons" not in source
+        compile(source, f"{section}.py", "exec")
+
+
+# ---- experiments: every run of a (small) grid ------------------------------------------------------------------
+
+EXPERIMENT_STATES = {
+    "sweep": lambda: ex.SweepConfig(sizes=(2, 9), norms=tr.NORMS, epochs=1, seeds=(0, 3)),
+    "renorm": lambda: ex.RenormConfig(settings=((1.5, 0.5), (3.0, 5.0)), batch_size=4, epochs=1, seeds=(1,)),
+    "lr": lambda: ex.LrConfig(lrs=(0.1, 10.0), epochs=1, seeds=(0, 2), depth=2, hidden=32),  # 10: diverges
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("section", EXPERIMENT_STATES)
+def test_the_experiment_script_prints_each_runs_result(section, tmp_path, set_lang):
+    import torch
+
+    from lessons.experiments import code as experiment_code
+
+    config = EXPERIMENT_STATES[section]()
+    set_lang("en")
+    printed = run_script(experiment_code.script(section, config), tmp_path, timeout=300)
+    torch.set_num_threads(1)
+    if section == "sweep":
+        result = ex.batch_size_sweep(config)  # as the worker computes a section's "run it yourself"
+        page = {
+            f"{n} · B = {b}": [e for e in result.val_error[n][i]]
+            for n in config.norms
+            for i, b in enumerate(config.sizes)
+        }
+        page |= {f"batch · B = {b} · train mode": result.bn_train_mode_error[i] for i, b in enumerate(config.sizes)}
+        assert printed == page
+    elif section == "renorm":
+        result = ex.renorm_trace(config)
+        settings = zip(config.settings, result.errors, strict=True)
+        page = {"batch": result.bn_error} | {f"renorm ({r:g}, {d:g})": errors for (r, d), errors in settings}
+        assert printed == page
+    else:
+        result = ex.lr_robustness(config)
+        page = {f"{n} · lr = {lr}": result.accuracy[n][i] for n in config.norms for i, lr in enumerate(config.lrs)}
+        assert printed.keys() == page.keys()
+        for label, accuracy in page.items():  # the page keeps 1 − (1 − a): a itself, or one rounding from it
+            np.testing.assert_allclose(printed[label], accuracy, rtol=0, atol=1e-15, err_msg=label)
+        assert any(0.0 in v for v in printed.values())  # a diverged run counts 0, as in the page's table
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+def test_the_experiment_scripts_speak_the_pages_language(lang, set_lang):
+    from lessons.experiments import code as experiment_code
+
+    set_lang(lang)
+    for section, config in EXPERIMENT_STATES.items():
+        source = experiment_code.script(section, config())
+        assert (
+            catalog(lang)[f"experiments.sec_{section}"] in source and catalog(lang)["code.experiment_checked"] in source
+        )
         assert "bn_core" not in source and "lessons" not in source
         compile(source, f"{section}.py", "exec")
