@@ -114,7 +114,6 @@ def torch_layer(lab: Lab, shape: tuple[int, ...]) -> list[str]:
         "with torch.no_grad():",
         f"    layer.weight.fill_({lab.gamma!r})  # γ",
         f"    layer.bias.fill_({lab.beta!r})  # β",
-        "layer.train()",
     ]
 
 

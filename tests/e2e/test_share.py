@@ -1,5 +1,6 @@
 """The copy-link control in a real browser: the address bar's link goes to the clipboard, and where
-the browser gives no clipboard (plain http on a classroom network) the link is shown, selected."""
+the browser gives no clipboard (plain http on a classroom network) the link is shown, selected. And the code
+for this: what its copy button copies is what its download button gives."""
 
 import pytest
 
@@ -60,3 +61,29 @@ def test_a_preset_sets_the_lesson_and_its_link(page, server):
         "return l && l.weights && l.weights[0] === -0.5 && l.weights[1] === -0.5; }",
         timeout=30_000,
     )  # the live element moved its sliders too
+
+
+def test_the_code_for_this_copies_what_it_downloads(browser, server, shots):
+    """The script's copy button (Streamlit's, on the code block) puts on the clipboard exactly the file the
+    download button gives, and both are the section's script in the page's language."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page, lang = context.new_page(), "zh"
+    try:
+        page.goto(f"{server}/bn-lab?lang={lang}&section=one")
+        title = catalog(lang)["code.title"]
+        page.get_by_text(title).wait_for(timeout=60_000)
+        page.get_by_text(title).click()
+        block = page.locator('[data-testid="stExpander"]', has_text=title).locator('[data-testid="stCode"]')
+        block.wait_for(timeout=15_000)
+        block.hover()
+        block.get_by_role("button").first.click()  # Streamlit's copy button, shown on hover
+        copied = page.evaluate("navigator.clipboard.readText()")
+        with page.expect_download(timeout=15_000) as done:
+            page.get_by_role("button", name=catalog(lang)["code.download"]).click()
+        downloaded = open(done.value.path(), encoding="utf-8").read()
+        assert done.value.suggested_filename == "bn_lab_one_pytorch.py"
+        assert copied.strip() == downloaded.strip() and catalog(lang)["code.checked"].split("{")[0] in downloaded
+        page.screenshot(path=str(shots / f"code-for-this-{lang}.png"))
+    finally:
+        context.close()
