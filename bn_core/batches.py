@@ -39,7 +39,9 @@ def sample_batch(
     view = (1, -1) + (1,) * (len(shape) - 2)
     mu, sd = mu.reshape(view), sd.reshape(view)
     if source == "constant":
-        return np.broadcast_to(mu, shape).astype(np.float64)
+        # a C-ordered array, as a student's own batch would be (broadcast_to then astype keeps a strided layout,
+        # and torch's kernels reduce another layout in another order: other rounding)
+        return np.full(shape, mu, dtype=np.float64)
     z = rng.standard_normal(shape)
     if source == "normal":
         return mu + sd * z

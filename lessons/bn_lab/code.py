@@ -31,7 +31,7 @@ def draw_lines(lab: Lab, shape: tuple[int, ...]) -> list[str]:
         "    mu, sd = MEAN + k, STD * (1 + k / 4)",
     ]
     if lab.dist == "constant":
-        return [*lines, "    return np.broadcast_to(mu, SHAPE).astype(np.float32)"]
+        return [*lines, "    return np.full(SHAPE, mu, dtype=np.float32)  # " + t("code.contiguous")]
     lines.append("    z = rng.standard_normal(SHAPE)")
     body = {
         "normal": ["    x = mu + sd * z"],

@@ -398,12 +398,14 @@ def test_keras_puzzle_controls_give_kerass_numbers(x, momentum, calls, training)
 # --- epsilon ---
 
 
-def keras_constant(value, n, eps=0.0):
-    """What Keras 3 (torch backend, float32) computes for a constant channel, with torch ops."""
-    x = torch.full((n, 1), value, dtype=torch.float32)
+def keras_constant(value, n, eps=0.0, c=3):
+    """What Keras 3 (torch backend, float32) computes for channel 0 of a constant batch (n, c) laid out row by
+    row, as the page's batch is, with torch ops (the rounding depends on the layout: torch reduces a column of
+    a row-major batch in another order than a contiguous one)."""
+    x = torch.full((n, c), value, dtype=torch.float32)
     mean = x.mean(0)
     var = (x * x).mean(0) - mean * mean
-    return mean.item(), var.item(), ((x - mean) * torch.rsqrt(var + eps))[0, 0].item()
+    return mean[0].item(), var[0].item(), ((x - mean) * torch.rsqrt(var + eps))[0, 0].item()
 
 
 # one setting for each thing Keras's float32 arithmetic gives (found over the slider grid, see tests/core)
@@ -412,7 +414,7 @@ def keras_constant(value, n, eps=0.0):
     [
         (0.1, 1024, "negative"),  # E[x²] − E[x]² < 0: NaN
         (-5.0, 1, "zero_over_zero"),
-        (-3.4, 8, "over_zero"),  # ±inf
+        (-3.4, 32, "over_zero"),  # ±inf
         (-2.6, 3, "rounding_zero"),  # 0
         (-3.6, 3, "rounding"),  # a tiny number
         (0.3, 1000, None),  # a link's 1000 snaps to 1024; whatever comes out is named

@@ -89,8 +89,41 @@ STATES = [
 @pytest.mark.slow
 @pytest.mark.parametrize("section, changes", STATES, ids=[f"{s}-{i}" for i, (s, _) in enumerate(STATES)])
 def test_a_sections_script_prints_the_pages_numbers(section, changes, tmp_path, set_lang):
-    settings = lab(**changes)
     set_lang("en")
+    check_section_script(lab(**changes), section, tmp_path)
+
+
+def random_lab(seed: int) -> tuple[str, Lab]:
+    """A section and a state drawn from the Params' own ranges (bn_lab/state.py), as a link could set them."""
+    rng = np.random.default_rng(seed)
+    values = {}
+    for p in PARAMS:
+        if p.options:
+            value = p.options[rng.integers(len(p.options))]
+        elif p.kind == "choice":
+            value = p.choices[rng.integers(len(p.choices))]
+        elif p.kind == "bool":
+            value = bool(rng.integers(2))
+        elif p.kind == "int":
+            value = int(rng.integers(p.lo, p.hi + 1))
+        else:
+            value = round(float(rng.uniform(p.lo, p.hi)), 2)
+        values[p.key.removeprefix("bnlab.")] = value
+    section = values.pop("section")
+    values["hw"], values["k"] = min(values["hw"], 6), min(values["k"], 60)  # a script that runs in seconds
+    values["ch"] = min(values["ch"], values["c"] - 1)  # the page clamps the channel on show to C - 1
+    return ("stats" if section == "puzzle" else section), Lab(**values)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_a_random_states_script_prints_the_pages_numbers(seed, tmp_path, set_lang):
+    section, settings = random_lab(seed)
+    set_lang("en")
+    check_section_script(settings, section, tmp_path)
+
+
+def check_section_script(settings: Lab, section: str, tmp_path) -> None:
     printed = run_script(code.script(settings, section), tmp_path)
     page = page_numbers(settings, section)
     x, layer, y = page["x"], page["layer"], page["y"]

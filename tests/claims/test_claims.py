@@ -301,6 +301,9 @@ NOT_FROM_A_RUN = {
     "experiments.lr_text": "its rates are computed from the result shown (quiz.exp_largest_lr.a states them)",
     "experiments.smooth_conclusion": "its count of seeds is computed from the result shown",
     "quiz.exp_small_batch.q": "a question",
+    "code.digits": "a script's comment: the data split",
+    "code.renorm_grid": "a script's comment: what it prints",
+    "code.sweep_error": "a script's comment: what it prints",
 }
 
 
