@@ -1,4 +1,4 @@
-"""The code for this: an experiment of the `experiments` lesson (sweep, renorm, lr) as a plain PyTorch script.
+"""The code for this: an experiment of the `experiments` lesson as a plain PyTorch script.
 
 Written from the section's configuration (bn_core.experiments: SweepConfig, RenormConfig, LrConfig): every run
 of its grid trained as bn_core.experiments.fit trains it (the same generator, weights, batches and updates as
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bn_core import experiments as ex
 from bn_core import train as tr
+from bn_core.smoothness import NOISE_SEED_OFFSET
 from ui.i18n import t
 from ui.train_script import data_lines, layer_lines
 
@@ -30,7 +31,9 @@ def run_time(config) -> int:
 
 
 def script(section: str, config) -> str:
-    """The script for ``section`` ("sweep", "renorm" or "lr") and its configuration."""
+    """The script for ``section`` ("sweep", "renorm", "lr" or "smoothness") and its configuration."""
+    if section == "smoothness":
+        return smoothness_script(config)
     norms = ("batch", "renorm") if section == "renorm" else config.norms
     first = config.runs()[0]
     lines = [
@@ -192,3 +195,145 @@ def grid_lines(section: str, config) -> list[str]:
         f"            errors = [train_mode_error(m, size, seed) for m, seed in zip(models, {seeds})]",
         '            print(f"{norm} · B = {size} · train mode:", errors)',
     ]
+
+
+def smoothness_script(config) -> str:
+    """Section `smoothness` (Santurkar et al., 2018): each variant (no BN, BN, BN with noise after it) trained per
+    seed, the loss landscape probed along the gradient every few steps; it prints the medians over the run and
+    the final validation accuracy, per seed, as the section's table shows them."""
+    first = config.run("batch", config.seeds[0])
+    lines = [
+        f"# BN Lab · {t('experiments.title')} · {t('experiments.sec_smoothness')}",
+        f"# {t('code.experiment_checked')}",
+        f"# {t('code.run_time', seconds=smoothness_run_time(config))}",
+        "import copy",
+        *(["import gzip", "import math", "import pathlib"] if config.dataset == "mnist" else ["import math"]),
+        "",
+        "import numpy as np",
+        "import torch",
+        "import torch.nn.functional as F",
+        *(["from sklearn.datasets import load_digits"] if config.dataset == "digits" else []),
+        "from torch import nn",
+        "",
+        "torch.set_num_threads(1)  # " + t("code.threads"),
+        f"ETAS, EVERY = {list(config.etas)}, {config.every}",
+        "",
+        *data_lines(config.dataset),
+        "",
+        "",
+        "class NoisyBatchNorm(nn.BatchNorm1d):",
+        f'    """{t("code.noisy_bn")}"""',
+        "",
+        "    noise = None",
+        "",
+        "    def draw(self, n, mean_max, std_max, generator):",
+        "        mean = (torch.rand(self.num_features, generator=generator) * 2 - 1) * mean_max",
+        "        std = torch.rand(self.num_features, generator=generator) * std_max",
+        "        self.noise = mean + std * torch.randn((n, self.num_features), generator=generator)",
+        "",
+        "    def forward(self, x):",
+        "        y = super().forward(x)",
+        "        return y + self.noise if self.training and self.noise is not None else y",
+        "",
+        "",
+        "def make_model(variant, generator):",
+        f"    # {t('code.experiment_model', widths=first.widths)}",
+        "    layers, n_in = [], x_train.shape[1]",
+        f"    for width in {first.widths}:",
+        '        layers.append(nn.Linear(n_in, width, bias=variant == "none"))  # ' + t("code.bias"),
+        '        if variant != "none":',
+        '            layers.append(nn.BatchNorm1d(width) if variant == "batch" else NoisyBatchNorm(width))',
+        "        layers.append(nn.ReLU())",
+        "        n_in = width",
+        "    model = nn.Sequential(*layers, nn.Linear(n_in, 10))",
+        f"    # {t('code.init')}",
+        "    for linear in [m for m in model if isinstance(m, nn.Linear)]:",
+        "        bound = 1.0 / math.sqrt(linear.in_features)",
+        "        with torch.no_grad():",
+        "            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)",
+        "            bias = torch.empty(linear.out_features).uniform_(-bound, bound, generator=generator)",
+        "            if linear.bias is not None:",
+        "                linear.bias.copy_(bias)",
+        "    return model",
+        "",
+        "",
+        "def loss_and_grad(model, xb, yb):",
+        "    model.zero_grad(set_to_none=True)",
+        "    loss = F.cross_entropy(model(xb), yb)",
+        "    loss.backward()",
+        "    return loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()])",
+        "",
+        "",
+        "def landscape(model, xb, yb):",
+        f"    # {t('code.landscape')}",
+        "    probe = copy.deepcopy(model).train()",
+        "    params = list(probe.parameters())",
+        "    start = [p.detach().clone() for p in params]",
+        "    loss, grad = loss_and_grad(probe, xb, yb)",
+        "    losses, changes, betas = [loss], [], []",
+        "    for eta in ETAS:",
+        "        with torch.no_grad():",
+        "            offset = 0",
+        "            for p, p0 in zip(params, start):",
+        "                p.copy_(p0 - eta * grad[offset : offset + p.numel()].view_as(p))",
+        "                offset += p.numel()",
+        "        moved_loss, moved_grad = loss_and_grad(probe, xb, yb)",
+        "        change = float((grad - moved_grad).norm())",
+        "        losses.append(moved_loss)",
+        "        changes.append(change)",
+        "        betas.append(change / max(eta * float(grad.norm()), 1e-12))",
+        "    return max(losses) - min(losses), max(changes), max(betas)",
+        "",
+        "",
+        "def accuracy(model, x, y):",
+        f"    # {t('code.eval')}",
+        "    model.eval()",
+        "    with torch.no_grad():",
+        "        logits = torch.cat([model(x[i : i + 2000]) for i in range(0, len(x), 2000)])",
+        "    return (logits.argmax(1) == y).float().mean().item()",
+        "",
+        "",
+        "def run(variant, seed):",
+        f"    # {t('code.smooth_run')}",
+        "    generator = torch.Generator().manual_seed(seed)",
+        f"    noise = torch.Generator().manual_seed(seed + {NOISE_SEED_OFFSET})",
+        "    model = make_model(variant, generator)",
+        f"    optimizer = torch.optim.SGD(model.parameters(), lr={first.lr!r}, momentum={first.momentum!r})",
+        "    rows, step = [], 0",
+        f"    for epoch in range({first.epochs}):",
+        "        model.train()",
+        f"        order = list(torch.split(torch.randperm(len(y_train), generator=generator), {first.batch_size}))",
+        f'        if variant != "none" and len(order) > 1 and len(order[-1]) == 1:  # {t("code.merge")}',
+        "            order[-2:] = [torch.cat(order[-2:])]",
+        "        for idx in order:",
+        "            xb, yb = x_train[idx], y_train[idx]",
+        "            for m in model:",
+        "                if isinstance(m, NoisyBatchNorm):",
+        f"                    m.draw(len(yb), {config.noise_mean!r}, {config.noise_std!r}, noise)",
+        "            if step % EVERY == 0:",
+        "                rows.append(landscape(model, xb, yb))",
+        "            loss = F.cross_entropy(model(xb), yb)",
+        f"            if not math.isfinite(loss.item()) or loss.item() > {tr.DIVERGED_LOSS!r}:  # {t('code.diverged')}",
+        "                return None, rows",
+        "            optimizer.zero_grad()",
+        "            loss.backward()",
+        "            optimizer.step()",
+        "            step += 1",
+        "    return model, rows",
+        "",
+        "",
+        f"# {t('code.printed')}",
+        f"for variant in {list(config.variants)}:",
+        f"    results = [run(variant, seed) for seed in {list(config.seeds)}]",
+        "    medians = [np.nanmedian(np.array(rows, dtype=np.float64), axis=0).tolist() for _, rows in results]",
+        f"    print(variant + ' · {t('code.smooth_medians')}:', medians)",
+        f"    print(variant + ' · {t('experiments.val_accuracy')}:', "
+        + "[0.0 if m is None else accuracy(m, x_val, y_val) for m, _ in results])",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def smoothness_run_time(config) -> int:
+    """About how many seconds it takes here: each probe costs about five training steps (rounded up to 5)."""
+    steps = ex.total_steps(config, 1_078 if config.dataset == "digits" else 55_000)
+    return 5 * max(1, -(-int(steps * SECONDS_PER_STEP * (1 + 5 * (len(config.etas) + 1) / 2 / config.every)) // 5))

@@ -57,7 +57,9 @@ def show() -> None:
 
     with beside_controls(panel):
         common.source_note(source, "smoothness")
-        draw(result if result is not None else common.shipped("smoothness"))
+        drawn = result if result is not None else common.shipped("smoothness")
+        draw(drawn)
+        common.script_of("smoothness", drawn.config)
 
 
 def variant_name(variant: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from bn_core import experiments as ex
 from bn_core import train as tr
+from bn_core.smoothness import MEDIANS, SmoothnessConfig, smoothness
 from lessons.bn_lab import code
 from lessons.bn_lab.lab import Lab, feed, run_layer
 from lessons.bn_lab.state import PARAMS
@@ -456,6 +457,7 @@ EXPERIMENT_STATES = {
     "sweep": lambda: ex.SweepConfig(sizes=(2, 9), norms=tr.NORMS, epochs=1, seeds=(0, 3)),
     "renorm": lambda: ex.RenormConfig(settings=((1.5, 0.5), (3.0, 5.0)), batch_size=4, epochs=1, seeds=(1,)),
     "lr": lambda: ex.LrConfig(lrs=(0.1, 10.0), epochs=1, seeds=(0, 2), depth=2, hidden=32),  # 10: diverges
+    "smoothness": lambda: SmoothnessConfig(epochs=1, seeds=(0, 4), hidden=16, depth=2, every=7),
 }
 
 
@@ -484,6 +486,14 @@ def test_the_experiment_script_prints_each_runs_result(section, tmp_path, set_la
         settings = zip(config.settings, result.errors, strict=True)
         page = {"batch": result.bn_error} | {f"renorm ({r:g}, {d:g})": errors for (r, d), errors in settings}
         assert printed == page
+    elif section == "smoothness":
+        result = smoothness(config)
+        for v in config.variants:  # the section's table: medians per seed, and the accuracy (1 − (1 − a) there)
+            medians = [[result.medians[name][v][i] for name in MEDIANS] for i in range(len(config.seeds))]
+            assert printed[f"{v} · {EN['code.smooth_medians']}"] == medians
+            np.testing.assert_allclose(
+                printed[f"{v} · {EN['experiments.val_accuracy']}"], result.accuracy[v], atol=1e-15
+            )
     else:
         result = ex.lr_robustness(config)
         page = {f"{n} · lr = {lr}": result.accuracy[n][i] for n in config.norms for i, lr in enumerate(config.lrs)}
