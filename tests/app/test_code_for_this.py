@@ -252,6 +252,7 @@ NEURON_STATES = [  # (w₁, w₂, w₀), activation, BatchNorm, μ, σ, n, seed
 ]
 
 
+@pytest.mark.slow  # runs the script in its own interpreter (torch's import: about 1.5 s)
 @pytest.mark.parametrize("state", NEURON_STATES, ids=[f"{s[1]}-{s[2]}-{i}" for i, s in enumerate(NEURON_STATES)])
 def test_the_neuron_script_prints_the_numbers_under_the_charts(state, tmp_path, set_lang):
     from bn_core import neuron
@@ -304,6 +305,7 @@ STEP_STATES = [  # n, c, seed, ε, γ, β, dy, (row, channel)
 ]
 
 
+@pytest.mark.slow  # runs the script in its own interpreter (torch's import: about 1.5 s)
 @pytest.mark.parametrize("state", STEP_STATES, ids=[f"{s[6]}-{i}" for i, s in enumerate(STEP_STATES)])
 def test_the_step_through_script_prints_every_steps_numbers(state, tmp_path, set_lang):
     from bn_core import steps
@@ -341,6 +343,7 @@ def test_the_inside_pairs_script_prints_each_runs_test_accuracy(changes, tmp_pat
     assert printed == page
 
 
+@pytest.mark.slow  # runs the script in its own interpreter (torch's import: about 1.5 s)
 @pytest.mark.parametrize("shape, groups", [((3, 4, 3), 2), ((1, 4), 4), ((6, 8, 6), 8), ((2, 6), 3), ((1, 1, 1), 1)])
 def test_the_axes_script_counts_the_sets_the_page_draws_and_torch_agrees(shape, groups, tmp_path, set_lang):
     from bn_core import shared_statistics
@@ -357,6 +360,7 @@ def test_the_axes_script_counts_the_sets_the_page_draws_and_torch_agrees(shape, 
             assert printed[f"{name} · PyTorch"] is True  # torch's own layer normalizes over those values
 
 
+@pytest.mark.slow  # runs the script in its own interpreter (torch's import: about 1.5 s)
 @pytest.mark.parametrize("k, b, shift, seed", [(4, 4, 0.0, 0), (8, 1, 3.0, 5), (1, 64, 1.5, 2**31 - 1), (3, 7, 0.7, 9)])
 def test_the_devices_script_prints_the_pages_table(k, b, shift, seed, tmp_path, set_lang):
     from bn_core import sync
@@ -388,6 +392,7 @@ PLACE_STATES = [
 ]
 
 
+@pytest.mark.slow  # runs the script in its own interpreter (torch's import: about 1.5 s)
 @pytest.mark.parametrize("z_mean, z_std, seed, squash", PLACE_STATES)
 def test_the_placement_script_prints_the_pages_table_and_shares(z_mean, z_std, seed, squash, tmp_path, set_lang):
     from bn_core import placement as pl
@@ -410,6 +415,7 @@ def test_the_placement_script_prints_the_pages_table_and_shares(z_mean, z_std, s
     assert printed[EN["inside.bias_title"]] < 1e-12 and pl.bias_change(z, bias) < 1e-12  # rounding only
 
 
+@pytest.mark.slow  # runs the script in its own interpreter (torch's import: about 1.5 s)
 @pytest.mark.parametrize(
     "b, x0, seed, p, mu", [(8, 1.0, 0, 0.5, 1.0), (2, -3.0, 9, 0.0, 0.0), (256, 2.5, 2**31 - 1, 0.8, 3.0)]
 )
