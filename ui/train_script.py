@@ -42,21 +42,7 @@ def script(config: tr.TrainConfig, title: str, stats: bool = False) -> str:
     the `inside` lesson's pair, batch statistics against running ones, instead of the twin without BN)."""
     n_train = TRAIN_SIZES[config.dataset]
     lines = [
-        f"# BN Lab · {title}",
-        f"# {t('code.train_checked')}",
-        f"# {t('code.run_time', seconds=run_time(config, n_train, stats))}",
-        *(["import gzip", "import math", "import pathlib"] if config.dataset == "mnist" else ["import math"]),
-        "",
-        "import numpy as np",
-        "import torch",
-        "import torch.nn.functional as F",
-        *(["from sklearn.datasets import load_digits"] if config.dataset == "digits" else []),
-        "from torch import nn",
-        "",
-        f"torch.set_num_threads(1)  # {t('code.threads')}",
-        "",
-        *data_lines(config.dataset),
-        "",
+        *header_lines(title, t("code.train_checked"), run_time(config, n_train, stats), config.dataset),
         "",
         *layer_lines(config, stats),
         *model_lines(config, stats),
@@ -68,6 +54,67 @@ def script(config: tr.TrainConfig, title: str, stats: bool = False) -> str:
         *run_lines(config, stats),
     ]
     return "\n".join(lines) + "\n"
+
+
+def header_lines(title: str, checked: str, seconds: int, dataset: str, imports: tuple[str, ...] = ()) -> list[str]:
+    """A training script's opening: what it is, what was checked, its run time, its imports, the data."""
+    names = {*imports, "math", *(("gzip", "pathlib") if dataset == "mnist" else ())}
+    return [
+        f"# BN Lab · {title}",
+        f"# {checked}",
+        f"# {t('code.run_time', seconds=seconds)}",
+        *(f"import {name}" for name in sorted(names)),
+        "",
+        "import numpy as np",
+        "import torch",
+        "import torch.nn.functional as F",
+        *(["from sklearn.datasets import load_digits"] if dataset == "digits" else []),
+        "from torch import nn",
+        "",
+        f"torch.set_num_threads(1)  # {t('code.threads')}",
+        "",
+        *data_lines(dataset),
+        "",
+    ]
+
+
+def init_lines(init_std: float = 0.0, weight_norm: bool = False) -> list[str]:
+    """The loop that initializes every Linear of ``model`` from ``generator`` as bn_core.train.init_linear does."""
+    if init_std > 0:
+        draw = f"            nn.init.normal_(linear.weight, 0.0, {init_std!r}, generator=generator)"
+    else:
+        draw = "            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)"
+    lines = [
+        f"    # {t('code.init')}",
+        "    for linear in [m for m in model if isinstance(m, nn.Linear)]:",
+        "        bound = 1.0 / math.sqrt(linear.in_features)",
+        "        with torch.no_grad():",
+        draw,
+        "            bias = torch.empty(linear.out_features).uniform_(-bound, bound, generator=generator)",
+        "            if linear.bias is not None:",
+        f"                linear.bias.copy_({'torch.zeros_like(bias)' if init_std > 0 else 'bias'})",
+    ]
+    if weight_norm:
+        lines += [
+            "            if isinstance(linear, WeightNormLinear):",
+            f"                linear.g.copy_(linear.weight.norm(dim=1))  # {t('code.weight_norm_start')}",
+        ]
+    return lines
+
+
+ACCURACY_LINES = (
+    "def accuracy(model, x, y):",
+    "    # {eval}",
+    "    model.eval()",
+    "    with torch.no_grad():",
+    "        logits = torch.cat([model(x[i : i + 2000]) for i in range(0, len(x), 2000)])",
+    "    return (logits.argmax(1) == y).float().mean().item()",
+)
+
+
+def accuracy_lines() -> list[str]:
+    """``accuracy(model, x, y)`` in eval mode, 2 000 images at a time, as bn_core.train.evaluate."""
+    return [line.format(eval=t("code.eval")) if "{eval}" in line else line for line in ACCURACY_LINES]
 
 
 def data_lines(dataset: str) -> list[str]:
@@ -204,11 +251,6 @@ def model_lines(config: tr.TrainConfig, stats: bool = False) -> list[str]:
     linear = "(WeightNormLinear if norm else nn.Linear)" if config.norm == "weight" else "nn.Linear"
     act = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()"}[config.activation]
     layered = config.norm not in ("none", "weight")
-    if config.init_std > 0:
-        draw = [f"            nn.init.normal_(linear.weight, 0.0, {config.init_std!r}, generator=generator)"]
-    else:
-        draw = ["            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)"]
-    keep_bias = "torch.zeros_like(bias)" if config.init_std > 0 else "bias"
     lines = [
         "def make_model(norm, generator):",
         f"    # {t('code.model_stats' if stats else 'code.model', widths=config.widths, act=config.activation)}",
@@ -233,20 +275,8 @@ def model_lines(config: tr.TrainConfig, stats: bool = False) -> list[str]:
     lines += [
         "        n_in = width",
         "    model = nn.Sequential(*layers, nn.Linear(n_in, 10))",
-        f"    # {t('code.init')}",
-        "    for linear in [m for m in model if isinstance(m, nn.Linear)]:",
-        "        bound = 1.0 / math.sqrt(linear.in_features)",
-        "        with torch.no_grad():",
-        *draw,
-        "            bias = torch.empty(linear.out_features).uniform_(-bound, bound, generator=generator)",
-        "            if linear.bias is not None:",
-        f"                linear.bias.copy_({keep_bias})",
+        *init_lines(config.init_std, config.norm == "weight"),
     ]
-    if config.norm == "weight":
-        lines += [
-            "            if isinstance(linear, WeightNormLinear):",
-            f"                linear.g.copy_(linear.weight.norm(dim=1))  # {t('code.weight_norm_start')}",
-        ]
     return [*lines, "    return model"]
 
 
@@ -270,12 +300,7 @@ def train_lines(config: tr.TrainConfig) -> list[str]:
         "        batches -= 1",
     ]
     return [
-        "def accuracy(model, x, y):",
-        f"    # {t('code.eval')}",
-        "    model.eval()",
-        "    with torch.no_grad():",
-        "        logits = torch.cat([model(x[i : i + 2000]) for i in range(0, len(x), 2000)])",
-        "    return (logits.argmax(1) == y).float().mean().item()",
+        *accuracy_lines(),
         "",
         "",
         "def run(norm):",

@@ -13,7 +13,7 @@ from bn_core import experiments as ex
 from bn_core import train as tr
 from bn_core.smoothness import NOISE_SEED_OFFSET
 from ui.i18n import t
-from ui.train_script import data_lines, layer_lines
+from ui.train_script import accuracy_lines, header_lines, init_lines, layer_lines
 
 NORM_LAYERS = {
     "batch": "nn.BatchNorm1d(width)",
@@ -36,22 +36,9 @@ def script(section: str, config) -> str:
         return smoothness_script(config)
     norms = ("batch", "renorm") if section == "renorm" else config.norms
     first = config.runs()[0]
+    title = f"{t('experiments.title')} · {t(f'experiments.sec_{section}')}"
     lines = [
-        f"# BN Lab · {t('experiments.title')} · {t(f'experiments.sec_{section}')}",
-        f"# {t('code.experiment_checked')}",
-        f"# {t('code.run_time', seconds=run_time(config))}",
-        *(["import gzip", "import math", "import pathlib"] if config.dataset == "mnist" else ["import math"]),
-        "",
-        "import numpy as np",
-        "import torch",
-        "import torch.nn.functional as F",
-        *(["from sklearn.datasets import load_digits"] if config.dataset == "digits" else []),
-        "from torch import nn",
-        "",
-        "torch.set_num_threads(1)  # " + t("code.threads"),
-        "",
-        *data_lines(config.dataset),
-        "",
+        *header_lines(title, t("code.experiment_checked"), run_time(config), config.dataset),
         "",
         *(layer_lines(tr.TrainConfig(norm="renorm")) if "renorm" in norms else []),
         *(layer_lines(tr.TrainConfig(norm="weight")) if "weight" in norms else []),
@@ -88,34 +75,14 @@ def model_lines(norms, first: tr.TrainConfig) -> list[str]:
         "        layers.append(nn.ReLU())",
         "        n_in = width",
         "    model = nn.Sequential(*layers, nn.Linear(n_in, 10))",
-        f"    # {t('code.init')}",
-        "    for linear in [m for m in model if isinstance(m, nn.Linear)]:",
-        "        bound = 1.0 / math.sqrt(linear.in_features)",
-        "        with torch.no_grad():",
-        "            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)",
-        "            bias = torch.empty(linear.out_features).uniform_(-bound, bound, generator=generator)",
-        "            if linear.bias is not None:",
-        "                linear.bias.copy_(bias)",
-        *(
-            [
-                "            if isinstance(linear, WeightNormLinear):",
-                f"                linear.g.copy_(linear.weight.norm(dim=1))  # {t('code.weight_norm_start')}",
-            ]
-            if "weight" in norms
-            else []
-        ),
+        *init_lines(weight_norm="weight" in norms),
         "    return model",
     ]
 
 
 def fit_lines(first: tr.TrainConfig) -> list[str]:
     return [
-        "def accuracy(model, x, y):",
-        f"    # {t('code.eval')}",
-        "    model.eval()",
-        "    with torch.no_grad():",
-        "        logits = torch.cat([model(x[i : i + 2000]) for i in range(0, len(x), 2000)])",
-        "    return (logits.argmax(1) == y).float().mean().item()",
+        *accuracy_lines(),
         "",
         "",
         "def fit(norm, batch_size, lr, seed, **limits):",
@@ -202,24 +169,10 @@ def smoothness_script(config) -> str:
     seed, the loss landscape probed along the gradient every few steps; it prints the medians over the run and
     the final validation accuracy, per seed, as the section's table shows them."""
     first = config.run("batch", config.seeds[0])
+    title = f"{t('experiments.title')} · {t('experiments.sec_smoothness')}"
     lines = [
-        f"# BN Lab · {t('experiments.title')} · {t('experiments.sec_smoothness')}",
-        f"# {t('code.experiment_checked')}",
-        f"# {t('code.run_time', seconds=smoothness_run_time(config))}",
-        "import copy",
-        *(["import gzip", "import math", "import pathlib"] if config.dataset == "mnist" else ["import math"]),
-        "",
-        "import numpy as np",
-        "import torch",
-        "import torch.nn.functional as F",
-        *(["from sklearn.datasets import load_digits"] if config.dataset == "digits" else []),
-        "from torch import nn",
-        "",
-        "torch.set_num_threads(1)  # " + t("code.threads"),
+        *header_lines(title, t("code.experiment_checked"), smoothness_run_time(config), config.dataset, ("copy",)),
         f"ETAS, EVERY = {list(config.etas)}, {config.every}",
-        "",
-        *data_lines(config.dataset),
-        "",
         "",
         "class NoisyBatchNorm(nn.BatchNorm1d):",
         f'    """{t("code.noisy_bn")}"""',
@@ -246,14 +199,7 @@ def smoothness_script(config) -> str:
         "        layers.append(nn.ReLU())",
         "        n_in = width",
         "    model = nn.Sequential(*layers, nn.Linear(n_in, 10))",
-        f"    # {t('code.init')}",
-        "    for linear in [m for m in model if isinstance(m, nn.Linear)]:",
-        "        bound = 1.0 / math.sqrt(linear.in_features)",
-        "        with torch.no_grad():",
-        "            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)",
-        "            bias = torch.empty(linear.out_features).uniform_(-bound, bound, generator=generator)",
-        "            if linear.bias is not None:",
-        "                linear.bias.copy_(bias)",
+        *init_lines(),
         "    return model",
         "",
         "",
@@ -285,12 +231,7 @@ def smoothness_script(config) -> str:
         "    return max(losses) - min(losses), max(changes), max(betas)",
         "",
         "",
-        "def accuracy(model, x, y):",
-        f"    # {t('code.eval')}",
-        "    model.eval()",
-        "    with torch.no_grad():",
-        "        logits = torch.cat([model(x[i : i + 2000]) for i in range(0, len(x), 2000)])",
-        "    return (logits.argmax(1) == y).float().mean().item()",
+        *accuracy_lines(),
         "",
         "",
         "def run(variant, seed):",
