@@ -16,7 +16,7 @@ from lessons.bn_lab import code
 from lessons.bn_lab.lab import Lab, feed, run_layer
 from lessons.bn_lab.state import PARAMS
 from lessons.inside import code as inside_code
-from tests.app.helpers import ROOT
+from tests.app.helpers import ROOT, lesson_state
 from ui import train_script as train_code
 from ui.i18n import catalog
 
@@ -521,3 +521,37 @@ def test_the_experiment_scripts_speak_the_pages_language(lang, set_lang):
         )
         assert "bn_core" not in source and "lessons" not in source
         compile(source, f"{section}.py", "exec")
+
+
+# ---- every share preset: its script prints what the page shows for it ----------------------------------------
+
+PRESET_CASES = [(name, p) for name in ("neuron", "bn_lab", "inside") for p in lesson_state(name).PRESETS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lesson", "preset"), PRESET_CASES, ids=[f"{n}-{p.id}" for n, p in PRESET_CASES])
+def test_every_share_presets_script_prints_the_pages_numbers(lesson, preset, tmp_path, set_lang):
+    """(The train lesson's presets are its trained configurations: TRAIN_STATES holds every one.)"""
+    from ui.share import values
+
+    params = lesson_state(lesson).PARAMS
+    v = {p.name: values(params, preset)[p.key] for p in params}  # as pressing the preset sets them
+    if lesson == "neuron":
+        state = ((v["w1"], v["w2"], v["w0"]), v["act"], v["place"] if v["bn"] else "off", v["mu"], v["sd"], v["n"])
+        test_the_neuron_script_prints_the_numbers_under_the_charts((*state, v["seed"]), tmp_path, set_lang)
+    elif lesson == "bn_lab":
+        section = v.pop("section")
+        set_lang("en")
+        if section == "puzzle":
+            test_the_keras_puzzles_script_prints_what_the_page_shows(
+                v["px"], v["pm"], v["pk"], v["ptrain"], tmp_path, set_lang
+            )
+        else:
+            check_section_script(Lab(**v), section, tmp_path)
+    elif v["section"] == "noise":
+        test_the_noise_script_prints_the_spread_and_the_variance_shift(
+            v["nb"], v["x0"], v["nseed"], v["p"], v["dmu"], tmp_path, set_lang
+        )
+    else:
+        assert v["section"] == "devices"
+        test_the_devices_script_prints_the_pages_table(v["k"], v["b"], v["shift"], v["dseed"], tmp_path, set_lang)
