@@ -6,7 +6,7 @@ It is written from the page's ``TrainConfig``, part by part (only the layers and
 and repeats bn_core.train's arithmetic in the same order: the same data split, the same draws from one
 generator per run (initial weights, then each epoch's order, then dropout's masks), the same measures.
 tests/app/test_code_for_this.py runs it and finds the page's numbers, bit for bit. It imports no part of
-BN Lab.
+BN Lab. (Over 300 lines: most of them are the script's own lines, one string each, read best beside each other.)
 """
 
 from __future__ import annotations
