@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.servers import HAPROXY, ROOT, cluster
+from tests.e2e.conftest import metric_label
 from ui.i18n import catalog
 from ui.lessons import LESSONS
 
@@ -80,7 +81,7 @@ def test_sessions_stick_to_one_replica_foreign_hosts_and_metrics_are_refused(bro
         page.get_by_role("button", name=text["train.play"]).click()  # a rerun, and a run in a worker
         # a fresh replica first starts its forkserver, which trains once to warm up (slow on a busy machine)
         page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=300_000)
-        page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+        metric_label(page, text["train.test_accuracy"]).wait_for(timeout=30_000)
         page.screenshot(path=str(shots / "proxy-train-results-en.png"), full_page=True)
         assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.servers import ROOT, streamlit
+from tests.e2e.conftest import metric_label
 from ui.i18n import catalog
 from ui.lessons import LESSONS
 
@@ -88,7 +89,7 @@ def test_a_run_trains_with_read_only_code_and_only_tmpdir_writable(browser, shot
             page.get_by_role("button", name=text["train.play"]).click()
             # a fresh server first starts its forkserver, which trains once to warm up (slow on a busy machine)
             page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=300_000)
-            page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+            metric_label(page, text["train.test_accuracy"]).wait_for(timeout=30_000)
             page.get_by_role("tab", name=text["train.tab_results"]).click()
             page.get_by_text(text["train.download_csv"]).wait_for(timeout=60_000)
             # the misclassified digits are images the server serves from memory: every one arrives

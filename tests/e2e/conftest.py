@@ -100,3 +100,8 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def metric_label(page, label: str):
+    """A metric's label on the page (not the same words in a code block, such as the code for this's script)."""
+    return page.get_by_test_id("stMetricLabel").filter(has_text=label).first

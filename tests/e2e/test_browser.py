@@ -8,7 +8,7 @@ from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.e2e.axe import violations
-from tests.e2e.conftest import streamlit_server
+from tests.e2e.conftest import metric_label, streamlit_server
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import HOME, LESSONS
 
@@ -241,7 +241,7 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     assert box is not None and box["y"] + box["height"] <= 900  # the player's controls are in view too
     page.screenshot(path=str(shots / f"train-live-{lang}.png"))
     page.get_by_role("tab", name=text["train.tab_inside"]).wait_for(timeout=300_000)  # slow on a loaded machine
-    page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+    metric_label(page, text["train.test_accuracy"]).wait_for(timeout=30_000)
     page.get_by_text(text["train.inside_intro"][:20]).wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(1000)

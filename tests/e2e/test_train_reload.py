@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import streamlit_server
+from tests.e2e.conftest import metric_label, streamlit_server
 from tests.e2e.test_browser import ERRORS, open_and_check
 from ui.i18n import catalog
 from ui.lessons import LESSONS
@@ -46,7 +46,7 @@ def test_a_reload_keeps_the_finished_runs_the_playhead_and_the_computation(page,
     page.reload()
     # the finished pair is back, with its metrics and tabs, in the new session, and the playhead where it was
     page.get_by_role("tab", name=text["train.tab_results"]).wait_for(timeout=60_000)
-    page.get_by_text(text["train.test_accuracy"]).first.wait_for(timeout=30_000)
+    metric_label(page, text["train.test_accuracy"]).wait_for(timeout=30_000)
     assert page.get_by_text("#1 ").count() >= 1
     page.wait_for_function(PLAYER, timeout=30_000)
     assert page.evaluate("() => globalThis.__bnLabPlayer.last.head") == head
