@@ -54,13 +54,27 @@ def pytest_configure(config):
 # are shared between them; the ones bound to a clock or to a process's limits (workers, servers, queues, playback,
 # the claims' measurements) form one group that a single worker runs first, one after another, as before.
 SHARED_FOLDERS = ("core", "app")
-SHARED_BROWSER_TESTS = (
+SHARED_FILES = ("deploy/test_manifests.py", "deploy/test_limits.py")  # files and cgroup readings, no clock
+SHARED_BROWSER_TESTS = (  # a page opened and looked at: no training, no queue, no pace measured
     "test_no_text_is_clipped",
     "test_bn_lab_section_renders_unclipped",
     "test_inside_section_renders",
     "test_experiments_section_renders",
     "test_a_hostile_link_gives_one_literal_notice_gone_after_a_slider_move",
     "test_controls_beside_charts_on_a_phone",
+    "test_language_is_kept_when_navigating",
+    "test_deep_link_with_bad_values_shows_a_notice",
+    "test_a_wrong_address_gets_a_translated_page_and_a_long_link_is_dropped",
+    "test_a_lesson_is_as_the_student_left_it_after_visiting_another",
+    "test_inside_step_through_and_section_picker",
+    "test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard",
+    "test_train_batch_of_one_with_batchnorm_is_explained",
+    "test_neuron_on_a_phone",
+    "test_copy_link_puts_the_pages_current_link_on_the_clipboard",
+    "test_without_a_clipboard_the_link_is_shown_selected",
+    "test_a_preset_sets_the_lesson_and_its_link",
+    "test_the_code_for_this_copies_what_it_downloads",
+    "test_missing_mnist_warning",
 )
 
 
@@ -69,7 +83,7 @@ def shared(item) -> bool:
     folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
     if "claim_measure" in getattr(item, "fixturenames", ()):
         return False
-    if folder[0] in SHARED_FOLDERS or len(folder) == 1:
+    if folder[0] in SHARED_FOLDERS or len(folder) == 1 or "/".join(folder) in SHARED_FILES:
         return True
     return getattr(item, "originalname", item.name) in SHARED_BROWSER_TESTS
 
