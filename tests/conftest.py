@@ -106,7 +106,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def claims_last(items) -> None:
-    """tests/claims's training claims run last, alone on the machine (tests/claims/background.py)."""
+    """tests/claims's training claims run last in the group that runs alone, after every test bound to a clock
+    (tests/claims/background.py); the other worker's shared tests may run beside them."""
     claims = [item for item in items if "claim_measure" in getattr(item, "fixturenames", ())]
     items[:] = [item for item in items if item not in claims] + claims
 

@@ -1,7 +1,7 @@
 """The claim tests' measurements: all of them started together when the first claim test needs one, two at a
-time (one per core), each in its own interpreter (tests/claims/environments.py). The claim tests run last
-(tests/conftest.py), so the measurements share the machine with nothing else: a run of the suite's timing-bound
-tests beside them once timed out."""
+time (one per core), each in its own interpreter (tests/claims/environments.py). The claim tests run last in the
+group of tests that runs alone (tests/conftest.py), so no test bound to a clock runs beside the measurements (one
+once timed out there); the other worker's shared tests, which wait for a page with generous timeouts, may."""
 
 from __future__ import annotations
 
