@@ -88,7 +88,7 @@ def draw(result) -> None:
         table[t(f"train.norm_{norm}")] = [
             cell(acc, gone) for acc, gone in zip(result.accuracy[norm], result.diverged[norm], strict=True)
         ]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.lr_table", width="stretch")
+    st.table(pd.DataFrame(table), hide_index=True)  # static: long cells wrap instead of being cut (ru, zh)
     st.markdown(
         t(
             "experiments.lr_text",

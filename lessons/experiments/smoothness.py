@@ -109,7 +109,7 @@ def draw(result) -> None:
     for v in variants:
         cells = [spread_of(result.medians[name][v], ".3g") for name in MEASURES]
         table[variant_name(v)] = [*cells, spread_of(result.accuracy[v], None)]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="exp.smooth_table", width="stretch")
+    st.table(pd.DataFrame(table), hide_index=True)  # static: long cells wrap instead of being cut (ru, zh)
     st.markdown(t("experiments.smooth_text", etas=nums(result.config.etas)))
     if all(v in variants for v in ("none", "batch", "noisy")):
         n = len(result.config.seeds)

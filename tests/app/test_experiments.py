@@ -104,7 +104,7 @@ def test_run_it_yourself_computes_in_a_worker_and_shows_the_engines_numbers():
     assert EN["experiments.from_computed"] in text_of(at)
     config = ex.LrConfig(epochs=1, batch_size=128)
     here = ex.lr_robustness(config)  # the same experiment in this process
-    table = at.dataframe[0].value
+    table = at.table[0].value
     # a cell: "97.8% (seeds: 96.4–98.6%)", the mean over the seeds and their range, when no seed diverged
     cells = table[EN["train.norm_batch"]]
     kept = [i for i, gone in enumerate(here.diverged["batch"]) if not any(gone)]
