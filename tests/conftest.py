@@ -88,7 +88,6 @@ def shared(item) -> bool:
     return getattr(item, "originalname", item.name) in SHARED_BROWSER_TESTS
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it names each item after its group)
 def pytest_collection_modifyitems(config, items):
     if not config.getoption("--fast"):
         claims_last(items)
