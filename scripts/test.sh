@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole suite (engine, app, browser, lint).
 #   --fast: the edit-test loop: no browser, no worker process, nothing slow (tests/conftest.py), no install
-#   other arguments go to pytest (bash scripts/test.sh tests/core -x)
+#   other arguments go to pytest, in both parts (bash scripts/test.sh tests/core -x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --fast ]; then
@@ -16,5 +16,11 @@ PY=.venv/bin/python
 [ "${BN_LAB_NO_VENV:-0}" = 1 ] && PY=python3
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
-# two workers (pytest-xdist): one runs the tests bound to a clock, one after another; both share the rest
-exec "$PY" -m pytest -n "${BN_LAB_TEST_WORKERS:-2}" --dist loadgroup "$@"
+# The whole suite in two parts (tests/conftest.py): the tests that only compute or look at a page on two
+# pytest-xdist workers, then the tests bound to a clock, one after another with nothing beside them.
+# Both parts run even if the first fails; exit 5 (no test of this part among the arguments) is not a failure.
+status=0
+"$PY" -m pytest -n "${BN_LAB_TEST_WORKERS:-2}" --part shared "$@" || status=$?
+[ "$status" = 5 ] && status=0
+"$PY" -m pytest --part alone "$@" || { s=$?; [ "$s" = 5 ] || status=$s; }
+exit "$status"

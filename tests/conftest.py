@@ -44,17 +44,21 @@ SLOW_FOLDERS = ("e2e", "deploy", "integration")
 
 def pytest_addoption(parser):
     parser.addoption("--fast", action="store_true", help="the fast tier: no browser, no worker, nothing slow")
+    parser.addoption("--part", choices=PARTS, help="one part of the whole suite (scripts/test.sh runs both)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: trains a network, starts a worker or a server (left out by --fast)")
 
 
-# The whole suite runs on two pytest-xdist workers (scripts/test.sh). The tests that only render a page or compute
-# are shared between them; the ones bound to a clock or to a process's limits (workers, servers, queues, playback,
-# the claims' measurements) form one group that a single worker runs first, one after another, as before.
+# The whole suite runs in two parts (scripts/test.sh). `--part shared`: the tests that only render a page or
+# compute, on two pytest-xdist workers. `--part alone`: the tests bound to a clock or to a process's limits
+# (workers, servers, queues, playback, AppTests that train in a worker, the claims' measurements), in one process
+# with nothing beside them, as the whole suite once ran. (Run together on two workers, the clock-bound tests timed
+# out beside the other worker's load: a live run's first steps after 120 s, a kept record after 180 s.)
 SHARED_FOLDERS = ("core", "app")
 SHARED_FILES = ("deploy/test_manifests.py", "deploy/test_limits.py")  # files and cgroup readings, no clock
+ALONE_FILES = ("app/test_kept.py",)  # AppTests that wait, with a deadline, for a run a worker computes
 SHARED_BROWSER_TESTS = (  # a page opened and looked at: no training, no queue, no pace measured
     "test_no_text_is_clipped",
     "test_bn_lab_section_renders_unclipped",
@@ -76,12 +80,13 @@ SHARED_BROWSER_TESTS = (  # a page opened and looked at: no training, no queue, 
     "test_the_code_for_this_copies_what_it_downloads",
     "test_missing_mnist_warning",
 )
+PARTS = ("shared", "alone")
 
 
 def shared(item) -> bool:
     """Whether a test may run beside another test on the other core."""
     folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
-    if "claim_measure" in getattr(item, "fixturenames", ()):
+    if "claim_measure" in getattr(item, "fixturenames", ()) or "/".join(folder) in ALONE_FILES:
         return False
     if folder[0] in SHARED_FOLDERS or len(folder) == 1 or "/".join(folder) in SHARED_FILES:
         return True
@@ -89,13 +94,13 @@ def shared(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    part = config.getoption("--part")
+    if part:  # one part of the whole suite: scripts/test.sh runs both, .ci/run checks they add up to it
+        items[:] = [item for item in items if shared(item) == (part == "shared")]
+        claims_last(items)
+        return
     if not config.getoption("--fast"):
         claims_last(items)
-        alone = [item for item in items if not shared(item)]
-        for item in alone:
-            item.add_marker(pytest.mark.xdist_group("alone"))
-        ids = {id(item) for item in alone}
-        items[:] = alone + [item for item in items if id(item) not in ids]  # the long group starts at once
         return
     kept, left = [], []
     for item in items:
@@ -106,8 +111,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def claims_last(items) -> None:
-    """tests/claims's training claims run last in the group that runs alone, after every test bound to a clock
-    (tests/claims/background.py); the other worker's shared tests may run beside them."""
+    """tests/claims's training claims run last in the part that runs alone, after every test bound to a clock
+    (tests/claims/background.py)."""
     claims = [item for item in items if "claim_measure" in getattr(item, "fixturenames", ())]
     items[:] = [item for item in items if item not in claims] + claims
 

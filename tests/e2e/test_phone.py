@@ -33,6 +33,7 @@ BELOW_TOP = """el => {
     el.style.scrollMarginTop = top + 'px';
     el.scrollIntoView({block: 'start'});
 }"""
+STUCK = "() => [...document.querySelectorAll('.stColumn')].some(c => getComputedStyle(c).position === 'sticky')"
 TOP = "el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'start'}); }"
 
 
@@ -127,8 +128,12 @@ def test_controls_beside_charts_on_a_phone(phone, server, shots, lesson, path, l
     page = phone
     open_lesson(page, server, path, lang, "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.data)")
     chart = page.locator(".js-plotly-plot").first
+    # the controls' column sticks to the top once the frame's style applies: scroll below it only then
+    # (once, in CI, the chart was scrolled under the header alone and the column then covered it)
+    page.wait_for_function(STUCK, timeout=30_000)
     chart.evaluate(BELOW_TOP)
     page.wait_for_timeout(300)
+    assert_shown(page, chart, "chart")
     slider = page.locator(".st-key-lesson_panel").get_by_role("slider").first
     move_slider_and_watch(page, slider, chart, "ArrowLeft")
     assert_no_overflow(page)
