@@ -16,6 +16,9 @@ COLORS = {
     "paper_bn": charts.NORM_COLORS["batch"],
     "paper_gn": charts.NORM_COLORS["group"],
 }
+# besides its colour, each network's line and dots differ in dash and symbol (for colour-blind students)
+DASHES = {"none": "dot", "noisy": "dash"}
+SYMBOLS = {"none": "square", "batch": "circle", "noisy": "diamond"}
 
 
 def _layout(title: str, x_title: str, y_title: str, height: int) -> dict:
@@ -164,7 +167,7 @@ def over_steps(
             dict(edge, y=high, fill="tonexty", fillcolor=charts.rgba(color, 0.25), name=name, legendgroup=name)
         )
     for name, key, values in series:
-        line = dict(color=COLORS[key], width=2)
+        line = dict(color=COLORS[key], width=2.5, dash=DASHES.get(key, "solid"))
         traces.append(dict(type="scatter", x=list(steps), y=values, mode="lines", name=name, line=line))
     layout = _layout(title, x_title, y_title, height)
     if log_y:
@@ -199,3 +202,34 @@ def bars(
     layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
     layout["xaxis"]["type"] = "category"
     return charts.figure([trace], layout)
+
+
+def seeds(
+    rows: Sequence[tuple[str, str, Sequence[float]]],
+    *,
+    title: str,
+    x_title: str,
+    log_x: bool = False,
+    percent: bool = False,
+) -> go.Figure:
+    """One row per network ``(name, colour key, a value per seed)``: a dot per seed and a tick at their mean."""
+    traces = []
+    for name, key, values in rows:
+        values = np.asarray(values, np.float64)
+        mark = dict(color=COLORS[key], symbol=SYMBOLS.get(key, "circle"), size=12, line=dict(width=1, color="white"))
+        traces.append(
+            dict(type="scatter", x=values, y=[name] * len(values), mode="markers", marker=mark, name=name,
+                 hovertemplate=f"{name}: %{{x:{'.1%' if percent else '.3g'}}}<extra></extra>")
+        )  # fmt: skip
+        traces.append(
+            dict(type="scatter", x=[values.mean()], y=[name], mode="markers", showlegend=False, hoverinfo="skip",
+                 marker=dict(color=COLORS[key], symbol="line-ns-open", size=28, line=dict(width=3)))
+        )  # fmt: skip
+    layout = _layout(title, x_title, "", 110 + 48 * len(rows))
+    layout["showlegend"] = False  # the rows are named on the y axis
+    layout["yaxis"].update(type="category", autorange="reversed", automargin=True)
+    if log_x:
+        layout["xaxis"].update(type="log", **charts.log_ticks(np.concatenate([np.ravel(v) for *_, v in rows])))
+    if percent:
+        layout["xaxis"].update(tickformat=".0%")
+    return charts.figure(traces, layout)

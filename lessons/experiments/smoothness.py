@@ -32,6 +32,14 @@ PARAMS = (
     ),  # fmt: skip
 )
 MEASURES = ("loss_range", "grad_change", "beta")
+# what the large chart shows: one of the three measures of smoothness, or one unit's batch mean (the stability
+# of the distributions, which noisy BatchNorm removes); the lead line is about the gradient change
+VIEWS = ("grad_change", "loss_range", "beta", "unit_mean")
+VIEW = Param(
+    "smview", "exp.smooth_view", VIEWS[0], kind="choice", choices=VIEWS, label="experiments.smooth_view",
+    show=lambda v: t(f"experiments.view_{v}"),
+)  # fmt: skip
+PARAMS = (*PARAMS, VIEW)
 
 
 def chosen() -> SmoothnessConfig:
@@ -66,51 +74,52 @@ def variant_name(variant: str) -> str:
     return t(f"experiments.variant_{variant}")
 
 
+def view_name(view: str) -> str:
+    return t(f"experiments.view_{view}")
+
+
+def over_steps(result, view: str):
+    """The chosen measure over the first seed's run, one line (or band) per network."""
+    variants, steps = result.config.variants, result.steps
+    common_args = dict(x_title=t("train.step_axis"), height=460)
+    if view == "loss_range":
+        bands = [(variant_name(v), v, np.array(result.loss_low[v]), np.array(result.loss_high[v])) for v in variants]
+        return figures.over_steps(
+            steps, [], bands=bands, title=t(f"experiments.title_{view}"), y_title=t("experiments.loss_axis"), log_y=True,
+            **common_args,
+        )  # fmt: skip
+    y_title, log_y = {
+        "grad_change": ("‖∇L(x) − ∇L(x − η∇L)‖", True),
+        "beta": ("β", True),
+        "unit_mean": (t("experiments.unit_axis"), False),
+    }[view]
+    series = [(variant_name(v), v, np.array(getattr(result, view)[v])) for v in variants]
+    title = t(f"experiments.title_{view}")
+    return figures.over_steps(steps, series, title=title, y_title=y_title, log_y=log_y, **common_args)
+
+
+def per_seed(result, view: str):
+    """Each seed's median of the chosen measure over its run; for the unit's mean, each seed's accuracy at the end
+    (what its instability does to training)."""
+    variants = result.config.variants
+    if view in MEASURES:
+        rows = [(variant_name(v), v, result.medians[view][v]) for v in variants]
+        title = t("experiments.seeds_median_title", measure=view_name(view), n=len(result.config.seeds))
+        return figures.seeds(rows, title=title, x_title=t(f"experiments.median_{view}"), log_x=True)
+    rows = [(variant_name(v), v, result.accuracy[v]) for v in variants]
+    title = t("experiments.seeds_accuracy_title", n=len(result.config.seeds))
+    return figures.seeds(rows, title=title, x_title=t("experiments.val_accuracy"), percent=True)
+
+
 def draw(result) -> None:
     variants = result.config.variants
-    steps = result.steps
-    left, right = st.columns(2)
-    left.plotly_chart(
-        figures.over_steps(
-            steps,
-            [],
-            bands=[(variant_name(v), v, np.array(result.loss_low[v]), np.array(result.loss_high[v])) for v in variants],
-            title=t("experiments.loss_range_title"),
-            x_title=t("train.step_axis"),
-            y_title=t("experiments.loss_axis"),
-            log_y=True,
-        ),
-        key="exp.chart_loss_range",
-    )
-    # the other three: one line per variant of a per-step measure (series, title, y axis, log scale, key)
-    lines = (
-        (result.grad_change, t("experiments.grad_title"), "‖∇L(x) − ∇L(x − η∇L)‖", True, "exp.chart_grad"),
-        (result.beta, t("experiments.beta_title"), "β", True, "exp.chart_beta"),
-        (result.unit_mean, t("experiments.unit_title"), t("experiments.unit_axis"), False, "exp.chart_unit"),
-    )
-    places = [right, *st.columns(2)]
-    for place, (series, title, y_title, log_y, key) in zip(places, lines, strict=True):
-        place.plotly_chart(
-            figures.over_steps(
-                steps,
-                [(variant_name(v), v, np.array(series[v])) for v in variants],
-                title=title,
-                x_title=t("train.step_axis"),
-                y_title=y_title,
-                log_y=log_y,
-            ),
-            key=key,
-        )
-    st.caption(t("experiments.smooth_note"))
-    # a row per measure, a column per network (three columns fit the width in every language): per seed the
-    # measure's median over its run, shown as the mean over the seeds and their range
-    rows = [t(f"experiments.median_{name}") for name in MEASURES] + [t("experiments.val_accuracy")]
-    table = {"": rows}
-    for v in variants:
-        cells = [spread_of(result.medians[name][v], ".3g") for name in MEASURES]
-        table[variant_name(v)] = [*cells, spread_of(result.accuracy[v], None)]
-    st.table(pd.DataFrame(table), hide_index=True)  # static: long cells wrap instead of being cut (ru, zh)
-    st.markdown(t("experiments.smooth_text", etas=nums(result.config.etas)))
+    view = st.segmented_control(
+        t("experiments.smooth_view"), VIEWS, format_func=view_name, key=VIEW.key, required=True
+    )  # fmt: skip
+    st.plotly_chart(over_steps(result, view), key="exp.chart_steps")
+    st.caption(t(f"experiments.about_{view}", etas=nums(result.config.etas)))
+    st.plotly_chart(per_seed(result, view), key="exp.chart_seeds")
+    st.caption(t("experiments.seeds_caption"))
     if all(v in variants for v in ("none", "batch", "noisy")):
         n = len(result.config.seeds)
         st.markdown(
@@ -126,6 +135,15 @@ def draw(result) -> None:
             )
         )
         st.markdown(t("experiments.smooth_conclusion", k=sum(result.trains_like("noisy", "batch")), n=n))
+    with st.expander(t("experiments.smooth_table")):
+        # a row per measure, a column per network (three columns fit the width in every language): per seed the
+        # measure's median over its run, shown as the mean over the seeds and their range
+        rows = [t(f"experiments.median_{name}") for name in MEASURES] + [t("experiments.val_accuracy")]
+        table = {"": rows}
+        for v in variants:
+            cells = [spread_of(result.medians[name][v], ".3g") for name in MEASURES]
+            table[variant_name(v)] = [*cells, spread_of(result.accuracy[v], None)]
+        st.table(pd.DataFrame(table), hide_index=True)  # static: long cells wrap instead of being cut (ru, zh)
 
 
 def spread_of(values, spec: str | None) -> str:

@@ -15,7 +15,7 @@ from ui.i18n import LANGUAGES, catalog
 from ui.runs import runner
 
 PAGE = "lessons/experiments/experiments.py"
-SECTIONS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 4}  # Plotly charts per section
+SECTIONS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 2}  # Plotly charts per section
 EN = catalog("en")
 
 
@@ -64,6 +64,32 @@ def test_the_sweep_text_writes_russian_numbers():
     at = experiments("ru")
     bn_small = np.mean(raw("sweep")["val_error"]["batch"][0]) * 100
     assert f"{bn_small:.1f}".replace(".", ",") + "\u00a0% при батче 2" in text_of(at)
+
+
+@pytest.mark.parametrize("view", ["grad_change", "loss_range", "beta", "unit_mean"])
+def test_why_bn_helps_draws_the_chosen_measure_large_and_each_seeds_value(view):
+    stored = raw("smoothness")
+    at = experiments(section="smoothness", smview=view)
+    assert_clean(at)
+    assert at.segmented_control(key="exp.smooth_view").value == view
+    steps = chart(at, "exp.chart_steps")
+    assert steps["layout"]["height"] >= 440  # the section's one large chart
+    names = [EN[f"experiments.variant_{v}"] for v in ("none", "batch", "noisy")]
+    if view == "loss_range":  # a band per network: its lower edge, then its upper edge
+        edges = [plotly_array(trace["y"]) for trace in steps["data"]]
+        for i, v in enumerate(("none", "batch", "noisy")):
+            np.testing.assert_allclose(edges[2 * i], stored["loss_low"][v])
+            np.testing.assert_allclose(edges[2 * i + 1], stored["loss_high"][v])
+    else:
+        lines = {trace["name"]: plotly_array(trace["y"]) for trace in steps["data"]}
+        for name, v in zip(names, ("none", "batch", "noisy"), strict=True):
+            np.testing.assert_allclose(lines[name], stored[view][v])
+    # every seed's dot, at the seed's median of the measure (or its accuracy at the end, for the unit's mean)
+    dots = [trace for trace in chart(at, "exp.chart_seeds")["data"] if trace.get("showlegend", True)]
+    per_seed = stored["accuracy"] if view == "unit_mean" else stored["medians"][view]
+    for trace, v in zip(dots, ("none", "batch", "noisy"), strict=True):
+        np.testing.assert_allclose(plotly_array(trace["x"]), per_seed[v])
+        assert len(per_seed[v]) == 5 and set(trace["y"]) == {EN[f"experiments.variant_{v}"]}
 
 
 def test_renorm_deep_link_picks_a_shipped_setting_and_its_numbers():

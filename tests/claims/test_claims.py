@@ -130,7 +130,7 @@ def noise_small(v):
 
 def smoothness(v):
     """intro_smoothness (Santurkar et al.: BN makes the landscape smoother): with BN the gradient changes less and
-    the effective β is lower in every seed, the loss range along the gradient in all but at most one; smooth_text:
+    the effective β is lower in every seed, the loss range along the gradient in all but at most one; about_unit_mean:
     noisy BN's unit "jumps around while plain BN holds it still"."""
     for name in ("grad_change", "beta"):
         all_of(zip(v[f"{name}_batch"], v[f"{name}_none"], strict=True), lambda p: p[0] < p[1])
@@ -202,7 +202,7 @@ CLAIMS = (
     Claim("inside.noise_text", "in a batch of two the output is always about +1 or −1", "noise", noise_small),
     Claim("inside.noise_text", "the spread even grows from B = 2 to B = 8", "noise", noise_small),
     Claim("experiments.intro_smoothness", "it makes the loss landscape smoother", "smoothness", smoothness),
-    Claim("experiments.smooth_text", "this mean jumps around while plain BN holds it still", "smoothness", smoothness),
+    Claim("experiments.about_unit_mean", "this mean jumps around while plain BN holds it still", "smoothness", smoothness),
     Claim("experiments.rule", "error hardly moves from 128 down to 8 images", "shipped:sweep", sweep_rule),
     Claim("quiz.exp_small_batch.b", "at 2 it is more than ten times its best", "shipped:sweep", sweep_quiz),
     Claim("experiments.sweep_text", "Solid and dotted blue differ by the train/eval gap", "shipped:sweep", sweep_gap),
