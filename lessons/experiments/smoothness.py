@@ -84,10 +84,8 @@ def over_steps(result, view: str):
     common_args = dict(x_title=t("train.step_axis"), height=460)
     if view == "loss_range":
         bands = [(variant_name(v), v, np.array(result.loss_low[v]), np.array(result.loss_high[v])) for v in variants]
-        return figures.over_steps(
-            steps, [], bands=bands, title=t(f"experiments.title_{view}"), y_title=t("experiments.loss_axis"), log_y=True,
-            **common_args,
-        )  # fmt: skip
+        title, y_title = t(f"experiments.title_{view}"), t("experiments.loss_axis")
+        return figures.over_steps(steps, [], bands=bands, title=title, y_title=y_title, log_y=True, **common_args)
     y_title, log_y = {
         "grad_change": ("‖∇L(x) − ∇L(x − η∇L)‖", True),
         "beta": ("β", True),

@@ -202,7 +202,7 @@ CLAIMS = (
     Claim("inside.noise_text", "in a batch of two the output is always about +1 or −1", "noise", noise_small),
     Claim("inside.noise_text", "the spread even grows from B = 2 to B = 8", "noise", noise_small),
     Claim("experiments.intro_smoothness", "it makes the loss landscape smoother", "smoothness", smoothness),
-    Claim("experiments.about_unit_mean", "this mean jumps around while plain BN holds it still", "smoothness", smoothness),
+    Claim("experiments.about_unit_mean", "this mean jumps around while plain BN holds it", "smoothness", smoothness),
     Claim("experiments.rule", "error hardly moves from 128 down to 8 images", "shipped:sweep", sweep_rule),
     Claim("quiz.exp_small_batch.b", "at 2 it is more than ten times its best", "shipped:sweep", sweep_quiz),
     Claim("experiments.sweep_text", "Solid and dotted blue differ by the train/eval gap", "shipped:sweep", sweep_gap),
