@@ -66,7 +66,7 @@ def show() -> None:
     with beside_controls(panel):
         common.source_note(source, "smoothness")
         drawn = result if result is not None else common.shipped("smoothness")
-        draw(drawn)
+        draw(drawn, current=result is not None)
         common.script_of("smoothness", drawn.config)
 
 
@@ -109,7 +109,9 @@ def per_seed(result, view: str):
     return figures.seeds(rows, title=title, x_title=t("experiments.val_accuracy"), percent=True)
 
 
-def draw(result) -> None:
+def draw(result, current: bool = True) -> None:
+    """The result's charts, and, if it is the result of the settings chosen (``current``), what it shows in words
+    (while the defaults stand in for settings nobody has computed, their numbers would read as the student's)."""
     variants = result.config.variants
     view = st.segmented_control(
         t("experiments.smooth_view"), VIEWS, format_func=view_name, key=VIEW.key, required=True
@@ -118,7 +120,7 @@ def draw(result) -> None:
     st.caption(t(f"experiments.about_{view}", etas=nums(result.config.etas)))
     st.plotly_chart(per_seed(result, view), key="exp.chart_seeds")
     st.caption(t("experiments.seeds_caption"))
-    if all(v in variants for v in ("none", "batch", "noisy")):
+    if current and all(v in variants for v in ("none", "batch", "noisy")):
         n = len(result.config.seeds)
         st.markdown(
             t(

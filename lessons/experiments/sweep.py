@@ -50,11 +50,13 @@ def show() -> None:
     with beside_controls(panel):
         common.source_note(source, "sweep")
         drawn = result if result is not None else common.shipped("sweep")
-        draw(drawn)
+        draw(drawn, current=result is not None)
         common.script_of("sweep", drawn.config)
 
 
-def draw(result) -> None:
+def draw(result, current: bool = True) -> None:
+    """The result's charts, and, if it is the result of the settings chosen (``current``), what it shows in words
+    (while the defaults stand in for settings nobody has computed, their numbers would read as the student's)."""
     sizes = result.config.sizes
     lines = [
         (t(f"train.norm_{n}"), n, result.mean_error(n), "solid", result.error_range(n)) for n in result.config.norms
@@ -100,7 +102,7 @@ def draw(result) -> None:
     )
     paper.caption(t("experiments.paper_caption"))
     rule.markdown(t("experiments.rule"))
-    if "batch" in result.config.norms:
+    if current and "batch" in result.config.norms:
         st.markdown(summary(result))
 
 

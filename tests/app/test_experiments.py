@@ -120,6 +120,20 @@ def test_other_settings_show_the_defaults_until_someone_runs_them():
     assert at.query_params["lrep"] in ("1", ["1"]) and at.query_params["section"] in ("lr", ["lr"])
 
 
+@pytest.mark.parametrize(
+    "section, params, words",
+    [("sweep", {"ep": 3}, "experiments.sweep_text"), ("smoothness", {"smlr": 0.05}, "experiments.smooth_numbers")],
+)
+def test_the_defaults_standing_in_for_other_settings_are_drawn_but_not_told_as_theirs(section, params, words):
+    opening = EN[words].split("{")[0]  # the words before the first number
+    assert opening in text_of(experiments(section=section))  # told for the defaults' own settings
+    at = experiments(section=section, **params)
+    assert_clean(at)
+    assert EN["experiments.showing_defaults"][:30] in text_of(at)
+    assert len(at.get("plotly_chart")) == SECTIONS[section]  # the defaults' charts, as a reference
+    assert opening not in text_of(at)
+
+
 @pytest.mark.slow
 def test_run_it_yourself_computes_in_a_worker_and_shows_the_engines_numbers():
     at = experiments(section="lr", lrep=1, lrbs=128)
