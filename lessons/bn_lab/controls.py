@@ -10,6 +10,7 @@ import streamlit as st
 from bn_core import CONVENTIONS
 from bn_core.batches import BATCH_SIZES, SOURCES
 from bn_core.batchnorm import pytorch_to_keras_momentum
+from ui.controls import decimal_slider
 from ui.i18n import num, t
 from ui.state import value
 
@@ -90,12 +91,12 @@ def control_dist(s, population: bool = True) -> None:
     if population:
         with st.expander(t("bn_lab.population")):
             control_mu(s)
-            st.slider(t("bn_lab.sd"), 0.0, 5.0, step=0.1, key="bnlab.sd")
+            decimal_slider(t("bn_lab.sd"), 0.0, 5.0, 0.1, key="bnlab.sd")
             st.number_input(t("bn_lab.seed"), 0, 2**31 - 1, step=1, key="bnlab.seed")
 
 
 def control_mu(s) -> None:
-    st.slider(t("bn_lab.mu"), -5.0, 5.0, step=0.1, key="bnlab.mu")
+    decimal_slider(t("bn_lab.mu"), -5.0, 5.0, 0.1, key="bnlab.mu")
 
 
 def control_mode(s) -> None:
@@ -103,8 +104,8 @@ def control_mode(s) -> None:
 
 
 def control_affine(s) -> None:
-    st.slider(t("bn_lab.gamma"), -3.0, 3.0, step=0.05, key="bnlab.gamma")
-    st.slider(t("bn_lab.beta"), -3.0, 3.0, step=0.05, key="bnlab.beta")
+    decimal_slider(t("bn_lab.gamma"), -3.0, 3.0, 0.05, key="bnlab.gamma")
+    decimal_slider(t("bn_lab.beta"), -3.0, 3.0, 0.05, key="bnlab.beta")
 
 
 def control_eps(s) -> None:
@@ -113,7 +114,7 @@ def control_eps(s) -> None:
 
 def control_running(s) -> None:
     conv = s["bnlab.conv"]
-    st.slider(t(f"bn_lab.momentum_{conv}"), 0.0, 1.0, step=0.01, key="bnlab.momentum", disabled=s["bnlab.cma"])
+    decimal_slider(t(f"bn_lab.momentum_{conv}"), 0.0, 1.0, 0.01, key="bnlab.momentum", disabled=s["bnlab.cma"])
     if conv == "pytorch":
         st.checkbox(t("bn_lab.cma"), key="bnlab.cma", help=t("bn_lab.cma_help"))
     st.slider(t("bn_lab.k"), 0, 500, key="bnlab.k", help=t("bn_lab.k_help"))

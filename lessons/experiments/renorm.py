@@ -9,6 +9,7 @@ import streamlit as st
 from bn_core.experiments import D_BINS, PHASES, R_BINS, RenormConfig
 from bn_core.histogram import Histogram
 from lessons.experiments import common, figures
+from ui.controls import short
 from ui.frame import beside_controls
 from ui.i18n import num, pct, t
 from ui.state import Param
@@ -53,8 +54,12 @@ def _rest(config: RenormConfig) -> dict:
 
 
 def controls() -> None:
-    st.select_slider(t("experiments.r_max"), R_OPTIONS, key="exp.r_max", help=t("experiments.r_max_help"))
-    st.select_slider(t("experiments.d_max"), D_OPTIONS, key="exp.d_max", help=t("experiments.d_max_help"))
+    st.select_slider(
+        t("experiments.r_max"), R_OPTIONS, format_func=short, key="exp.r_max", help=t("experiments.r_max_help")
+    )
+    st.select_slider(
+        t("experiments.d_max"), D_OPTIONS, format_func=short, key="exp.d_max", help=t("experiments.d_max_help")
+    )
     st.select_slider(t("experiments.batch"), BATCH_OPTIONS, key="exp.renorm_batch")
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from bn_core.smoothness import SmoothnessConfig
 from lessons.experiments import common, figures
+from ui.controls import short
 from ui.frame import beside_controls
 from ui.i18n import num, nums, pct, t
 from ui.state import Param
@@ -50,9 +51,21 @@ def chosen() -> SmoothnessConfig:
 
 
 def controls() -> None:
-    st.select_slider(t("experiments.smooth_lr"), LR_OPTIONS, key="exp.smooth_lr")
-    st.select_slider(t("experiments.noise_mean"), NOISE_OPTIONS, key="exp.noise_mean", help=t("experiments.noise_help"))
-    st.select_slider(t("experiments.noise_std"), NOISE_OPTIONS, key="exp.noise_std", help=t("experiments.noise_help"))
+    st.select_slider(t("experiments.smooth_lr"), LR_OPTIONS, format_func=short, key="exp.smooth_lr")
+    st.select_slider(
+        t("experiments.noise_mean"),
+        NOISE_OPTIONS,
+        format_func=short,
+        key="exp.noise_mean",
+        help=t("experiments.noise_help"),
+    )
+    st.select_slider(
+        t("experiments.noise_std"),
+        NOISE_OPTIONS,
+        format_func=short,
+        key="exp.noise_std",
+        help=t("experiments.noise_help"),
+    )
 
 
 def show() -> None:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from bn_core.experiments import SweepConfig
 from lessons.experiments import common, figures
+from ui.controls import short
 from ui.frame import beside_controls
 from ui.i18n import num, pct, t
 from ui.state import Param
@@ -35,7 +36,13 @@ def chosen() -> SweepConfig:
 
 def controls() -> None:
     st.slider(t("experiments.epochs"), 1, 20, key="exp.sweep_epochs")
-    st.select_slider(t("experiments.sweep_lr"), LR_OPTIONS, key="exp.sweep_lr", help=t("experiments.sweep_lr_help"))
+    st.select_slider(
+        t("experiments.sweep_lr"),
+        LR_OPTIONS,
+        format_func=short,
+        key="exp.sweep_lr",
+        help=t("experiments.sweep_lr_help"),
+    )
     st.slider(t("experiments.seeds"), 1, 5, key="exp.sweep_seeds", help=t("experiments.seeds_help"))
 
 

@@ -11,6 +11,7 @@ from bn_core.batchnorm import batch_stats
 from lessons.inside import code, figures
 from ui import charts
 from ui.code import code_for_this
+from ui.controls import decimal_slider
 from ui.frame import beside_controls
 from ui.i18n import num, t
 from ui.state import Param
@@ -33,7 +34,7 @@ def spread() -> sync.Spread:
 def controls() -> None:
     st.slider(t("inside.devices"), 1, 8, key="inside.devices")
     st.slider(t("inside.per_device"), 1, 64, key="inside.per_device")
-    st.slider(t("inside.shift"), 0.0, 3.0, step=0.1, key="inside.shift", help=t("inside.shift_help"))
+    decimal_slider(t("inside.shift"), 0.0, 3.0, 0.1, key="inside.shift", help=t("inside.shift_help"))
     st.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.devices_seed")
 
 

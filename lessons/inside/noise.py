@@ -11,6 +11,7 @@ from bn_core.histogram import histogram
 from lessons.inside import code
 from ui import charts
 from ui.code import code_for_this
+from ui.controls import decimal_slider
 from ui.frame import beside_controls
 from ui.i18n import num, t
 from ui.state import Param
@@ -46,11 +47,11 @@ def shift(p: float, mu: float, seed: int) -> noise.VarianceShift:
 
 def controls() -> None:
     st.slider(t("inside.noise_b"), 2, 256, key="inside.noise_b")
-    st.slider(t("inside.x0"), -3.0, 3.0, step=0.1, key="inside.x0")
+    decimal_slider(t("inside.x0"), -3.0, 3.0, 0.1, key="inside.x0")
     st.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.noise_seed")
     st.divider()
-    st.slider(t("inside.dropout"), 0.0, 0.8, step=0.05, key="inside.dropout")
-    st.slider(t("inside.drop_mu"), 0.0, 3.0, step=0.1, key="inside.drop_mu")
+    decimal_slider(t("inside.dropout"), 0.0, 0.8, 0.05, key="inside.dropout")
+    decimal_slider(t("inside.drop_mu"), 0.0, 3.0, 0.1, key="inside.drop_mu")
 
 
 def show() -> None:

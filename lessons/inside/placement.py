@@ -11,6 +11,7 @@ from bn_core.histogram import histogram
 from lessons.inside import code
 from ui import charts
 from ui.code import code_for_this
+from ui.controls import decimal_slider
 from ui.frame import beside_controls
 from ui.i18n import labels, num, pct, t
 from ui.state import Param
@@ -31,8 +32,8 @@ PRACTICE = (
 
 
 def controls() -> None:
-    st.slider(t("inside.z_mean"), -3.0, 3.0, step=0.1, key="inside.z_mean", help=t("inside.z_help"))
-    st.slider(t("inside.z_std"), 0.1, 5.0, step=0.1, key="inside.z_std")
+    decimal_slider(t("inside.z_mean"), -3.0, 3.0, 0.1, key="inside.z_mean", help=t("inside.z_help"))
+    decimal_slider(t("inside.z_std"), 0.1, 5.0, 0.1, key="inside.z_std")
     st.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.place_seed")
 
 

@@ -11,6 +11,7 @@ from bn_core.batchnorm import single_value_message
 from lessons.inside import code
 from lessons.inside.step_formulas import STEPS, formula_lines, step_table
 from ui.code import code_for_this
+from ui.controls import decimal_slider, short
 from ui.i18n import labels, num, pct, t
 from ui.state import Param
 
@@ -75,9 +76,9 @@ def controls() -> None:
     left, right = st.columns([1, 1], vertical_alignment="bottom")
     left.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.seed", on_change=reset_cells)
     right.button(t("inside.random"), on_click=new_batch, icon=":material/casino:", key="inside.random")
-    st.select_slider(t("bn_lab.eps"), EPS_OPTIONS, format_func=lambda v: f"{v:g}", key="inside.eps")
-    st.slider(t("bn_lab.gamma"), -3.0, 3.0, step=0.1, key="inside.gamma")
-    st.slider(t("bn_lab.beta"), -3.0, 3.0, step=0.1, key="inside.beta")
+    st.select_slider(t("bn_lab.eps"), EPS_OPTIONS, format_func=short, key="inside.eps")
+    decimal_slider(t("bn_lab.gamma"), -3.0, 3.0, 0.1, key="inside.gamma")
+    decimal_slider(t("bn_lab.beta"), -3.0, 3.0, 0.1, key="inside.beta")
 
 
 def editor(n: int, c: int, seed: int) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import streamlit as st
 from bn_core import drift
 from lessons.inside import stats_live
 from ui import charts
+from ui.controls import short
 from ui.i18n import num, t
 from ui.state import Param
 
@@ -32,7 +33,7 @@ def controls() -> None:
     """In one row: this section's charts need the page's full width."""
     steps, lr, size, seed = st.columns(4)
     steps.slider(t("inside.steps"), 50, 1000, step=50, key="inside.steps")
-    lr.select_slider(t("inside.lr"), LR_OPTIONS, key="inside.lr")
+    lr.select_slider(t("inside.lr"), LR_OPTIONS, format_func=short, key="inside.lr")
     size.slider(t("inside.n"), 2, 128, key="inside.stats_b")
     seed.number_input(t("inside.seed"), 0, 2**31 - 1, step=1, key="inside.stats_seed")
 

@@ -22,6 +22,7 @@ from lessons.neuron.state import (
 )
 from ui import charts
 from ui.code import code_for_this
+from ui.controls import decimal_slider
 from ui.formulas import NEURON
 from ui.frame import guarded, header, lead, live_part
 from ui.i18n import num, nums, pct, t
@@ -100,8 +101,8 @@ def controls() -> None:
         width="stretch",
     )
     with st.expander(t("neuron.inputs")):
-        st.slider(t("neuron.mu"), -10.0, 10.0, step=0.5, key="neuron.mu")
-        st.slider(t("neuron.sd"), 0.1, 5.0, step=0.1, key="neuron.sd")
+        decimal_slider(t("neuron.mu"), -10.0, 10.0, 0.5, key="neuron.mu")
+        decimal_slider(t("neuron.sd"), 0.1, 5.0, 0.1, key="neuron.sd")
         st.select_slider(t("neuron.n"), SIZES, format_func=lambda v: num(v, ",.0f"), key="neuron.n")
         st.number_input(t("neuron.seed"), 0, 2**31 - 1, step=1, key="neuron.seed")
         st.toggle(t("neuron.plain"), key="neuron.plain", help=t("neuron.plain_help"))

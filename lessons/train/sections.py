@@ -41,6 +41,7 @@ from serve.limits import LimitReached
 from serve.records import RunView
 from serve.store import BoundedStore
 from ui import charts, notice, player, runs
+from ui.controls import decimal_slider
 from ui.i18n import num, pct, seconds, t
 from ui.state import current
 
@@ -171,7 +172,7 @@ def controls() -> None:
         format_func=lambda v: str(v) if v else t("train.off"),
         key="train.hidden2",
     )
-    st.slider(t("train.dropout"), 0.0, tr.DROPOUT_MAX, step=0.05, key="train.dropout", help=t("train.dropout_help"))
+    decimal_slider(t("train.dropout"), 0.0, tr.DROPOUT_MAX, 0.05, key="train.dropout", help=t("train.dropout_help"))
     st.radio(
         t("train.optimizer"),
         tr.OPTIMIZERS,

@@ -92,7 +92,7 @@ def test_a_deep_link_opens_its_section_and_the_picker_writes_the_link():
     at.get("button_group")[0].set_value("running").run()
     assert_clean(at)
     assert at.query_params["section"] == "running"
-    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.1)
+    assert at.select_slider(key="bnlab.momentum").value == pytest.approx(0.1)
     assert at.query_params["eps"] == "0.01"  # the eps section's value survives a section it does not show
 
 
@@ -142,7 +142,7 @@ def test_a_link_batch_size_between_options_snaps_to_the_nearest():
 def test_switching_framework_converts_default_eps_and_momentum_and_says_so():
     at = bn_lab(section="running")
     at.radio(key="bnlab.conv").set_value("keras").run()
-    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.9)
+    assert at.select_slider(key="bnlab.momentum").value == pytest.approx(0.9)
     at.get("button_group")[0].set_value("eps").run()
     assert at.select_slider(key="bnlab.eps").value == 0.001
 
@@ -162,13 +162,13 @@ def test_switching_back_and_forth_where_the_other_controls_are_not_drawn():
     at.radio(key="bnlab.conv").set_value("keras").run()
     at.radio(key="bnlab.conv").set_value("pytorch").run()
     assert_clean(at)
-    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.1)
+    assert at.select_slider(key="bnlab.momentum").value == pytest.approx(0.1)
     at.radio(key="bnlab.conv").set_value("keras").run()
     at.get("button_group")[0].set_value("stats").run()
     at.radio(key="bnlab.conv").set_value("pytorch").run()
     assert_clean(at)
     at.get("button_group")[0].set_value("running").run()
-    assert at.slider(key="bnlab.momentum").value == pytest.approx(0.1)
+    assert at.select_slider(key="bnlab.momentum").value == pytest.approx(0.1)
     assert "eps" not in at.query_params and "momentum" not in at.query_params  # PyTorch's defaults again
 
 

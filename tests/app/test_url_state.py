@@ -149,7 +149,7 @@ def test_the_notice_is_gone_after_the_student_acts():
     assert not at.warning
     at = open_page(BN_LAB, "en", momentum="abc")
     assert len(at.warning) == 1
-    at.slider(key="bnlab.gamma").set_value(2.0).run()
+    at.select_slider(key="bnlab.gamma").set_value(2.0).run()
     assert not at.warning
 
 
