@@ -69,18 +69,19 @@ def device_batches(k: int, per_device: int, c: int, shift: float, seed: int) -> 
 @dataclass(frozen=True)
 class Spread:
     sizes: np.ndarray  # (S,) per-device batch sizes
-    mean_sd: np.ndarray  # (S,) standard deviation of one device's mean estimate
-    var_sd: np.ndarray  # (S,) standard deviation of one device's (biased) variance estimate
+    mean_error: np.ndarray  # (S,) root-mean-square error of one device's mean
+    var_error: np.ndarray  # (S,) root-mean-square error of one device's (biased) variance, its bias included
 
 
 def estimate_spread(sizes: Sequence[int], trials: int, seed: int) -> Spread:
-    """How much one device's statistics scatter around the truth (a unit normal population,
-    mean 0 and variance 1), from ``trials`` batches of each size. In theory the mean's
-    standard deviation is 1/sqrt(b), the biased variance's sqrt(2 (b - 1)) / b."""
+    """How far one device's statistics are from the truth (a unit normal population, mean 0 and variance 1), as
+    the root-mean-square error over ``trials`` batches of each size. In theory the mean's is 1/sqrt(b); the biased
+    variance's is sqrt(2b - 1)/b, its spread sqrt(2(b - 1))/b and its bias -1/b: at b = 1 the variance is always 0,
+    off by the whole 1 (a standard deviation would say 0: never wrong)."""
     rng = np.random.default_rng(seed)
-    mean_sd, var_sd = [], []
+    mean_error, var_error = [], []
     for b in sizes:
         x = rng.standard_normal((trials, b))
-        mean_sd.append(x.mean(axis=1).std())
-        var_sd.append(x.var(axis=1).std())
-    return Spread(np.asarray(sizes), np.asarray(mean_sd), np.asarray(var_sd))
+        mean_error.append(np.sqrt(np.mean(x.mean(axis=1) ** 2)))
+        var_error.append(np.sqrt(np.mean((x.var(axis=1) - 1.0) ** 2)))
+    return Spread(np.asarray(sizes), np.asarray(mean_error), np.asarray(var_error))

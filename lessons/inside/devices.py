@@ -98,8 +98,8 @@ def spread_chart(k: int, b: int) -> None:
     figure = charts.lines_figure(
         result.sizes,
         [
-            (t("inside.spread_mean"), result.mean_sd, "solid"),
-            (t("inside.spread_var"), result.var_sd, "dash"),
+            (t("inside.spread_mean"), result.mean_error, "solid"),
+            (t("inside.spread_var"), result.var_error, "dash"),
             (t("inside.spread_theory"), 1 / np.sqrt(result.sizes), "dot"),
         ],
         title=t("inside.spread_chart"),
@@ -115,8 +115,8 @@ def spread_chart(k: int, b: int) -> None:
             b=b,
             k=k,
             kb=k * b,
-            mean_sd=num(result.mean_sd[at], ".3f"),
-            var_sd=num(result.var_sd[at], ".3f"),
+            mean_sd=num(result.mean_error[at], ".3f"),
+            var_sd=num(result.var_error[at], ".3f"),
             sync_sd=num(1 / np.sqrt(k * b), ".3f"),
             trials=num(TRIALS, ",d"),
         )

@@ -306,8 +306,12 @@ def test_one_sample_per_device_is_explained():
 @pytest.mark.parametrize("b", [1, 4, 64])
 def test_spread_of_one_device_follows_one_over_root_b(b):
     at = inside(section="devices", k=2, b=b)
-    match = re.search(r"mean scatters by ([\d.]+) around", text_of(at))
+    match = re.search(
+        r"mean is off from the true 0 by ([\d.]+) and its variance from the true 1 by ([\d.]+)", text_of(at)
+    )
     assert float(match.group(1)) == pytest.approx(1 / np.sqrt(b), rel=0.06)
+    # the variance's error includes its bias (it divides by b): a single sample's variance is 0, off by 1
+    assert float(match.group(2)) == pytest.approx(np.sqrt(2 * b - 1) / b, rel=0.06)
 
 
 def test_same_sample_noise_shrinks_when_the_batch_grows():

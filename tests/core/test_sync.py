@@ -42,9 +42,10 @@ def test_naive_average_of_variances_misses_the_spread_between_devices():
     assert (merged.var - naive.var)[0] > 3.0  # shards 2 apart: a large miss
 
 
-def test_spread_of_per_device_estimates_follows_theory():
+def test_the_error_of_per_device_estimates_follows_theory():
     spread = sync.estimate_spread([1, 2, 4, 16, 64], trials=20000, seed=0)
-    np.testing.assert_allclose(spread.mean_sd, 1 / np.sqrt(spread.sizes), rtol=0.03)
     b = spread.sizes
-    np.testing.assert_allclose(spread.var_sd[1:], np.sqrt(2 * (b[1:] - 1)) / b[1:], rtol=0.05)
-    assert spread.var_sd[0] == 0.0  # one value: variance 0, always
+    np.testing.assert_allclose(spread.mean_error, 1 / np.sqrt(b), rtol=0.03)
+    # the biased variance: spread sqrt(2(b - 1))/b and bias -1/b, together sqrt(2b - 1)/b
+    np.testing.assert_allclose(spread.var_error, np.sqrt(2 * b - 1) / b, rtol=0.05)
+    assert spread.var_error[0] == 1.0  # one value: the variance is 0, off by the whole 1, every time
