@@ -79,6 +79,7 @@ SHARED_BROWSER_TESTS = (  # a page opened and looked at: no training, no queue, 
     "test_a_preset_sets_the_lesson_and_its_link",
     "test_the_code_for_this_copies_what_it_downloads",
     "test_missing_mnist_warning",
+    "test_a_tall_bin_of_exact_zeros_is_cut_and_its_share_is_said_and_drawn_as_a_bar",
 )
 PARTS = ("shared", "alone")
 

@@ -248,7 +248,14 @@ class Chart {
       const x0 = X(edges[topIndex]), x1 = X(edges[topIndex + 1]);
       const y = Y(yMax);
       el("path", { d: `M${x0 - 2},${y + 6} l${(x1 - x0) / 2 + 2},-5 l${(x1 - x0) / 2 + 2},5` }, this.spike, SVG);
-      label(this.spike, (x0 + x1) / 2, y - 14, [`↑ ${percent(spike.share, 1, cfg)} ${spike.name}`, spike.at], this.width);
+      const said = `↑ ${percent(spike.share, 1, cfg)} ${spike.name}`;
+      label(this.spike, (x0 + x1) / 2, y - 14, [said, spike.at], this.width);
+      // and its size at a glance: under the label, a bar of the whole sample filled to the bin's share
+      const middle = (x0 + x1) / 2, w = Math.max(48, (this.width - this.pad.left - this.pad.right) * 0.3);
+      const left = middle < this.width / 2 ? middle + 4 : middle - 4 - w; // on the label's side
+      const bar = el("g", { class: "bnl-share", role: "img", "aria-label": said }, this.spike, SVG);
+      el("rect", { x: left, y: y + 3, width: w, height: 8, class: "bnl-share-all" }, bar, SVG);
+      el("rect", { x: left, y: y + 3, width: w * spike.share, height: 8, class: "bnl-share-part" }, bar, SVG);
     }
     this.svg.setAttribute("aria-label", `${this.spec.title}: ${percent(top, 1, cfg)} max`);
   }

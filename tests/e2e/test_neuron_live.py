@@ -4,6 +4,7 @@ nothing until release, and draws exactly the counts bn_core computes."""
 import itertools
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
 
 from bn_core import neuron
@@ -82,6 +83,24 @@ def test_a_drag_redraws_live_sends_nothing_until_release_and_draws_what_bn_core_
         assert drawn["charts"][name]["counts"] == counts, name
         assert (drawn["charts"][name]["lo"], drawn["charts"][name]["hi"]) == (lo, hi), name
     page.screenshot(path=str(shots / f"neuron-live-after-drag{'-bn' if bn != 'off' else ''}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_tall_bin_of_exact_zeros_is_cut_and_its_share_is_said_and_drawn_as_a_bar(page, server, shots, lang):
+    page.goto(f"{server}/neuron?lang={lang}&w1=-1.08")
+    page.wait_for_function("() => globalThis.__bnLabNeuron && globalThis.__bnLabNeuron.last", timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    result = neuron.forward(neuron.sample_inputs(10_000, 5.0, 1.0, seed=0), -1.08, 0.5, 1.0, "relu", "off")
+    share = float(np.mean(result.out == 0))
+    assert share > 0.9  # the case the bar is for: one bin holds nearly the whole sample
+    spike = page.locator(".bnl-chart[data-chart=out] .bnl-spike")
+    said = f"{share * 100:.1f}".replace(".", "," if lang == "ru" else ".")
+    assert said in spike.locator("text").text_content()
+    whole = float(spike.locator(".bnl-share-all").get_attribute("width"))
+    part = float(spike.locator(".bnl-share-part").get_attribute("width"))
+    assert part / whole == pytest.approx(share, abs=1e-9)
+    assert said in spike.locator(".bnl-share").get_attribute("aria-label")  # a screen reader hears the share
+    page.locator(".bnl-chart[data-chart=out]").screenshot(path=str(shots / f"neuron-spike-{lang}.png"))
 
 
 def test_arrow_keys_move_a_weight_by_one_step_and_send_it(page, server):
