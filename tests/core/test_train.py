@@ -284,7 +284,7 @@ def test_measure_at_sets_the_measuring_pace(digits):
 
 
 def test_a_run_measured_every_step_keeps_a_bounded_thinned_record(digits, monkeypatch):
-    monkeypatch.setattr(tr, "MEASURES_KEPT", 100)
+    monkeypatch.setattr(tr.loop, "MEASURES_KEPT", 100)  # the loop reads it where it keeps its measures
     config = tr.TrainConfig(epochs=2, batch_size=8)
     total = tr.steps_per_epoch(len(digits.y_train), config) * 2  # 270 steps, each measured
     history = tr.train(config, data=digits, measure_at=lambda step: True)

@@ -18,7 +18,7 @@ ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 CHARTS = {"bn_lab": 2, "inside": 0, "experiments": 2}  # Plotly charts each page draws at its defaults
 INSIDE_CHARTS = {"step": 0, "axes": 4, "stats": 2, "place": 3, "devices": 2, "noise": 2}  # per section
-EXPERIMENT_CHARTS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 4}  # per section, precomputed at once
+EXPERIMENT_CHARTS = {"sweep": 2, "renorm": 3, "lr": 1, "smoothness": 2}  # per section, precomputed at once
 
 
 def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, charts=None):
@@ -421,7 +421,7 @@ STATES = [(x, "", None) for x in (HOME, *LESSONS)] + [  # every page at its defa
     (LESSON["neuron"], "&act=sigmoid&bn=1", 0),  # four metrics in a row (its charts are the live element's)
     (LESSON["bn_lab"], "&section=running&present=1", 4),  # presenter mode: larger text, charts in their width
     (LESSON["experiments"], "&section=lr", 1),  # two long metric labels side by side
-    (LESSON["experiments"], "&section=smoothness", 4),
+    (LESSON["experiments"], "&section=smoothness", 2),
 ]
 STATE_IDS = [x.name + q.replace("&", "-").replace("=", "") for x, q, _ in STATES]  # e.g. bn_lab-n1
 

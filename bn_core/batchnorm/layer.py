@@ -1,170 +1,24 @@
-"""Batch Normalization as PyTorch and Keras 3 really compute it, in NumPy.
-
-The algorithm is Ioffe and Szegedy (2015), "Batch Normalization: Accelerating
-Deep Network Training by Reducing Internal Covariate Shift", Algorithm 1:
-
-    mu    = mean(x)                      over every axis but the channel axis
-    var   = mean((x - mu)**2)            biased: divide by m, not m - 1
-    x_hat = (x - mu) / sqrt(var + eps)
-    y     = gamma * x_hat + beta
-
-The frameworks agree on that and disagree on the bookkeeping around it (see
-``CONVENTIONS``): what "momentum" weighs, which variance is stored, the
-defaults, and what a call without ``training`` means. The functions here are
-pure; ``BatchNorm`` is the thin stateful layer that owns the running
-statistics, like ``torch.nn.BatchNorm*d`` around ``torch.nn.functional.batch_norm``.
-"""
+"""``BatchNorm``: the thin stateful layer that owns the running statistics and the parameters, with PyTorch's
+or Keras 3's semantics (as ``torch.nn.BatchNorm*d`` wraps ``torch.nn.functional.batch_norm``)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 
 from bn_core import keras, pytorch
-
-ConventionName = Literal["pytorch", "keras"]
-
-
-@dataclass(frozen=True)
-class Convention:
-    """What one framework means by the same words.
-
-    Attributes:
-        eps: default epsilon.
-        momentum: default momentum.
-        momentum_weighs: ``"new"`` if momentum is the weight of the new batch
-            statistic (PyTorch), ``"old"`` if it is the weight of the old
-            running value (Keras).
-        axis: default channel axis.
-        unbiased_running_var: store the unbiased (n - 1) batch variance in the
-            running estimate (PyTorch) or the biased one (Keras).
-        training_by_default: mode of a call without ``training``: a fresh
-            PyTorch module is in training mode; a Keras layer called directly
-            runs in inference mode.
-        single_value_error: raise, as PyTorch does, when a channel has one value
-            or eps <= 0 while normalizing with batch statistics.
-    """
-
-    eps: float
-    momentum: float
-    momentum_weighs: Literal["new", "old"]
-    axis: int
-    unbiased_running_var: bool
-    training_by_default: bool
-    single_value_error: bool
-
-
-CONVENTIONS: dict[str, Convention] = {
-    "pytorch": Convention(
-        eps=1e-5,
-        momentum=0.1,
-        momentum_weighs="new",
-        axis=1,
-        unbiased_running_var=True,
-        training_by_default=True,
-        single_value_error=True,
-    ),
-    "keras": Convention(
-        eps=1e-3,
-        momentum=0.99,
-        momentum_weighs="old",
-        axis=-1,
-        unbiased_running_var=False,
-        training_by_default=False,
-        single_value_error=False,
-    ),
-}
-
-
-def reduced_axes(ndim: int, axis: int) -> tuple[int, ...]:
-    """The axes BatchNorm averages over: every axis except the channel axis.
-
-    >>> reduced_axes(4, 1)   # (N, C, H, W): over N, H and W
-    (0, 2, 3)
-    """
-    if ndim < 1:
-        raise ValueError("BatchNorm needs an input with at least one axis")
-    channel = _normalize_axis(axis, ndim)
-    return tuple(a for a in range(ndim) if a != channel)
-
-
-def values_per_channel(shape: tuple[int, ...], axis: int) -> int:
-    """How many numbers each channel's statistics are computed from."""
-    axes = reduced_axes(len(shape), axis)
-    return math.prod(shape[a] for a in axes)
-
-
-def batch_stats(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and biased variance of a batch, in float64.
-
-    Returns:
-        ``(mean, var)``, each of shape (C,).
-    """
-    axes = reduced_axes(x.ndim, axis)
-    x64 = np.asarray(x, dtype=np.float64)
-    mean = x64.mean(axis=axes) if axes else x64.copy()
-    var = ((x64 - channel_view(mean, x.ndim, axis)) ** 2).mean(axis=axes) if axes else np.zeros_like(mean)
-    return mean, var
-
-
-def normalize(
-    x: np.ndarray,
-    mean: np.ndarray,
-    var: np.ndarray,
-    gamma: np.ndarray | None,
-    beta: np.ndarray | None,
-    eps: float,
-    axis: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel.
-
-    Args:
-        x: input of any rank, channels on ``axis``.
-        mean, var, gamma, beta: shape (C,); gamma and beta may be None (no affine).
-        eps: added to the variance; ``eps = 0`` with ``var = 0`` gives NaN (0/0).
-
-    Returns:
-        ``(y, x_hat)`` in float64, both of x's shape.
-    """
-    x64 = np.asarray(x, dtype=np.float64)
-    ndim = x64.ndim
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_std = 1.0 / np.sqrt(np.asarray(var, dtype=np.float64) + eps)
-        x_hat = (x64 - channel_view(mean, ndim, axis)) * channel_view(inv_std, ndim, axis)
-        # Both frameworks fold the layer into one scale and shift per channel,
-        # y = x * scale + shift; the fold decides edge cases such as eps = 0 and
-        # var = 0, where PyTorch gives NaN (0 * inf) rather than inf.
-        scale = inv_std * (1.0 if gamma is None else np.asarray(gamma, np.float64))
-        shift = (0.0 if beta is None else np.asarray(beta, np.float64)) - np.asarray(mean, np.float64) * scale
-        y = x64 * channel_view(scale, ndim, axis) + channel_view(shift, ndim, axis)
-    return y, x_hat
-
-
-def momentum_update(
-    running: np.ndarray, batch_value: np.ndarray, momentum: float, weighs: Literal["new", "old"]
-) -> np.ndarray:
-    """One step of the exponential moving average, in either convention.
-
-    PyTorch: ``running = (1 - momentum) * running + momentum * batch``.
-    Keras:   ``running = momentum * running + (1 - momentum) * batch``.
-    So Keras momentum m is PyTorch momentum 1 - m.
-    """
-    new_weight = momentum if weighs == "new" else 1.0 - momentum
-    return (1.0 - new_weight) * running + new_weight * batch_value
-
-
-def pytorch_to_keras_momentum(momentum: float) -> float:
-    """The Keras momentum that gives the same running average as a PyTorch one."""
-    return 1.0 - momentum
-
-
-def single_value_message(shape: tuple[int, ...]) -> str:
-    """PyTorch's own ValueError text for a channel with one value in training."""
-    return f"Expected more than 1 value per channel when training, got input size torch.Size({list(shape)})"
+from bn_core.batchnorm.conventions import CONVENTIONS, ConventionName, single_value_message
+from bn_core.batchnorm.functional import (
+    _normalize_axis,
+    batch_norm_backward,
+    momentum_update,
+    normalize,
+    reduced_axes,
+    values_per_channel,
+)
 
 
 class BatchNorm:
@@ -434,63 +288,9 @@ class BatchNorm:
             raise ValueError(f"the batch is empty: input shape {shape}")
 
 
-def batch_norm_backward(
-    dy: np.ndarray,
-    x_hat: np.ndarray,
-    var: np.ndarray,
-    gamma: np.ndarray,
-    eps: float,
-    axis: int,
-    batch_mode: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The closed-form gradients of ``y = gamma * x_hat + beta``, in float64.
-
-    Args:
-        dy: upstream gradient, x's shape.
-        x_hat, var: the forward pass's normalized input (x's shape) and the variance it used (C,).
-        batch_mode: the forward pass used the batch's own statistics, so dx includes the
-            paths through the batch mean and variance (Ioffe and Szegedy, 2015, section 3):
-            ``dx = inv_std / m * (m * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat))``.
-            Otherwise the statistics are constants and ``dx = dx_hat * inv_std``.
-
-    Returns:
-        ``(dx, dgamma, dbeta)``: dx of dy's shape, the others (C,).
-    """
-    dy64 = np.asarray(dy, dtype=np.float64)
-    if dy64.shape != x_hat.shape:
-        raise ValueError(f"dy has shape {dy64.shape}, the last output had {x_hat.shape}")
-    ndim = dy64.ndim
-    axes = reduced_axes(ndim, axis)
-    dbeta = dy64.sum(axis=axes) if axes else dy64.copy()
-    dgamma = (dy64 * x_hat).sum(axis=axes) if axes else dy64 * x_hat
-    dx_hat = dy64 * channel_view(gamma, ndim, axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_std = channel_view(1.0 / np.sqrt(np.asarray(var, np.float64) + eps), ndim, axis)
-        if not batch_mode:
-            return dx_hat * inv_std, dgamma, dbeta
-        m = values_per_channel(dy64.shape, axis)
-        sum_dx_hat = channel_view(dx_hat.sum(axis=axes) if axes else dx_hat, ndim, axis)
-        sum_dx_hat_x_hat = channel_view((dx_hat * x_hat).sum(axis=axes) if axes else dx_hat * x_hat, ndim, axis)
-        dx = inv_std / m * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
-    return dx, dgamma, dbeta
-
-
 @dataclass(frozen=True)
 class _Cache:
     x_hat: np.ndarray | Callable[[], np.ndarray]  # (x's shape), or how to compute it
     var: np.ndarray
     batch_mode: bool
     dtype: np.dtype
-
-
-def _normalize_axis(axis: int, ndim: int) -> int:
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for an input with {ndim} axes")
-    return axis % ndim
-
-
-def channel_view(v: np.ndarray, ndim: int, axis: int) -> np.ndarray:
-    """Reshape a (C,) vector to broadcast along ``axis`` of an ndim-array."""
-    shape = [1] * ndim
-    shape[_normalize_axis(axis, ndim)] = -1
-    return np.asarray(v, dtype=np.float64).reshape(shape)
