@@ -52,10 +52,11 @@ def pytest_configure(config):
 
 
 # The whole suite runs in two parts (scripts/test.sh). `--part shared`: the tests that only render a page or
-# compute, on two pytest-xdist workers. `--part alone`: the tests bound to a clock or to a process's limits
-# (workers, servers, queues, playback, AppTests that train in a worker, the claims' measurements), in one process
-# with nothing beside them, as the whole suite once ran. (Run together on two workers, the clock-bound tests timed
-# out beside the other worker's load: a live run's first steps after 120 s, a kept record after 180 s.)
+# compute, on two pytest-xdist workers at the lowest priority. `--part alone`: the tests bound to a clock or to a
+# process's limits (workers, servers, queues, playback, AppTests that train in a worker, a phone page's scroll
+# after a rerun, the claims' measurements), one after another at normal priority, as the whole suite once ran.
+# (Run as equals on two workers, the clock-bound tests timed out beside the other worker's load: a live run's
+# first steps after 120 s, a kept record after 180 s; a phone's chart was scrolled under the controls.)
 SHARED_FOLDERS = ("core", "app")
 SHARED_FILES = ("deploy/test_manifests.py", "deploy/test_limits.py")  # files and cgroup readings, no clock
 ALONE_FILES = ("app/test_kept.py",)  # AppTests that wait, with a deadline, for a run a worker computes
@@ -65,7 +66,6 @@ SHARED_BROWSER_TESTS = (  # a page opened and looked at: no training, no queue, 
     "test_inside_section_renders",
     "test_experiments_section_renders",
     "test_a_hostile_link_gives_one_literal_notice_gone_after_a_slider_move",
-    "test_controls_beside_charts_on_a_phone",
     "test_language_is_kept_when_navigating",
     "test_deep_link_with_bad_values_shows_a_notice",
     "test_a_wrong_address_gets_a_translated_page_and_a_long_link_is_dropped",
