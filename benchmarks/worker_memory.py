@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bn_core import data  # noqa: E402
 from bn_core.train import DEPTH_RANGE, HIDDEN_RANGE, TrainConfig  # noqa: E402
+from serve.protocol import Failed, Progress, Start, Trained  # noqa: E402
 from serve.runner import Runner  # noqa: E402
 
 PEAK_TARGET_MB, IDLE_TARGET_MB = 600, 400
@@ -108,21 +109,21 @@ def run_one(runner: Runner, directory: str, config: TrainConfig, steps: int) -> 
     worker = runner._start_worker()  # noqa: SLF001 - a benchmark of that very process
     pid = worker.process.pid
     normal_priority(pid)
-    worker.conn.send(("run", "measured", config, directory, 3600, steps))  # its step cap ends it at ``steps``
+    worker.conn.send(Start("measured", config, directory, 3600, steps))  # its step cap ends it at ``steps``
     trace, next_report, done, total = [], REPORT_EVERY, 0, 0
     try:
         while True:
-            message = worker.conn.recv()[1:]  # (the run's id first)
-            if message[0] == "progress":
-                done, total = message[1], message[2]
+            report = worker.conn.recv()
+            if isinstance(report, Progress):
+                done, total = report.done, report.total
                 if done < 100:  # (the worker lowers its own priority as it starts)
                     normal_priority(pid)
                 if done >= next_report:
                     trace.append(status(pid)["VmRSS"])
                     next_report += REPORT_EVERY
-            elif message[0] == "failed":
-                raise SystemExit(f"the run failed: {message[1]} {message[2]}")
-            elif message[0] == "done":
+            elif isinstance(report, Failed):
+                raise SystemExit(f"the run failed: {report.reason} {report.detail}")
+            elif isinstance(report, Trained):
                 break
         peak = status(pid)
         time.sleep(IDLE_WAIT)

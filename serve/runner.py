@@ -26,9 +26,10 @@ worker with no run left waits a minute for the next one. Inside a worker each ru
 its own (serve/worker.py): runs side by side share its core, so a run a student starts while the
 class's other runs compute shows its first steps within a second instead of waiting its turn.
 
-No Streamlit here: the app keeps one Runner for the whole server. The worker's side is serve/worker.py,
-the record serve/records.py, the limits serve/limits.py. This module is longer than the others: it is one
-class whose lock guards every change of the runs, the queue and the workers, read best in one place.
+No Streamlit here: the app keeps one Runner for the whole server. The worker's side is serve/worker.py, their
+messages serve/protocol.py, the record serve/records.py, the limits serve/limits.py. This module is longer than
+the others: it is one class whose lock guards every change of the runs, the queue and the workers, read best in
+one place.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerProcess
@@ -67,6 +68,7 @@ from serve.limits import (
     queue_wait,
     remove_stale_pymp,
 )
+from serve.protocol import LAST, Computed, Data, Epoch, Failed, Measured, Progress, Report, Start, Stop, Trained
 from serve.records import RunView, record_size, run_key
 from serve.store import BoundedStore
 from serve.worker import BarePopen, work
@@ -356,10 +358,10 @@ class Runner:
         elif run.state == "running" and run.stop_asked is None:
             run.stop_asked = time.monotonic()
             if run.launched:  # otherwise _launch passes it on
-                self._tell(self._worker_of(run), ("stop", run.run_id))
+                self._tell(self._worker_of(run), Stop(run.run_id))
 
     @staticmethod
-    def _tell(worker: _Worker | None, message: tuple) -> None:
+    def _tell(worker: _Worker | None, message: Start | Stop) -> None:
         if worker is None:
             return
         try:
@@ -430,12 +432,12 @@ class Runner:
                         starting = False
                 with self._lock:
                     worker.conn.send(
-                        ("run", run.run_id, run.config, run.mnist_directory, self.max_seconds, self.max_steps)
+                        Start(run.run_id, run.config, run.mnist_directory, self.max_seconds, self.max_steps)
                     )
                     run.launched = True
                     run.started = run.last_seen = time.monotonic()  # the time spent starting is nobody's absence
                     if run.stop_asked is not None:  # stopped while it was being launched
-                        self._tell(worker, ("stop", run.run_id))
+                        self._tell(worker, Stop(run.run_id))
             except Exception as err:  # noqa: BLE001 - e.g. no forkserver: the run fails, the page says so
                 with self._lock:
                     run.state, run.error, run.detail = "failed", "crash", repr(err)
@@ -450,36 +452,35 @@ class Runner:
             self._thread = threading.Thread(target=self._monitor, name="bn-lab-runner", daemon=True)
             self._thread.start()
 
-    def _receive(self, run: _Run, message: tuple) -> None:
-        kind = message[0]
-        if kind == "progress":
-            run.done, run.total, run.step_seconds = message[1], message[2], message[3]
-            run.progress_at = time.monotonic()
-            if run.mark is None:
-                run.mark = (run.progress_at, run.done)
-        elif kind == "measure":
-            keep_measure(run.measures, message[1])
-        elif kind == "data":
-            run.image_shape = tuple(message[2])
-        elif kind == "epoch":
-            run.epochs.append(message[1])
-        elif kind == "done":  # its model was rebuilt by _unpack
-            run.history, run.compute_seconds, run.state = message[1], message[2], "finished"
-            run.measures = list(run.history.measures)
-            run.done = run.history.measures[-1].step if run.history.measures else run.done
-        elif kind == "result":  # an experiment's
-            run.result, run.compute_seconds, run.state = message[1], message[2], "finished"
-        elif kind == "failed":
-            run.state, run.error, run.detail = "failed", message[1], message[2]
+    def _receive(self, run: _Run, report: Report) -> None:
+        match report:
+            case Progress(done=done, total=total, step_seconds=step_seconds):
+                run.done, run.total, run.step_seconds = done, total, step_seconds
+                run.progress_at = time.monotonic()
+                if run.mark is None:
+                    run.mark = (run.progress_at, run.done)
+            case Measured(measure=measure):
+                keep_measure(run.measures, measure)
+            case Data(image_shape=shape):
+                run.image_shape = tuple(shape)
+            case Epoch(record=record):
+                run.epochs.append(record)
+            case Trained(history=history, seconds=seconds):  # its model was rebuilt by _unpack
+                run.history, run.compute_seconds, run.state = history, seconds, "finished"
+                run.measures = list(history.measures)
+                run.done = history.measures[-1].step if history.measures else run.done
+            case Computed(result=result, seconds=seconds):  # an experiment's
+                run.result, run.compute_seconds, run.state = result, seconds, "finished"
+            case Failed(reason=reason, detail=detail):
+                run.state, run.error, run.detail = "failed", reason, detail
 
     @staticmethod
-    def _unpack(message: tuple) -> tuple:
-        """Work on a message that needs no lock: rebuilding a finished run's model takes milliseconds."""
-        if message[1] == "done":
-            run_id, _, history, weights, n_inputs, seconds = message
-            history.model = model_from(history.config, n_inputs, weights)
-            return (run_id, "done", history, seconds)
-        return message
+    def _unpack(report: Report) -> Report:
+        """Work on a report that needs no lock: rebuilding a finished run's model takes milliseconds."""
+        if isinstance(report, Trained) and report.weights is not None:
+            report.history.model = model_from(report.history.config, report.n_inputs, report.weights)
+            return replace(report, weights=None)
+        return report
 
     def _store(self, finished: list[RunView]) -> None:
         """Finished runs into the record store (outside the lock: sizing one takes milliseconds); a
@@ -578,14 +579,14 @@ class Runner:
             closed = True
         finished = []
         with self._lock:
-            for run_id, *message in messages:
-                run = self._runs.get(run_id) if run_id in worker.runs else None
+            for report in messages:
+                run = self._runs.get(report.run_id) if report.run_id in worker.runs else None
                 if run is not None:
-                    self._receive(run, tuple(message))
+                    self._receive(run, report)
                     if run.state == "finished":
                         finished.append(self._snapshot(run))
-                if message[0] in ("done", "result", "failed"):
-                    self._release(worker, run_id, time.monotonic())
+                if isinstance(report, LAST):
+                    self._release(worker, report.run_id, time.monotonic())
             if closed and worker in self._workers:
                 self._drop(worker)
         self._store(finished)

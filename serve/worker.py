@@ -11,11 +11,7 @@ second, and then all progress together. Sixty runs of the digits took 26 s this 
 switching between threads. A model of the
 digits is a few hundred kilobytes; a thread costs far less than a process of its own.
 
-Messages are tuples. A worker receives ("run", run_id, config, mnist_directory, max_seconds, max_steps),
-("stop", run_id), or None: end. It sends, each tagged with its run: (run_id, "data", n_inputs,
-image_shape), (run_id, "progress", done, total, step_seconds), (run_id, "measure", Measure), (run_id,
-"epoch", EpochRecord), (run_id, "done", History without its model, weights, n_inputs, seconds), (run_id,
-"result", experiment result, seconds), (run_id, "failed", reason, detail).
+The messages, both ways, are serve/protocol.py's.
 """
 
 from __future__ import annotations
@@ -34,6 +30,7 @@ from bn_core.experiments import Stopped
 from bn_core.train import TrainConfig, train, weights_of
 from serve.jobs import Job, run_job
 from serve.memory import return_freed_memory
+from serve.protocol import Computed, Data, Epoch, Failed, Measured, Progress, Start, Stop, Trained
 
 PROGRESS_EVERY = 0.1  # seconds between progress messages of a run
 STOP_CHECK_EVERY = 0.05  # seconds between looks at a run's stop flag
@@ -41,7 +38,7 @@ STOP_CHECK_EVERY = 0.05  # seconds between looks at a run's stop flag
 # 25 ms with four busy processes at nice 10 beside it, 20.6 ms with them at nice 19 (measured).
 WORKER_NICE = 19
 TURN = 0.05  # seconds a run computes before the run with the fewest steps takes its turn
-Tell = Callable[..., None]  # sends one message of a run: tell("progress", done, total, seconds)
+Tell = Callable[..., None]  # sends one report of a run, tagged with its id: tell(Progress, done, total, seconds)
 
 
 class BarePopen(popen_forkserver.Popen):
@@ -178,7 +175,7 @@ def work(conn: Connection) -> None:
     data, turns = DataSets(), Turns()
     runs: dict[str, tuple[threading.Thread, Stopper]] = {}
 
-    def send(message: tuple) -> None:
+    def send(message) -> None:
         with sending:  # one message at a time on the pipe, from any run's thread
             conn.send(message)
 
@@ -191,24 +188,26 @@ def work(conn: Connection) -> None:
             return
         for run_id in [r for r, (thread, _) in runs.items() if not thread.is_alive()]:
             del runs[run_id]
-        if message[0] == "run":
-            _, run_id, config, directory, max_seconds, max_steps = message
-            stopper = Stopper(max_seconds, max_steps, run_id, turns)
+        if isinstance(message, Start):
+            run_id = message.run_id
+            stopper = Stopper(message.max_seconds, message.max_steps, run_id, turns)
             thread = threading.Thread(
-                target=compute, args=(run_id, config, directory, stopper, send, data), name=f"run-{run_id}"
+                target=compute,
+                args=(run_id, message.config, message.directory, stopper, send, data),
+                name=f"run-{run_id}",
             )
             thread.daemon = True
             runs[run_id] = (thread, stopper)
             thread.start()
-        elif message[0] == "stop" and message[1] in runs:
-            runs[message[1]][1].stop.set()
+        elif isinstance(message, Stop) and message.run_id in runs:
+            runs[message.run_id][1].stop.set()
 
 
 def compute(run_id: str, config: TrainConfig | Job, directory: str | None, stopper: Stopper, send, data) -> None:
-    """One run, in its thread: its messages go out tagged with its id."""
+    """One run, in its thread: its reports go out tagged with its id."""
 
-    def tell(*message) -> None:
-        send((run_id, *message))
+    def tell(report: type, *fields) -> None:
+        send(report(run_id, *fields))
 
     stopper.begin()  # its first turn: a new run has computed no step, so it goes next
     try:
@@ -218,9 +217,9 @@ def compute(run_id: str, config: TrainConfig | Job, directory: str | None, stopp
     except (BrokenPipeError, EOFError):
         return  # the server is gone
     except DataUnavailable as err:
-        tell("failed", err.reason, err.detail)
+        tell(Failed, err.reason, err.detail)
     except Exception as err:  # noqa: BLE001 - reported to the page as a failed run
-        tell("failed", "crash", repr(err))
+        tell(Failed, "crash", repr(err))
     finally:
         stopper.end()
         return_freed_memory()
@@ -247,7 +246,7 @@ def reporter(tell: Tell, stopper: Stopper) -> Callable[[int, int], None]:
     def progress(done: int, total: int) -> None:
         if done == total or time.monotonic() - last[0] >= PROGRESS_EVERY:
             last[0] = time.monotonic()
-            tell("progress", done, total, stopper.step_seconds)
+            tell(Progress, done, total, stopper.step_seconds)
 
     return progress
 
@@ -256,31 +255,31 @@ def _train_one(config: TrainConfig, data: Dataset, tell: Tell, stopper: Stopper)
     """Train one run at full speed, reporting the data's shape, its measures, each epoch, the progress
     and the result."""
     progress = reporter(tell, stopper)
-    tell("data", data.n_inputs, data.image_shape)
+    tell(Data, data.n_inputs, data.image_shape)
     history = train(
         config,
-        on_epoch=lambda record: tell("epoch", record),
+        on_epoch=lambda record: tell(Epoch, record),
         should_stop=stopper,
         data=data,
         on_progress=progress,
-        on_measure=lambda measure: tell("measure", measure),
+        on_measure=lambda measure: tell(Measured, measure),
     )
     if stopper.reason == "stopped":  # nobody wants it any more: no record of a run cut short
-        tell("failed", "stopped", "")
+        tell(Failed, "stopped", "")
         return
     weights = weights_of(history.model)
     history.model = None
-    tell("done", history, weights, data.n_inputs, stopper.seconds())
+    tell(Trained, history, weights, data.n_inputs, stopper.seconds())
 
 
 def _experiment_one(job: Job, data: Dataset, tell: Tell, stopper: Stopper) -> None:
     """Run one experiment (``serve.jobs``), reporting its progress and result; it asks ``stopper``
     before every training step, so a stop and the caps work as for a run."""
     progress = reporter(tell, stopper)
-    tell("data", data.n_inputs, data.image_shape)
+    tell(Data, data.n_inputs, data.image_shape)
     try:
         result = run_job(job, data, should_stop=stopper, on_progress=progress)
     except Stopped:
-        tell("failed", stopper.reason or "stopped", "")
+        tell(Failed, stopper.reason or "stopped", "")
         return
-    tell("result", result, stopper.seconds())
+    tell(Computed, result, stopper.seconds())

@@ -63,13 +63,8 @@ PHONE_CSS = f"""<style>
     position: sticky; top: 3.75rem; z-index: 3; max-height: 40vh; overflow-y: auto; overscroll-behavior: contain;
     background: #fff; box-shadow: 0 8px 6px -6px rgba(49, 51, 63, 0.3); padding-bottom: 0.5rem;
   }}
-  .stHorizontalBlock:has(> .stColumn > .stVerticalBlock > .st-key-train-step) > .stColumn {{ min-width: 0; }}
-  .stHorizontalBlock:has(> .stColumn > .stVerticalBlock > .st-key-train-step) > .stColumn:last-child {{
-    min-width: 100%;
-  }}
   .js-plotly-plot .modebar-container {{ display: none; }}  /* no hover on a phone: it would sit on the titles */
   .katex-display {{ overflow-x: auto; overflow-y: hidden; }}  /* a long formula scrolls sideways, not cut */
-  .stColumn:has(.st-key-train_panel):not(:has(.stColumn .st-key-train_panel)) {{ order: 1; }}
 }}
 </style>"""
 
@@ -86,10 +81,11 @@ label[data-testid="stWidgetLabel"][disabled] { color: rgba(47, 45, 43, 0.7) !imp
 </style>"""
 
 
-def header(page: str) -> None:
+def header(page: str, css: str = "") -> None:
+    """The page's title and lead, and the frame's style with the page's own (``css``: a <style> element)."""
     st.title(t(f"{page}.title"))
     st.caption(t(f"{page}.lead"))
-    st.html(PHONE_CSS + FRAME_CSS)  # also in the sidebar (app.py): whichever a rerun has drawn first
+    st.html(PHONE_CSS + FRAME_CSS + css)  # also in the sidebar (app.py): whichever a rerun has drawn first
 
 
 def lead(key: str) -> None:

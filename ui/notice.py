@@ -12,28 +12,36 @@ normally, unless the page itself asked for that run (``hold``, ``rerun_page``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import streamlit as st
 
 Level = Literal["info", "success", "warning", "error"]
-BOX = "bn_lab.notices"  # key -> [level, text, icon, seen]
-# seen: False (posted), DRAWN (drawn in a run not ended yet), True (drawn in a run that ended normally)
+BOX = "bn_lab.notices"  # key -> Entry
 DRAWN = "drawn"
 HOLD = "bn_lab.notices_hold"  # the coming run is not the student's doing
 HELD = "bn_lab.notices_held"  # whether the run under way is the page's own (set as it starts)
 
 
+@dataclass
+class Entry:
+    level: Level
+    text: str
+    icon: str | None
+    seen: bool | str = False  # False (posted), DRAWN (drawn in a run not ended yet), True (drawn in a run that ended)
+
+
 def post(key: str, level: Level, text: str, icon: str | None = None) -> None:
-    st.session_state.setdefault(BOX, {})[key] = [level, text, icon, False]
+    st.session_state.setdefault(BOX, {})[key] = Entry(level, text, icon)
 
 
 def draw(key: str) -> None:
     """Draw the message posted under ``key``, if any (it stays posted: see the module's doc)."""
     entry = st.session_state.get(BOX, {}).get(key)
     if entry is not None:
-        getattr(st, entry[0])(entry[1], icon=entry[2])
-        entry[3] = entry[3] or DRAWN
+        getattr(st, entry.level)(entry.text, icon=entry.icon)
+        entry.seen = entry.seen or DRAWN
 
 
 def hold() -> None:
@@ -56,7 +64,7 @@ def run_starting() -> None:
     s[HELD] = bool(s.pop(HOLD, False))
     if s[HELD] or not box:
         return
-    for key in [k for k, entry in box.items() if entry[3] is True]:
+    for key in [k for k, entry in box.items() if entry.seen is True]:
         del box[key]
 
 
@@ -69,5 +77,5 @@ def run_ended() -> None:
     """At the end of a run that was not interrupted (app.py; a fragment's own run in ui/frame.py):
     what it drew has been seen."""
     for entry in st.session_state.get(BOX, {}).values():
-        if entry[3] == DRAWN:
-            entry[3] = True
+        if entry.seen == DRAWN:
+            entry.seen = True

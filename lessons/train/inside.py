@@ -8,7 +8,7 @@ import streamlit as st
 
 from bn_core import train as tr
 from lessons.train import figures
-from lessons.train.sections import norm_name
+from lessons.train.settings import norm_name
 from serve.records import RunView
 from ui import charts
 from ui.i18n import num, t

@@ -5,8 +5,7 @@ import streamlit as st
 
 from bn_core.data import DataUnavailable, mnist_dir
 from lessons.train import inside as inside_tab
-from lessons.train import sections as parts
-from lessons.train import state
+from lessons.train import kept, mnist, playback, results, settings, state
 from ui import notice, runs, train_script
 from ui import session as page_session
 from ui.code import code_for_this
@@ -17,40 +16,51 @@ from ui.share import share_bar
 from ui.state import mirror, restore, show_notices
 
 freeze_imports("torch")  # this page brought torch into the server process
+# On a phone: the inside tab's step picker keeps its row and its chart takes the next; the settings go below the
+# charts (the frame makes the controls' column stick to the top, ui/frame.py)
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  .stHorizontalBlock:has(> .stColumn > .stVerticalBlock > .st-key-train-step) > .stColumn { min-width: 0; }
+  .stHorizontalBlock:has(> .stColumn > .stVerticalBlock > .st-key-train-step) > .stColumn:last-child {
+    min-width: 100%;
+  }
+  .stColumn:has(.st-key-train_panel):not(:has(.stColumn .st-key-train_panel)) { order: 1; }
+}
+</style>"""
 
 
 def body() -> None:
-    header("train")
+    header("train", PHONE_CSS)
     runs.runner()  # the first visit starts the workers' forkserver (seconds of imports) while the student reads
     show_notices(restore(state.PARAMS))
-    parts.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
+    kept.restore_kept(page_session.tab_id())  # after a reload: the tab's finished (and training) runs
     share_bar("train", state.PARAMS, state.PRESETS)
     lead("train")
     s = st.session_state
     notice.draw(state.NOTICE)
 
-    config = parts.chosen_config()
+    config = settings.chosen_config()
     problems = config.problems()
-    missing = config.dataset == "mnist" and not parts.mnist_ready()
+    missing = config.dataset == "mnist" and not mnist.mnist_ready()
     top_left, top_right = st.columns([1, 2.6], gap="large", vertical_alignment="bottom")
     with top_left:
-        parts.preset_picker()
+        settings.preset_picker()
     with top_right:
-        parts.pace_controls(disabled=bool(problems) or missing)
+        playback.pace_controls(disabled=bool(problems) or missing)
     panel, main = st.columns([1, 2.6], gap="large")
     with panel.container(key="train_panel"):  # on a phone it goes below the charts (ui/frame.py)
         preset = s["train.preset"]
         if preset == "custom":
             with st.container(height=560, border=False):  # the settings scroll; the charts stay in view
-                parts.controls()
+                settings.controls()
         else:
             st.markdown(t(f"train.about_{preset}"))
-            st.caption(parts.describe(config))
-        parts.problems_message(problems, config.hidden)
+            st.caption(settings.describe(config))
+        settings.problems_message(problems, config.hidden)
         if missing:
-            parts.mnist_missing()
+            mnist.mnist_missing()
     with main:
-        st.fragment(live, run_every=parts.poll_seconds())()
+        st.fragment(live, run_every=playback.poll_seconds())()
     if not problems:  # full width: a script's lines need it
         preset = s["train.preset"]
         title = f"{t('train.title')} · {t(f'train.preset_{preset}')}"
@@ -60,13 +70,13 @@ def body() -> None:
         st.markdown(t("train.why"))
     check_yourself("train", state.QUESTIONS)
     mirror(state.PARAMS)
-    parts.save_kept()
+    kept.save_kept()
     page_session.mount_tab_id()
 
 
 def live() -> None:
     """Polled once a second while a computation goes on: its progress and the player, not the whole page."""
-    guarded(parts.live, "train.live")
+    guarded(playback.live, "train.live")
 
 
 def finished(groups: list) -> None:
@@ -87,27 +97,27 @@ def finished(groups: list) -> None:
     st.caption(t("train.summary_after", step=num(steps, ",d"), steps=num(max(v.total for v in views), ",d")))
     for column, view in zip(st.columns(len(views)), views, strict=True):
         with column:
-            parts.run_summary(view)
+            results.run_summary(view)
     try:
         dataset = runs.load_dataset(views[0].config.dataset, str(mnist_dir()))
     except DataUnavailable:
         dataset = None
     # Only the open tab runs (a tab change reruns the page): each page run after a run ends,
     # in every session of a class, then builds one tab's charts instead of three.
-    inside, results, predict = st.tabs(
+    inside_part, results_part, predict_part = st.tabs(
         [t("train.tab_inside"), t("train.tab_results"), t("train.tab_predict")], key="train.tab", on_change="rerun"
     )
-    if inside.open:
-        with inside:
+    if inside_part.open:
+        with inside_part:
             inside_tab.inside(views)
-    if results.open:
-        with results:
-            parts.results(pick_model(views, "train.model"), dataset)
-    if predict.open:
-        with predict:
-            parts.predict(pick_model(views, "train.model_predict"), dataset)
+    if results_part.open:
+        with results_part:
+            results.results(pick_model(views, "train.model"), dataset)
+    if predict_part.open:
+        with predict_part:
+            results.predict(pick_model(views, "train.model_predict"), dataset)
     st.button(
-        t("train.remove"), on_click=parts.remove_group, args=(chosen,), icon=":material/delete:", key="train.remove"
+        t("train.remove"), on_click=playback.remove_group, args=(chosen,), icon=":material/delete:", key="train.remove"
     )
 
 
@@ -116,7 +126,7 @@ def pick_model(views: list, key: str):
     pick = st.radio(
         t("train.which_model"),
         range(len(views)),
-        format_func=lambda i: parts.norm_name(views[i].config.norm),
+        format_func=lambda i: settings.norm_name(views[i].config.norm),
         horizontal=True,
         key=key,
     )

@@ -191,7 +191,7 @@ TRAIN_STATES = {  # every preset, and custom settings that use each part a scrip
 
 
 def page_summary(config: tr.TrainConfig, data) -> dict[str, object]:
-    """What the run's summary shows for each run of the pair (lessons/train/sections.run_summary), trained as
+    """What the run's summary shows for each run of the pair (lessons/train/results.run_summary), trained as
     the server's workers train it (serve/worker.py: bn_core.train.train, one thread)."""
     import torch
 

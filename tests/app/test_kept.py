@@ -5,7 +5,7 @@ queue messages."""
 import pytest
 
 from lessons.train import kept as kept_module
-from lessons.train import sections
+from lessons.train import state
 from tests.app.helpers import assert_clean, open_page, poll, text_of
 from tests.app.test_train import finished_groups
 from tests.integration.test_runner import long
@@ -26,7 +26,7 @@ def tab(monkeypatch):
     """The tab's id as its element would report it (AppTest runs no JavaScript)."""
     monkeypatch.setattr(page_session, "tab_id", lambda: TAB)
     yield TAB
-    sections.kept().drop(TAB)
+    kept_module.kept().drop(TAB)
 
 
 @pytest.mark.slow
@@ -35,7 +35,7 @@ def test_a_reload_finds_the_finished_runs_kept_for_comparison(tab):
     at.button(key="train.start").click().run()
     poll(at, lambda a: len(finished_groups(a)) == 1)
     kept_groups = finished_groups(at)
-    entry = sections.kept().get(TAB)
+    entry = kept_module.kept().get(TAB)
     assert entry.groups == ((kept_groups[0]["name"], tuple(v.run_id for v in kept_groups[0]["runs"])),)
     # a reload: a new session in the same tab
     again = open_page(PAGE, "en", preset="custom", epochs="1", hidden="16", seed="21")
@@ -53,10 +53,10 @@ def test_a_reload_finds_the_finished_runs_kept_for_comparison(tab):
 def test_a_reload_while_computing_joins_the_computation_again(tab):
     at = open_page(PAGE, "en", preset="custom", epochs="100", hidden="512", bs="2", seed="22")
     at.button(key="train.start").click().run()
-    keys = list(at.session_state[sections.ACTIVE])
+    keys = list(at.session_state[state.ACTIVE])
     again = open_page(PAGE, "en")
     assert_clean(again)
-    assert again.session_state[sections.ACTIVE] == keys  # the same computation, not a second one
+    assert again.session_state[state.ACTIVE] == keys  # the same computation, not a second one
     runs.runner().release(keys[0]), runs.runner().release(keys[1])
 
 
@@ -77,7 +77,7 @@ def test_a_record_the_server_no_longer_has_is_named_in_a_notice(tab):
 
 def test_a_page_with_nothing_to_keep_writes_nothing(tab):
     open_page(PAGE, "en")
-    assert sections.kept().get(TAB) is None  # a flood of fresh tab ids cannot push out a class's entries
+    assert kept_module.kept().get(TAB) is None  # a flood of fresh tab ids cannot push out a class's entries
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_a_start_past_the_session_limit_says_so_and_starts_nothing(limits, lang)
     at = open_page(PAGE, lang, seed="24")
     at.button(key="train.start").click().run()
     assert_clean(at)
-    assert sections.ACTIVE not in at.session_state
+    assert state.ACTIVE not in at.session_state
     text = catalog(lang)["train.limit_session"].format(n=1)
     assert text in [w.value for w in at.warning]
     assert limits.counts()["queued"] + limits.counts()["running"] == 0
@@ -110,7 +110,7 @@ def test_a_start_past_the_queue_limit_says_so(limits):
         at.button(key="train.start").click().run()
         text = catalog("en")["train.limit_queue"].format(n=1, limit=1)
         assert text in [w.value for w in at.warning]
-        assert sections.ACTIVE not in at.session_state and limits.counts()["queued"] == 0
+        assert state.ACTIVE not in at.session_state and limits.counts()["queued"] == 0
     finally:
         limits.release(other)
 

@@ -64,7 +64,7 @@ def eps_zero_constant(at):
 
 def bn_vs_none(at):
     from bn_core.train import PRESETS as CONFIGS
-    from lessons.train.sections import pair
+    from lessons.train.settings import pair
 
     assert at.selectbox(key="train.preset").value == "figure1"
     assert EN["train.about_figure1"][:40] in text_of(at)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bn_core import train as tr
-from lessons.train import sections
+from lessons.train import state
 from tests.app.helpers import assert_clean, open_page, poll, text_of
 from ui import runs
 from ui.i18n import catalog
@@ -16,11 +16,11 @@ PAGE = "lessons/train/train.py"
 
 
 def views(at):
-    return runs.views(at.session_state[sections.ACTIVE])
+    return runs.views(at.session_state[state.ACTIVE])
 
 
 def finished_groups(at):
-    return at.session_state[sections.GROUPS] if sections.GROUPS in at.session_state else []
+    return at.session_state[state.GROUPS] if state.GROUPS in at.session_state else []
 
 
 def player_data(at) -> dict | None:
@@ -51,7 +51,7 @@ def test_play_computes_a_pair_once_and_the_player_gets_its_record():
     at.button(key="train.start").click().run()
     configs = [v.config for v in views(at)]
     assert configs == [tr.TrainConfig(epochs=1, hidden=16), tr.TrainConfig(epochs=1, hidden=16).twin()]
-    keys = list(at.session_state[sections.ACTIVE])
+    keys = list(at.session_state[state.ACTIVE])
     poll(at, lambda a: len(finished_groups(a)) == 1)
     assert_clean(at)
     shown = finished_groups(at)[0]["runs"]
@@ -84,7 +84,7 @@ def test_a_second_pair_is_shown_when_it_is_computed_and_the_speed_reaches_the_pl
     at.button(key="train.start").click().run()
     poll(at, lambda a: len(finished_groups(a)) == 2)
     assert_clean(at)
-    assert at.radio(key=sections.CHOSEN).value == 1
+    assert at.radio(key=state.CHOSEN).value == 1
     shown = finished_groups(at)[1]["runs"]
     assert [v.config.seed for v in shown] == [8, 8]
     percents = [m.value for m in at.metric if m.label == catalog("en")["train.test_accuracy"]]
@@ -98,12 +98,12 @@ def test_a_second_pair_is_shown_when_it_is_computed_and_the_speed_reaches_the_pl
 def test_stop_releases_the_computation_and_says_so():
     at = open_page(PAGE, "en", preset="custom", epochs="100", hidden="512", bs="2", seed="11")
     at.button(key="train.start").click().run()
-    keys = list(at.session_state[sections.ACTIVE])
-    poll(at, lambda a: sections.ACTIVE in a.session_state and any(v.done > 0 for v in views(a)))
+    keys = list(at.session_state[state.ACTIVE])
+    poll(at, lambda a: state.ACTIVE in a.session_state and any(v.done > 0 for v in views(a)))
     assert "Computed on the server: step" in " ".join(p.proto.text for p in at.get("progress"))
     at.button(key="train.stop").click().run()
     assert_clean(at)
-    assert sections.ACTIVE not in at.session_state
+    assert state.ACTIVE not in at.session_state
     assert catalog("en")["train.stopped_computing"] in text_of(at)
     shared = runs.runner()  # (a view would count as a heartbeat: look at the runner's own table)
     poll(at, lambda a: not any(k in shared._runs for k in keys), timeout=30)  # nobody else wanted it: gone

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from lessons.train import sections
+from lessons.train import mnist, results
 from serve.download import DOWNLOAD_ENV, URL_ENV
 from tests.app.helpers import open_page, text_of
 from tests.core.mnist_server import serve
@@ -73,7 +73,7 @@ def test_a_press_shows_the_progress_and_then_how_the_download_ended(no_mnist, tm
     assert len(server.requests) == 1  # the first file failed its checksum: no further requests
     failed = [text["train.data_checksum"].format(detail="train-images-idx3-ubyte.gz")]
     assert [e.value for e in at.error] == failed
-    assert sections.downloader().progress().state == "failed"
+    assert mnist.downloader().progress().state == "failed"
     assert not at.get("progress") and not buttons(at)[text["train.mnist_download"]].disabled  # a new press may retry
     at.run()
     assert [e.value for e in at.error] == failed  # it stays beside the button, once
@@ -83,5 +83,5 @@ def test_a_press_shows_the_progress_and_then_how_the_download_ended(no_mnist, tm
 def test_mnist_pixels_kept_as_bytes_are_drawn_as_their_float_images_are():
     raw = np.array([0, 1, 128, 254, 255, 17, 200, 90, 3], np.uint8)
     floats = (raw / 255.0).astype(np.float32)  # as MNIST was held before issue 14
-    assert np.array_equal(sections.pixels(raw, (3, 3)), sections.pixels(floats, (3, 3)))
-    assert sections.pixels(raw, (3, 3)).max() >= 254  # not clipped to [0, 1] as raw bytes
+    assert np.array_equal(results.pixels(raw, (3, 3)), results.pixels(floats, (3, 3)))
+    assert results.pixels(raw, (3, 3)).max() >= 254  # not clipped to [0, 1] as raw bytes
