@@ -40,8 +40,15 @@ def shipped_machine(name: str) -> dict:
     return jobs.stored_machine((jobs.SHIPPED / f"{name}.json").read_text(encoding="utf-8")) or {}
 
 
+def defaults_note(source: str | None) -> None:
+    """Above the charts: that they show the default settings, as nobody has computed the student's yet."""
+    if source is None:
+        st.info(t("experiments.showing_defaults"), icon=":material/info:")
+
+
 def source_note(source: str | None, name: str) -> None:
-    """Says where the numbers on the charts come from, and what of them is reproducible."""
+    """Below the charts (the section's picture comes first): where their numbers come from, and what of them is
+    reproducible."""
     if source == "shipped":
         m = shipped_machine(name)
         config = shipped(name).config
@@ -58,8 +65,6 @@ def source_note(source: str | None, name: str) -> None:
         )
     elif source == "computed":
         st.caption(t("experiments.from_computed"))
-    else:
-        st.info(t("experiments.showing_defaults"), icon=":material/info:")
 
 
 # --- run it yourself ---------------------------------------------------------------------------

@@ -51,9 +51,10 @@ def show() -> None:
         common.run_panel("lr", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source, "lr")
+        common.defaults_note(source)
         drawn = result if result is not None else common.shipped("lr")
         draw(drawn)
+        common.source_note(source, "lr")
         common.script_of("lr", drawn.config)
 
 

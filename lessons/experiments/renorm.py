@@ -72,10 +72,11 @@ def show() -> None:
         common.run_panel("renorm", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source, "renorm")
+        common.defaults_note(source)
         if result is None:
             result, index = common.shipped("renorm"), len(common.shipped("renorm").config.settings) - 1
         draw(result, index)
+        common.source_note(source, "renorm")
         common.script_of("renorm", result.config)
 
 

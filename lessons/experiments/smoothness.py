@@ -77,9 +77,10 @@ def show() -> None:
         common.run_panel("smoothness", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source, "smoothness")
+        common.defaults_note(source)
         drawn = result if result is not None else common.shipped("smoothness")
         draw(drawn, current=result is not None)
+        common.source_note(source, "smoothness")
         common.script_of("smoothness", drawn.config)
 
 

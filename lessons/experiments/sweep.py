@@ -55,9 +55,10 @@ def show() -> None:
         common.run_panel("sweep", config, result is not None)
 
     with beside_controls(panel):
-        common.source_note(source, "sweep")
+        common.defaults_note(source)
         drawn = result if result is not None else common.shipped("sweep")
         draw(drawn, current=result is not None)
+        common.source_note(source, "sweep")
         common.script_of("sweep", drawn.config)
 
 
