@@ -105,3 +105,20 @@ def page(browser):
 def metric_label(page, label: str):
     """A metric's label on the page (not the same words in a code block, such as the code for this's script)."""
     return page.get_by_test_id("stMetricLabel").filter(has_text=label).first
+
+
+def press_until(button, wait, tries: int = 4, each: int = 30_000) -> None:
+    """Press ``button`` until ``wait(timeout_ms)`` returns. A press can be lost while the page runs again for its
+    own reasons (the tab's id, reported a moment after the page appeared, reruns it; ui/notice.py): a student would
+    press again, and so does this (pressing Play or Train again joins the same computation, or replays its record).
+    Seen in CI: a pair's first steps never came after one press, in 1 of 3 languages."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        button.click()
+        try:
+            wait(each)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise

@@ -8,7 +8,7 @@ from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.e2e.axe import violations
-from tests.e2e.conftest import metric_label, streamlit_server
+from tests.e2e.conftest import metric_label, press_until, streamlit_server
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import HOME, LESSONS
 
@@ -145,8 +145,8 @@ def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, la
     text = catalog(lang)
     page.set_viewport_size({"width": 1400, "height": 2600})
     open_and_check(page, server, lesson, lang, "&section=stats", charts=2)
-    page.get_by_role("button", name=text["inside.pair_start"]).click()
-    page.wait_for_function(PLAYED, timeout=120_000)  # the pair's records, played from the first steps computed
+    start = page.get_by_role("button", name=text["inside.pair_start"])
+    press_until(start, lambda ms: page.wait_for_function(PLAYED, timeout=ms))  # played from the first steps computed
     page.wait_for_timeout(3000)
     page.screenshot(path=str(shots / f"inside-stats-live-{lang}.png"))
     page.get_by_text(text["inside.gap_title"]).wait_for(timeout=300_000)  # slow on a loaded machine
@@ -234,9 +234,8 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     play = page.get_by_role("button", name=text["train.play"])
     box = play.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900  # Play is in view without scrolling
-    play.click()
     # the player plays the records beside the controls (from the first steps computed)
-    page.wait_for_function(PLAYED, timeout=120_000)
+    press_until(play, lambda ms: page.wait_for_function(PLAYED, timeout=ms))
     box = page.locator(".bnp-bar").bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900  # the player's controls are in view too
     page.screenshot(path=str(shots / f"train-live-{lang}.png"))

@@ -4,9 +4,8 @@ for), and a server's run limits as a student meets them, in a real browser."""
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import metric_label, streamlit_server
+from tests.e2e.conftest import metric_label, press_until, streamlit_server
 from tests.e2e.test_browser import ERRORS, open_and_check
 from ui.i18n import catalog
 from ui.lessons import LESSONS
@@ -93,20 +92,6 @@ def test_a_start_past_the_per_session_limit_is_refused_in_the_students_language(
             page.context.close()
 
 
-def press_until_shown(page, button: str, shown, tries: int = 4) -> None:
-    """Press ``button`` until ``shown`` appears. A press can be lost while the page runs again for its own
-    reasons (the tab's id, reported a moment after the page appeared, reruns it; ui/notice.py): a student
-    would press again, and so does this (a second press of Play joins the same computation)."""
-    for attempt in range(tries):
-        page.get_by_role("button", name=button).click()
-        try:
-            shown.wait_for(timeout=30_000)
-            return
-        except PlaywrightTimeout:
-            if attempt == tries - 1:
-                raise
-
-
 def test_a_queued_pair_shows_an_estimated_wait_in_russian(browser, shots):
     text = catalog("ru")
     with streamlit_server(
@@ -122,7 +107,8 @@ def test_a_queued_pair_shows_an_estimated_wait_in_russian(browser, shots):
             # pair has timed its steps (its own page's progress is not needed: in some runs, after other browser
             # tests, the page behind stopped redrawing it)
             first.bring_to_front()
-            press_until_shown(first, text["train.play"], first.get_by_role("button", name=text["train.stop"]))
+            stop = first.get_by_role("button", name=text["train.stop"])
+            press_until(first.get_by_role("button", name=text["train.play"]), lambda ms: stop.wait_for(timeout=ms))
             second.bring_to_front()
             second.get_by_role("button", name=text["train.play"]).click()
             estimate = text["train.queue_wait"].split("{")[0]
