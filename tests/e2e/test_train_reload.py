@@ -110,7 +110,8 @@ def test_a_queued_pair_shows_an_estimated_wait_in_russian(browser, shots):
             stop = first.get_by_role("button", name=text["train.stop"])
             press_until(first.get_by_role("button", name=text["train.play"]), lambda ms: stop.wait_for(timeout=ms))
             second.bring_to_front()
-            second.get_by_role("button", name=text["train.play"]).click()
+            queued = second.get_by_text(text["train.queued"].split("{")[0])  # at once, the estimate may come later
+            press_until(second.get_by_role("button", name=text["train.play"]), lambda ms: queued.wait_for(timeout=ms))
             estimate = text["train.queue_wait"].split("{")[0]
             second.get_by_text(estimate).wait_for(timeout=240_000)  # once the running pair has timed its steps
             assert text["train.queued"].format(place=1, limit=2) in second.get_by_text(estimate).inner_text()
