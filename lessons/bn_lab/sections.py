@@ -94,8 +94,7 @@ def section_one(lab: Lab, s) -> None:
         controls.control_n1(s)
         controls.control_shape(s)
         controls.control_mode(s)
-    with view:
-        st.markdown(t("bn_lab.one_text"))
+    with view:  # what this batch gives first, then why (the picture above the fold at 1440×900)
         axes = axis_names(reduced_axes(len(lab.shape), 1), len(lab.shape))
         count = values_per_channel(lab.shape, 1)
         st.markdown(t("bn_lab.one_now", shape=str(lab.shape), axes=axes, count=num(count, ",")))
@@ -109,6 +108,9 @@ def section_one(lab: Lab, s) -> None:
         elif count == 1 and training and np.isfinite(y).all():  # with ε = 0 it is 0/0: the NaN note says so
             st.info(t("bn_lab.one_keras", beta=num(lab.beta, "g")), icon=":material/visibility_off:")
         views.before_after(x, y, layer, training, lab.ch)
+        st.markdown(t("bn_lab.one_text"))
+        with st.expander(t("bn_lab.one_images_title")):
+            st.markdown(t("bn_lab.one_images"))
         section_code(lab, "one")
 
 
@@ -194,16 +196,18 @@ def section_eps(lab: Lab, s) -> None:
         y, refused = run_layer(layer, x, training)
         mean, var = (np.asarray(v, np.float64) for v in layer.statistics(x, training))
         v, e, ch = float(var[lab.ch]), layer.eps, lab.ch
+        outcome = st.container(key="bnlab.eps_outcome")  # the section's point: what ε does to this channel now
         if v < 0 < v + e:  # a share of the denominator means nothing with a negative part
-            st.markdown(t("bn_lab.eps_now_negative", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
+            outcome.markdown(t("bn_lab.eps_now_negative", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
         elif v + e > 0:
-            st.markdown(t("bn_lab.eps_now", ch=ch, var=num(v, ".3g"), eps=num(e, "g"), share=pct(e / (v + e))))
+            outcome.markdown(t("bn_lab.eps_now", ch=ch, var=num(v, ".3g"), eps=num(e, "g"), share=pct(e / (v + e))))
         else:
-            st.markdown(t("bn_lab.eps_now_none", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
-        if refused:
-            views.refusal(refused, x.shape)
-        else:
-            views.eps_outcome(x, y, mean, var, layer, ch)
+            outcome.markdown(t("bn_lab.eps_now_none", ch=ch, var=num(v, ".3g"), eps=num(e, "g")))
+        with outcome:
+            if refused:
+                views.refusal(refused, x.shape)
+            else:
+                views.eps_outcome(x, y, mean, var, layer, ch)
         views.before_after(x, y, layer, training, ch, nan_note=False)  # eps_outcome says why
         section_code(lab, "eps")
 

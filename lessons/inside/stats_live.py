@@ -117,6 +117,10 @@ def controls() -> None:
         width="stretch",
         disabled=not busy and DONE not in s,
     )
+
+
+def code() -> None:
+    """The code for this: the pair's script (below its results, so that the player sits under its buttons)."""
     title = f"{t('inside.title')} · {t('inside.sec_stats')}"
     code_for_this(train_script.script(configs()[0], title, stats=True), "inside_stats.py", key="inside.pair_code")
 

@@ -162,8 +162,9 @@ def stepper(fwd: steps.Forward, back: steps.Backward) -> None:
     name = t(f"inside.step_{STEPS[k]}")
     st.progress((k + 1) / len(STEPS), text=t("inside.step_of", k=k + 1, n=len(STEPS), name=name))
     ch, row = s["inside.ch"], s["inside.row"]
-    for line in formula_lines(STEPS[k], fwd, back, ch, row):
-        st.latex(line)
+    with st.container(key="inside.step_formula"):  # the section's main picture: the step with its numbers
+        for line in formula_lines(STEPS[k], fwd, back, ch, row):
+            st.latex(line)
     st.caption(t(f"inside.explain_{STEPS[k]}"))
     st.dataframe(step_table(STEPS[k], fwd, back, ch, row), key="inside.step_table", width="stretch")
 

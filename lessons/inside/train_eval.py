@@ -39,14 +39,17 @@ def controls() -> None:
 
 
 def show() -> None:
-    st.markdown(t("inside.stats_intro"))
     stats_live.controls()
     every = stats_live.poll_seconds()
-    if every:  # polled while the pair trains; otherwise no fragment at all, so that the browser drops its timer
-        st.fragment(stats_live.live, run_every=every)()  # (Reset reruns only the lesson's part, not the page)
-    else:
-        stats_live.live()
+    with st.container(key="inside.pair_view"):  # the section's main picture: under its buttons, above the fold
+        if every:  # polled while the pair trains; otherwise no fragment at all, so that the browser drops its timer
+            st.fragment(stats_live.live, run_every=every)()  # (Reset reruns only the lesson's part, not the page)
+        else:
+            stats_live.live()
     stats_live.results()
+    with st.expander(t("inside.stats_why_title")):  # the set-up and the measured spread, for who wants them
+        st.markdown(t("inside.stats_intro"))
+    stats_live.code()
     st.subheader(t("inside.unit_title"))
     st.markdown(t("inside.unit_intro"))
     unit()

@@ -43,6 +43,18 @@ def lead_in_view(page, key):
     assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= height, (key, box, height)
 
 
+def main_in_view(page, selector):
+    """The section's main picture (its first chart, or what stands for one) starts on the screen without
+    scrolling, and at least two thirds of it are in view (a tall chart's axis title may fall below the fold)."""
+    main = page.locator(selector).first
+    main.wait_for(timeout=30_000)
+    box, height = main.bounding_box(), page.viewport_size["height"]
+    assert box is not None, selector
+    visible = min(box["y"] + box["height"], height) - max(box["y"], 0)
+    assert box["y"] >= 0 and visible >= 2 / 3 * box["height"], (selector, box, height)
+
+
+PLOT = ".js-plotly-plot"
 DESKTOP = {"width": 1440, "height": 900}  # a classroom's laptop or projector: the do -> see line must be in view
 
 CHART_Y = "i => { const p = document.querySelectorAll('.js-plotly-plot')[i]; return p && p.data && JSON.stringify(p.data.map(t => t.y)); }"  # noqa: E501
@@ -59,12 +71,14 @@ def chart_data(page, index, differs_from=None):
 
 
 # bn-lab: each question's section at a telling state, and how many charts it draws there
+# and its main picture (at N = 1, PyTorch's refusal; in the puzzle, what the call returns; for ε, what it does
+# to the channel now: at ε = 0 here, NaN, which the chart after BN cannot draw)
 BN_LAB_SECTIONS = {
-    "stats": ("", 2),
-    "running": ("&section=running&n=2&conv=keras&momentum=0.9&eps=0.001", 4),
-    "one": ("&section=one", 1),  # it opens at N = 1
-    "puzzle": ("&section=puzzle", 0),
-    "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2),
+    "stats": ("", 2, PLOT),
+    "running": ("&section=running&n=2&conv=keras&momentum=0.9&eps=0.001", 4, PLOT),
+    "one": ("&section=one", 1, '[data-testid="stCode"]'),  # it opens at N = 1
+    "puzzle": ("&section=puzzle", 0, '[data-testid="stMetric"]'),
+    "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2, ".st-key-bnlab-eps_outcome"),
 }
 SECTION_CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"] pre, [data-testid="stWidgetLabel"] p')]
     .filter(e => e.getClientRects().length && e.clientWidth > 0)  // shown (not in a closed expander)
@@ -75,10 +89,11 @@ SECTION_CLIPPED = """() => [...document.querySelectorAll('[data-testid="stCode"]
 @pytest.mark.parametrize("section", list(BN_LAB_SECTIONS))
 def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
     lesson = next(x for x in LESSONS if x.name == "bn_lab")
-    query, charts = BN_LAB_SECTIONS[section]
+    query, charts, main = BN_LAB_SECTIONS[section]
     page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, query, charts=charts)
     lead_in_view(page, f"bn_lab_{section}")
+    main_in_view(page, main)
     assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
     assert page.evaluate(SECTION_CLIPPED) == []
@@ -100,6 +115,11 @@ def test_bn_lab_section_picker_and_small_batch_sizes_by_keyboard(page, server, s
     page.screenshot(path=str(shots / "bn_lab-one-n2-en.png"), full_page=True)
 
 
+# the main picture where it is not the first chart: the step's formula with its numbers; the pair's player, or its
+# place before Train
+INSIDE_MAIN = {"step": ".st-key-inside-step_formula", "stats": ".st-key-inside-pair_view"}
+
+
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 @pytest.mark.parametrize("section", INSIDE_CHARTS)
 def test_inside_section_renders(page, server, shots, section, lang):
@@ -107,6 +127,7 @@ def test_inside_section_renders(page, server, shots, section, lang):
     page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, f"&section={section}", charts=INSIDE_CHARTS[section])
     lead_in_view(page, f"inside_{section}")
+    main_in_view(page, INSIDE_MAIN.get(section, PLOT))
     assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
     no_skeleton = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"  # widgets still loading
@@ -163,6 +184,7 @@ def test_experiments_section_renders(page, server, shots, section, lang):
     page.set_viewport_size(DESKTOP)
     open_and_check(page, server, lesson, lang, f"&section={section}", charts=EXPERIMENT_CHARTS[section])
     lead_in_view(page, f"exp_{section}")
+    main_in_view(page, PLOT)
     assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
