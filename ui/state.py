@@ -11,6 +11,7 @@ lesson and comes back would find it reset.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitWidgetAlreadyInstantiatedError
 
 from ui import notice, present
 from ui.i18n import DEFAULT_LANG, LANG_KEY, num, t
@@ -93,11 +95,21 @@ def parse(param: Param, raw: str) -> tuple[Any, bool]:
 def restore(params: Sequence[Param]) -> list[Notice]:
     """Set each widget key missing from session state (or None): from the URL if it names the
     parameter, else from the value ``mirror`` kept when the page was last shown,
-    else from the default. Returns a notice for each URL value that was not usable as is."""
+    else from the default. Returns a notice for each URL value that was not usable as is.
+
+    A key already set is set again to its own value: Streamlit then sends the widget with that value
+    (not only with its default, the first option of a select slider). Without it, a page whose first
+    run was cut short by the next (the tab's id reported while the browser still mounted the widgets,
+    or a press then) could show a widget at its default while the server held the link's value, and the
+    next press sent the default back: seen under load, a link's 512 units became 16 and its batch of
+    2 a batch of 1, so Play refused silently."""
     kept = st.session_state.get(KEPT, {})
     notices = []
     for p in params:
-        if st.session_state.get(p.key) is not None:  # (a choice the browser sent without a value is None)
+        held = st.session_state.get(p.key)
+        if held is not None:  # (a choice the browser sent without a value is None)
+            with contextlib.suppress(StreamlitWidgetAlreadyInstantiatedError):  # drawn already in this run
+                st.session_state[p.key] = held  # said again, so that its widget is sent with its value (below)
             continue
         raw = st.query_params.get(p.name)
         if raw is not None:

@@ -49,8 +49,10 @@ NOTICE = "inside.pair_notice"  # how the last pair ended, without results (a ui.
 
 
 def configs() -> list[tr.TrainConfig]:
-    s = st.session_state
-    lr, batch_size, seed = float(s["inside.pair_lr"]), int(s["inside.pair_b"]), int(s["inside.pair_seed"])
+    """The pair for the settings (read as ``current`` reads them: in a callback, a setting can be missing or None
+    while the page still mounts its widgets)."""
+    v = {p.key: current(p) for p in PARAMS}
+    lr, batch_size, seed = float(v["inside.pair_lr"]), int(v["inside.pair_b"]), int(v["inside.pair_seed"])
     base = replace(tr.STATS_PAIR, lr=lr, batch_size=batch_size, seed=seed)
     return [replace(base, bn_stats=mode) for mode in MODES]
 

@@ -13,6 +13,7 @@ from lessons.train.state import (
     HIDDEN_OPTIONS,
     LR_OPTIONS,
     PACE,
+    PARAMS,
     PRESET_CHOICES,
 )
 from ui import player
@@ -22,26 +23,28 @@ from ui.state import current
 
 
 def config_from_state() -> tr.TrainConfig:
-    s = st.session_state
+    """The free settings. Read as ``current`` reads them: in Play's callback a setting can be missing, or None,
+    when Play is pressed while the page still mounts its widgets (seen under load: the press was lost)."""
+    v = {p.key: current(p) for p in PARAMS}
     return tr.TrainConfig(
-        dataset=s["train.dataset"],
-        norm=s["train.norm"],
-        placement=s["train.placement"],
-        activation=s["train.activation"],
-        depth=int(s["train.depth"]),
-        hidden=int(s["train.hidden"]),
-        hidden2=int(s["train.hidden2"]),
-        dropout=float(s["train.dropout"]),
-        optimizer=s["train.optimizer"],
-        lr=float(s["train.lr"]),
-        batch_size=int(s["train.batch_size"]),
-        epochs=int(s["train.epochs"]),
-        seed=int(s["train.seed"]),
+        dataset=v["train.dataset"],
+        norm=v["train.norm"],
+        placement=v["train.placement"],
+        activation=v["train.activation"],
+        depth=int(v["train.depth"]),
+        hidden=int(v["train.hidden"]),
+        hidden2=int(v["train.hidden2"]),
+        dropout=float(v["train.dropout"]),
+        optimizer=v["train.optimizer"],
+        lr=float(v["train.lr"]),
+        batch_size=int(v["train.batch_size"]),
+        epochs=int(v["train.epochs"]),
+        seed=int(v["train.seed"]),
     )
 
 
 def chosen_config() -> tr.TrainConfig:
-    preset = st.session_state["train.preset"]
+    preset = current(PARAMS[0])
     return tr.PRESETS[preset] if preset in tr.PRESETS else config_from_state()
 
 

@@ -196,3 +196,18 @@ def test_pages_without_state_drop_unknown_link_parameters(page):
     at = open_page(page, "ru", junk="x" * 10_000, w1="2")
     assert_clean(at)
     assert dict(at.query_params) in ({"lang": "ru"}, {"lang": ["ru"]})
+
+
+def test_every_run_sends_a_widget_with_its_value_not_only_its_default():
+    # Streamlit sends a widget's value only in a run that set it; otherwise the browser keeps the value it
+    # has, or takes the widget's default (a select slider's first option) if it had not yet mounted the
+    # widget when the first run's elements were replaced (the tab's id reported early, a press while
+    # the page loads). Seen under load: a link's 512 units and batch of 2 became 16 and 1. Every run
+    # sets each value again, so each run's widget carries it.
+    at = open_page("lessons/train/train.py", "en", preset="custom", hidden="512", bs="2")
+    for _ in range(3):
+        for key, value in (("train.hidden", 512), ("train.batch_size", 2)):
+            widget = at.select_slider(key=key)
+            assert widget.value == value and widget.proto.set_value, (key, widget.value)
+        at.run()
+    assert_clean(at)
