@@ -103,11 +103,12 @@ def section_one(lab: Lab, s) -> None:
         if not training:
             feed(lab, layer)
         y, refused = run_layer(layer, x, training)
+        # the charts first (at N = 1 beside the input: "no output"), so that moving N does not move them
+        views.before_after(x, y, layer, training, lab.ch)
         if refused:
             views.refusal(refused, x.shape)
         elif count == 1 and training and np.isfinite(y).all():  # with ε = 0 it is 0/0: the NaN note says so
             st.info(t("bn_lab.one_keras", beta=num(lab.beta, "g")), icon=":material/visibility_off:")
-        views.before_after(x, y, layer, training, lab.ch)
         st.markdown(t("bn_lab.one_text"))
         with st.expander(t("bn_lab.one_images_title")):
             st.markdown(t("bn_lab.one_images"))

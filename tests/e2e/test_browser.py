@@ -71,12 +71,12 @@ def chart_data(page, index, differs_from=None):
 
 
 # bn-lab: each question's section at a telling state, and how many charts it draws there
-# and its main picture (at N = 1, PyTorch's refusal; in the puzzle, what the call returns; for ε, what it does
+# and its main picture (in the puzzle, what the call returns; for ε, what it does
 # to the channel now: at ε = 0 here, NaN, which the chart after BN cannot draw)
 BN_LAB_SECTIONS = {
     "stats": ("", 2, PLOT),
     "running": ("&section=running&n=2&conv=keras&momentum=0.9&eps=0.001", 4, PLOT),
-    "one": ("&section=one", 1, '[data-testid="stCode"]'),  # it opens at N = 1
+    "one": ("&section=one", 1, PLOT),  # it opens at N = 1: the input, and beside it "no output"
     "puzzle": ("&section=puzzle", 0, '[data-testid="stMetric"]'),
     "eps": ("&section=eps&conv=keras&dist=constant&eps=0&n=1024&mu=0.1&momentum=0.9", 2, ".st-key-bnlab-eps_outcome"),
 }
