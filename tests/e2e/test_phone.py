@@ -110,6 +110,10 @@ def test_neuron_on_a_phone(phone, server, shots, lang):
 
 
 PLOT = ".js-plotly-plot"
+# Every chart drawn and nothing still loading: until then the first chart in the page can be a later one
+# (seen: the test scrolled to the third chart of inside "place", 1 700 px down, before the first was drawn)
+DRAWN = """() => { const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    return plots.length > 0 && plots.every(p => p.data) && !document.querySelector('[data-testid="stSkeleton"]'); }"""
 # Each section whose main control is a slider in the controls' column: its link, its main picture and the key
 # that moves the control away from its default (bn-lab "one" opens at N = 1: up, and its chart must not jump)
 SECTIONS = {
@@ -129,7 +133,7 @@ SECTIONS = {
 def test_controls_beside_charts_on_a_phone(phone, server, shots, name, lang):
     page = phone
     path, main_selector, key = SECTIONS[name]
-    open_lesson(page, server, path, lang, "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.data)")
+    open_lesson(page, server, path, lang, DRAWN)
     main = page.locator(main_selector).first
     # the controls' column sticks to the top once the frame's style applies: scroll below it only then
     # (once, in CI, the chart was scrolled under the header alone and the column then covered it)
