@@ -33,6 +33,8 @@ BELOW_TOP = """el => {
     el.style.scrollMarginTop = top + 'px';
     el.scrollIntoView({block: 'start'});
 }"""
+FIRST_HIT = """el => { const r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + 4;
+    const h = document.elementFromPoint(x, y); return !!h && (el.contains(h) || h.contains(el)); }"""
 STUCK = "() => [...document.querySelectorAll('.stColumn')].some(c => getComputedStyle(c).position === 'sticky')"
 TOP = "el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'start'}); }"
 
@@ -145,6 +147,53 @@ def test_controls_beside_charts_on_a_phone(phone, server, shots, name, lang):
     move_slider_and_watch(page, slider, main, key)
     assert_no_overflow(page)
     page.screenshot(path=str(shots / f"phone-{name}-{lang}.png"))
+
+
+# Sections whose main control is not a slider: the control the lead line names, and the main picture it moves
+PRESSED = {
+    "bn_lab-puzzle": ("bn-lab?section=puzzle", '[data-testid="stMetric"]', ".st-key-bnlab-ptrain input"),
+    "inside-step": ("inside?section=step", ".st-key-inside-step_formula", ".st-key-inside-next button"),
+}
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("name", PRESSED)
+def test_a_pressed_control_and_its_picture_share_a_phone_screen(phone, server, shots, name, lang):
+    page = phone
+    path, main_selector, control_selector = PRESSED[name]
+    open_lesson(page, server, path, lang, f"() => document.querySelector('{main_selector}')")
+    main, control = page.locator(main_selector).first, page.locator(control_selector).first
+    control.evaluate(TOP)
+    for _ in range(2):  # the puzzle: on, then off again; the step: the next two steps
+        before = page.url
+        control.tap(force=True)  # (the toggle's input is drawn under its switch)
+        page.wait_for_url(lambda url, before=before: url != before, timeout=30_000)
+        page.wait_for_timeout(300)
+        assert_shown(page, main, "main picture")
+        assert_shown(page, control.locator("xpath=ancestor::*[contains(@class, 'st-key-')][1]"), "control")
+    assert_no_overflow(page)
+    page.screenshot(path=str(shots / f"phone-{name}-{lang}.png"))
+
+
+# Experiments: the controls set up a new computation ("Run it yourself", minutes); the main picture is the
+# precomputed chart, which must start on the screen under the controls and show at least two thirds of itself
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("section", ["sweep", "renorm", "lr", "smoothness"])
+def test_an_experiments_chart_fits_a_phone_under_its_controls(phone, server, shots, section, lang):
+    page = phone
+    open_lesson(page, server, f"experiments?section={section}", lang, DRAWN)
+    page.wait_for_function(STUCK, timeout=30_000)
+    chart = page.locator(PLOT).first
+    chart.evaluate(BELOW_TOP)
+    page.wait_for_timeout(500)
+    state = chart.evaluate(SHOWN)
+    top, bottom = state["box"][1], state["box"][3]
+    visible = min(bottom, HEIGHT) - top
+    assert visible >= 2 / 3 * (bottom - top), state
+    hits = chart.evaluate(FIRST_HIT)  # nothing (the controls' column) lies over its top
+    assert hits, state
+    assert_no_overflow(page)
+    page.screenshot(path=str(shots / f"phone-experiments-{section}-{lang}.png"))
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
