@@ -109,7 +109,7 @@ def restore(params: Sequence[Param]) -> list[Notice]:
         held = st.session_state.get(p.key)
         if held is not None:  # (a choice the browser sent without a value is None)
             with contextlib.suppress(StreamlitWidgetAlreadyInstantiatedError):  # drawn already in this run
-                st.session_state[p.key] = held  # said again, so that its widget is sent with its value (below)
+                st.session_state[p.key] = held  # said again: its widget is sent with its value (see above)
             continue
         raw = st.query_params.get(p.name)
         if raw is not None:

@@ -23,8 +23,8 @@ from ui.state import current
 
 
 def config_from_state() -> tr.TrainConfig:
-    """The free settings. Read as ``current`` reads them: in Play's callback a setting can be missing, or None,
-    when Play is pressed while the page still mounts its widgets (seen under load: the press was lost)."""
+    """The free settings, read as ``current`` reads them: in Play's callback a setting can be missing, or None,
+    when Play is pressed while the page still mounts its widgets (ui.state.current)."""
     v = {p.key: current(p) for p in PARAMS}
     return tr.TrainConfig(
         dataset=v["train.dataset"],
