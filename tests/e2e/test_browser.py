@@ -458,6 +458,7 @@ def test_no_text_is_clipped(browser, server, shots, lesson, query, charts, lang,
         open_and_check(page, server, lesson, lang, query, charts=charts)
         if viewport == "desktop" and lesson.name == "neuron":  # the other lessons' lines: their sections' tests
             lead_in_view(page, "neuron")
+            main_in_view(page, ".bnl-chart[data-chart=out]")  # the output histogram the weights move
         if viewport == "desktop" and lesson.name in ("home", "neuron", "train"):  # the others: their sections' tests
             assert violations(page) == [], f"/{lesson.url_path}?lang={lang}{query}"
         closed = page.locator("details:not([open]) > summary")
