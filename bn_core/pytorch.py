@@ -69,7 +69,7 @@ def update_stats(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """What a training call does to the statistics, without the output, in one torch call
     (``torch.batch_norm_update_stats``: the CPU kernel's own statistics step, the one the training
-    forward runs; its updates are bit-identical to a module's, tests/core/test_batchnorm_vs_torch.py).
+    forward runs; its updates are bit-identical to a module's, tests/unit/test_batchnorm_vs_torch.py).
 
     Returns ``(mean, var, running_mean, running_var)`` as float64 arrays: the batch's mean and biased
     variance as the kernel computes them, then the buffers after the update (None where not tracked)."""

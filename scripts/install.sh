@@ -22,16 +22,16 @@ fi
 
 if [ "${1:-}" = --dev ]; then
     "$PYTHON" -m pip install -r requirements-dev.txt
-    # tests/core/test_keras_real.py: Keras 3 itself, outside the app's environment (its tests append it to sys.path)
+    # tests/unit/test_keras_real.py: Keras 3 itself, outside the app's environment (its tests append it to sys.path)
     [ -f .keras-lib/keras-3.15.1.dist-info/METADATA ] ||
         "$PYTHON" -m pip install -q --target .keras-lib --upgrade keras==3.15.1
     PACKAGES=""
-    # tests/e2e/test_accessibility.py: axe-core, the accessibility checker, from the npm registry (tests only)
+    # tests/browser/test_accessibility.py: axe-core, the accessibility checker, from the npm registry (tests only)
     command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
     command -v chromium >/dev/null 2>&1 || PACKAGES="$PACKAGES chromium fonts-noto-cjk"
     # tests/deploy: replicas behind HAProxy (in /usr/sbin, often not on a user's PATH)
     command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || PACKAGES="$PACKAGES haproxy"
-    # tests/core/test_player_js.py: the run player's JavaScript under Node
+    # tests/unit/test_player_js.py: the run player's JavaScript under Node
     command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
     if [ -n "$PACKAGES" ]; then
         SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)

@@ -1,7 +1,7 @@
 """Compute every experiment of the `experiments` lesson at its default configuration and write
 the results the app ships (lessons/experiments/results/<name>.json), on one torch thread.
 
-Seeded: rerunning it writes the same files byte for byte (tests/core/test_experiments_files.py
+Seeded: rerunning it writes the same files byte for byte (tests/unit/test_experiments_files.py
 checks this on a tiny configuration, and that the shipped files describe today's defaults).
 
     python scripts/precompute_experiments.py            # the shipped files (about six minutes of one core)

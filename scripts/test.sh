@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole suite (engine, app, browser, lint).
 #   --fast: the edit-test loop: no browser, no worker process, nothing slow (tests/conftest.py), no install
-#   other arguments go to pytest, in both parts (bash scripts/test.sh tests/core -x)
+#   other arguments go to pytest, in both parts (bash scripts/test.sh tests/unit -x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --fast ]; then
@@ -9,7 +9,7 @@ if [ "${1:-}" = --fast ]; then
     PY=.venv/bin/python
     [ "${BN_LAB_NO_VENV:-0}" = 1 ] && PY=python3
     "$PY" -m ruff check .
-    exec "$PY" -m pytest --fast -p no:cacheprovider tests/core tests/app tests/test_packaging.py "$@"
+    exec "$PY" -m pytest --fast -p no:cacheprovider tests/unit tests/app tests/test_packaging.py "$@"
 fi
 bash scripts/install.sh --dev
 PY=.venv/bin/python

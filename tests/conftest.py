@@ -1,4 +1,4 @@
-"""Fixtures every browser test shares (tests/e2e, tests/deploy): one Chromium for the whole run.
+"""Fixtures every browser test shares (tests/browser, tests/deploy): one Chromium for the whole run.
 Playwright's sync API allows one instance per thread, so the browser is defined once, here."""
 
 import os
@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 # Plotly, property by property; the app skips that (ui/charts.py).
 os.environ["BN_LAB_VALIDATE_FIGURES"] = "1"
 
-from tests.e2e.conftest import CHROMIUM_ARGS, SHOTS, chromium_path  # noqa: E402
+from tests.browser.conftest import CHROMIUM_ARGS, SHOTS, chromium_path  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +64,7 @@ def shots() -> Path:
 
 # The fast tier (`bash scripts/test.sh --fast`): no browser, no worker process, no test marked slow (one
 # that trains for more than about a second). CI runs everything.
-SLOW_FOLDERS = ("e2e", "deploy", "integration")
+SLOW_FOLDERS = ("browser", "deploy", "integration")
 
 
 def pytest_addoption(parser):
@@ -82,7 +82,7 @@ def pytest_configure(config):
 # after a rerun, the claims' measurements), one after another at normal priority, as the whole suite once ran.
 # (Run as equals on two workers, the clock-bound tests timed out beside the other worker's load: a live run's
 # first steps after 120 s, a kept record after 180 s; a phone's chart was scrolled under the controls.)
-SHARED_FOLDERS = ("core", "app")
+SHARED_FOLDERS = ("unit", "app")
 SHARED_FILES = ("deploy/test_manifests.py", "deploy/test_limits.py")  # files and cgroup readings, no clock
 ALONE_FILES = ("app/test_kept.py",)  # AppTests that wait, with a deadline, for a run a worker computes
 SHARED_BROWSER_TESTS = (  # a page opened and looked at: no training, no queue, no pace measured

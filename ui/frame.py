@@ -69,7 +69,7 @@ PHONE_CSS = f"""<style>
 </style>"""
 
 
-# Text colours readable by everyone (WCAG AA asks 4.5:1; tests/e2e/axe.py checks every page): Streamlit draws
+# Text colours readable by everyone (WCAG AA asks 4.5:1; tests/browser/axe.py checks every page): Streamlit draws
 # captions at 60 % opacity (#828180 on white, 3.9:1), a disabled control's label at 40 % (2.3:1) and numbers
 # in code in #09ab3b (3.0:1).
 FRAME_CSS = """<style>
@@ -90,7 +90,7 @@ def header(page: str, css: str = "") -> None:
 
 def lead(key: str) -> None:
     """A section's first line, *do this → see that* (catalog ``lead.<key>``): what to move and what
-    it shows, above the section's controls and charts, in view without scrolling (tests/e2e)."""
+    it shows, above the section's controls and charts, in view without scrolling (tests/browser)."""
     with st.container(key=f"lead-{key}"):
         st.markdown(":material/touch_app: " + t(f"lead.{key}"))
 

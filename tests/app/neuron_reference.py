@@ -1,5 +1,5 @@
 """What bn_core draws in the `neuron` lesson's charts, to compare the live element (lessons/neuron/live.js)
-with: under Node (tests/app/test_neuron_js.py) and in a real browser (tests/e2e/test_neuron_live.py)."""
+with: under Node (tests/app/test_neuron_js.py) and in a real browser (tests/browser/test_neuron_live.py)."""
 
 from bn_core import neuron
 from bn_core.histogram import axis_range, bin_counts, bins_for

@@ -408,7 +408,7 @@ def keras_constant(value, n, eps=0.0, c=3):
     return mean[0].item(), var[0].item(), ((x - mean) * torch.rsqrt(var + eps))[0, 0].item()
 
 
-# one setting for each thing Keras's float32 arithmetic gives (found over the slider grid, see tests/core)
+# one setting for each thing Keras's float32 arithmetic gives (found over the slider grid, see tests/unit)
 @pytest.mark.parametrize(
     ("mu", "n", "case"),
     [

@@ -209,7 +209,7 @@ def page_summary(config: tr.TrainConfig, data) -> dict[str, object]:
 @pytest.mark.parametrize("name", TRAIN_STATES)
 def test_the_train_script_prints_the_summary_the_page_shows(name, tmp_path, set_lang):
     from bn_core import data as digit_data
-    from tests.core.test_data import fake_mnist
+    from tests.unit.test_data import fake_mnist
 
     config = TRAIN_STATES[name]
     set_lang("en")

@@ -1,6 +1,6 @@
 """neuron interactions: weights, presets, BatchNorm placement, pin, plain sliders; widgets addressed by key.
 
-The live element itself runs in a browser (tests/e2e/test_neuron_live.py); here the weights it
+The live element itself runs in a browser (tests/browser/test_neuron_live.py); here the weights it
 would send are set in session state, as its callback does, or moved with the plain sliders."""
 
 import math

@@ -1,6 +1,6 @@
 """The live neuron's arithmetic (lessons/neuron/live.js), run as-is under Node, against bn_core: the same
 bins, the same axes and, where the operations are the same, the same bits. (Node and Chromium share V8's
-arithmetic; tests/e2e/test_neuron_live.py checks the element in a browser while a weight is dragged.)"""
+arithmetic; tests/browser/test_neuron_live.py checks the element in a browser while a weight is dragged.)"""
 
 import numpy as np
 import pytest

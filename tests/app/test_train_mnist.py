@@ -10,8 +10,8 @@ import pytest
 from lessons.train import mnist, results
 from serve.download import DOWNLOAD_ENV, URL_ENV
 from tests.app.helpers import open_page, text_of
-from tests.core.mnist_server import serve
-from tests.core.test_data import gzip_files
+from tests.unit.mnist_server import serve
+from tests.unit.test_data import gzip_files
 from ui.i18n import catalog
 
 PAGE = "lessons/train/train.py"

@@ -283,7 +283,7 @@ def training_sentences() -> set[str]:
 
 # Sentences the table above does not back, and why: their numbers are filled in from a run on the page
 # (placeholders), or they are about the published paper, or the experiments' shipped results back them
-# (tests/core/test_experiments_files.py).
+# (tests/unit/test_experiments_files.py).
 NOT_FROM_A_RUN = {
     "train.empty": "describes the player",
     "train.steps_to_90_help": "defines a measure",

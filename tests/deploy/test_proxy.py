@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import metric_label
 from tests.deploy.servers import HAPROXY, ROOT, cluster
-from tests.e2e.conftest import metric_label
 from ui.i18n import catalog
 from ui.lessons import LESSONS
 

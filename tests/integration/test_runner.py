@@ -12,7 +12,7 @@ from bn_core.train import TrainConfig
 from serve.records import record_size, run_key
 from serve.runner import Runner
 from serve.store import BoundedStore
-from tests.core.test_data import fake_mnist
+from tests.unit.test_data import fake_mnist
 
 
 def long(seed: int) -> TrainConfig:

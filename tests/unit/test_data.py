@@ -10,7 +10,7 @@ import pytest
 
 from bn_core import data
 from serve.download import download_mnist
-from tests.core.mnist_server import serve
+from tests.unit.mnist_server import serve
 
 
 def write_idx(path, array, dtype_code=0x08, compress=False):

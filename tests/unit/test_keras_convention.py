@@ -9,7 +9,7 @@ its torch backend (keras/src/backend/torch/nn.py: moments, batch_normalization):
 - defaults momentum 0.99, epsilon 1e-3, axis -1, moving statistics start at 0 and 1;
 - the layer computes in float32 whatever its dtype policy (a float64 layer casts its output back).
 The reference below writes those formulas with torch ops, in float32 as Keras runs them;
-tests/core/test_keras_real.py checks the engine against Keras itself.
+tests/unit/test_keras_real.py checks the engine against Keras itself.
 """
 
 import numpy as np

@@ -8,8 +8,8 @@ import pytest
 
 from bn_core import data
 from serve.download import DOWNLOAD_ENV, MNIST_URL, URL_ENV, MnistDownload, allowed, mirror_url
-from tests.core.mnist_server import serve
-from tests.core.test_data import gzip_files
+from tests.unit.mnist_server import serve
+from tests.unit.test_data import gzip_files
 
 
 @pytest.fixture

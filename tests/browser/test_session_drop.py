@@ -17,7 +17,7 @@ import time
 import websockets
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.e2e.conftest import ROOT, streamlit_server
+from tests.browser.conftest import ROOT, streamlit_server
 from ui.i18n import catalog
 from ui.session import GRACE_MARGIN
 

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from bn_core import data
 from bn_core import train as tr
-from tests.core.test_data import fake_mnist, write_idx
+from tests.unit.test_data import fake_mnist, write_idx
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ control moves, and nothing is wider than the screen. Screenshots: artifacts/scre
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.test_browser import ERRORS
+from tests.browser.test_browser import ERRORS
 from ui.i18n import LANGUAGES, catalog
 
 pytestmark = pytest.mark.e2e

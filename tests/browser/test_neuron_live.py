@@ -9,7 +9,7 @@ import pytest
 
 from bn_core import neuron
 from tests.app.neuron_reference import expected
-from tests.e2e.test_browser import ERRORS
+from tests.browser.test_browser import ERRORS
 from ui.i18n import catalog
 
 pytestmark = pytest.mark.e2e

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import metric_label, press_until, streamlit_server
-from tests.e2e.test_browser import ERRORS, open_and_check
+from tests.browser.conftest import metric_label, press_until, streamlit_server
+from tests.browser.test_browser import ERRORS, open_and_check
 from ui.i18n import catalog
 from ui.lessons import LESSONS
 

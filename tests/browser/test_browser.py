@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.e2e.axe import violations
-from tests.e2e.conftest import metric_label, press_until, streamlit_server
+from tests.browser.axe import violations
+from tests.browser.conftest import metric_label, press_until, streamlit_server
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import HOME, LESSONS
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bn_core import BatchNorm
-from tests.core import keras_reference
+from tests.unit import keras_reference
 
 KERAS_VERSION = "3.15.1"
 

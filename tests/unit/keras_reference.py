@@ -1,6 +1,6 @@
 """Runs real Keras 3 (torch backend) on cases read as JSON from stdin and prints what its
 BatchNormalization layer gives: the output of every call and the moving statistics after it.
-Run by tests/core/test_keras_real.py in its own interpreter, with Keras from .keras-lib
+Run by tests/unit/test_keras_real.py in its own interpreter, with Keras from .keras-lib
 (scripts/install.sh --dev puts it there, outside the app's environment)."""
 
 import json

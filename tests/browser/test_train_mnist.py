@@ -4,10 +4,10 @@ then the checksum failure (the mirror's files are not MNIST). Screenshots for pe
 
 import pytest
 
-from tests.core.mnist_server import serve
-from tests.core.test_data import gzip_files
-from tests.e2e.conftest import streamlit_server
-from tests.e2e.test_browser import ERRORS
+from tests.browser.conftest import streamlit_server
+from tests.browser.test_browser import ERRORS
+from tests.unit.mnist_server import serve
+from tests.unit.test_data import gzip_files
 from ui.i18n import LANGUAGES, catalog
 
 pytestmark = pytest.mark.e2e
