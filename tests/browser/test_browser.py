@@ -190,6 +190,11 @@ def test_experiments_section_renders(page, server, shots, section, lang):
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"experiments-{section}-{lang}.png"))
+    from tests.browser.test_phone import HEIGHT, WIDTH, chart_fits_under_the_controls  # (it imports this module)
+
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})  # the same page on a phone's screen
+    chart_fits_under_the_controls(page)
+    page.screenshot(path=str(shots / f"phone-experiments-{section}-{lang}.png"))
 
 
 def test_experiments_run_it_yourself_computes_and_draws_the_new_result(page, server, shots):

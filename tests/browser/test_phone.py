@@ -130,8 +130,13 @@ SECTIONS = {
 }
 
 
-@pytest.mark.parametrize("lang", list(LANGUAGES))
-@pytest.mark.parametrize("name", SECTIONS)
+# Every language for the sections tested longest and the one a fix moved; Russian, whose labels are the longest
+# (the controls' column the tallest), for the others: the suite's clock-bound part has a budget
+EVERY_LANGUAGE = ("bn_lab", "bn_lab-one", "inside")
+CASES = [(name, lang) for name in SECTIONS for lang in (LANGUAGES if name in EVERY_LANGUAGE else ["ru"])]
+
+
+@pytest.mark.parametrize("name, lang", CASES)
 def test_controls_beside_charts_on_a_phone(phone, server, shots, name, lang):
     page = phone
     path, main_selector, key = SECTIONS[name]
@@ -175,25 +180,20 @@ def test_a_pressed_control_and_its_picture_share_a_phone_screen(phone, server, s
     page.screenshot(path=str(shots / f"phone-{name}-{lang}.png"))
 
 
-# Experiments: the controls set up a new computation ("Run it yourself", minutes); the main picture is the
-# precomputed chart, which must start on the screen under the controls and show at least two thirds of itself
-@pytest.mark.parametrize("lang", list(LANGUAGES))
-@pytest.mark.parametrize("section", ["sweep", "renorm", "lr", "smoothness"])
-def test_an_experiments_chart_fits_a_phone_under_its_controls(phone, server, shots, section, lang):
-    page = phone
-    open_lesson(page, server, f"experiments?section={section}", lang, DRAWN)
+def chart_fits_under_the_controls(page) -> None:
+    """On a phone the page's first chart, scrolled just below the controls' column, starts on the screen
+    with nothing over its top and two thirds of it in view (experiments: its controls set up a new
+    computation, "Run it yourself", and do not move the chart; tests/browser/test_browser.py calls this)."""
+    page.wait_for_function(DRAWN, timeout=60_000)
     page.wait_for_function(STUCK, timeout=30_000)
     chart = page.locator(PLOT).first
     chart.evaluate(BELOW_TOP)
     page.wait_for_timeout(500)
     state = chart.evaluate(SHOWN)
     top, bottom = state["box"][1], state["box"][3]
-    visible = min(bottom, HEIGHT) - top
-    assert visible >= 2 / 3 * (bottom - top), state
-    hits = chart.evaluate(FIRST_HIT)  # nothing (the controls' column) lies over its top
-    assert hits, state
+    assert min(bottom, page.viewport_size["height"]) - top >= 2 / 3 * (bottom - top), state
+    assert chart.evaluate(FIRST_HIT), state  # nothing (the controls' column) lies over its top
     assert_no_overflow(page)
-    page.screenshot(path=str(shots / f"phone-experiments-{section}-{lang}.png"))
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
