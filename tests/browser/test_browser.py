@@ -25,7 +25,7 @@ def open_and_check(page, server, lesson, lang, query="", errors_allowed=0, chart
     page.goto(f"{server}/{lesson.url_path}?lang={lang}{query}")
     title = catalog(lang)[f"{lesson.name}.title"]
     page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("networkidle", timeout=60_000)  # (30 s, the default, once ran out in the shared part)
     page.wait_for_function(  # generous: the machine running the suite may be busy
         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n",
         arg=CHARTS.get(lesson.name, 0) if charts is None else charts,

@@ -73,7 +73,7 @@ def phone(browser):
 def open_lesson(page, server, path, lang, ready):
     page.goto(f"{server}/{path}&lang={lang}" if "?" in path else f"{server}/{path}?lang={lang}")
     page.wait_for_function(ready, timeout=60_000)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("networkidle", timeout=60_000)  # (as open_and_check: a busy machine)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
 
 
