@@ -4,7 +4,7 @@ control moves, and nothing is wider than the screen. Screenshots: artifacts/scre
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.test_browser import ERRORS
+from tests.browser.test_browser import ERRORS, PLOT
 from ui.i18n import LANGUAGES, catalog
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +111,6 @@ def test_neuron_on_a_phone(phone, server, shots, lang):
     page.screenshot(path=str(shots / f"phone-neuron-{lang}.png"))
 
 
-PLOT = ".js-plotly-plot"
 # Every chart drawn and nothing still loading: until then the first chart in the page can be a later one
 # (seen: the test scrolled to the third chart of inside "place", 1 700 px down, before the first was drawn)
 DRAWN = """() => { const plots = [...document.querySelectorAll('.js-plotly-plot')];
