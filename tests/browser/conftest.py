@@ -122,3 +122,39 @@ def press_until(button, wait, tries: int = 4, each: int = 30_000) -> None:
         except PlaywrightTimeout:
             if attempt == tries - 1:
                 raise
+
+
+# What a fixed pause before a screenshot or a look at the layout stood for: the page has stopped changing. Its
+# signature (the main area's height, the charts in it and how many are drawn, widgets still loading, the script
+# running, fonts) must stay the same for ``quiet`` ms in a row.
+SETTLED = """quiet => {
+    const main = document.querySelector('[data-testid="stMain"]') || document.body;
+    const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    const signature = [main.scrollHeight, main.scrollWidth, plots.length, plots.filter(p => p.data).length,
+        document.querySelectorAll('[data-testid="stSkeleton"]').length,
+        document.querySelectorAll('[data-testid="stStatusWidgetRunningIcon"]').length,
+        document.fonts.status].join();
+    const now = performance.now(), last = globalThis.__bnSettled;
+    if (!last || last.signature !== signature) {
+        globalThis.__bnSettled = {signature, since: now};
+        return false;
+    }
+    return now - last.since >= quiet && document.fonts.status === 'loaded';
+}"""
+
+
+def settled(page, quiet: int = 300, timeout: int = 60_000) -> None:
+    """Wait until the page has stopped changing (``SETTLED``) for ``quiet`` ms."""
+    page.evaluate("() => { delete globalThis.__bnSettled; }")
+    page.wait_for_function(SETTLED, arg=quiet, polling=50, timeout=timeout)
+
+
+def until(page, predicate, timeout: int) -> bool:
+    """Whether ``predicate()`` (on what the page's events, such as its websocket frames, gathered in Python) came
+    true within ``timeout`` ms; Playwright delivers those events while the page waits."""
+    deadline = time.monotonic() + timeout / 1000
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+    return True

@@ -8,7 +8,7 @@ from playwright.sync_api import Error as PlaywrightError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.browser.axe import violations
-from tests.browser.conftest import metric_label, press_until, streamlit_server
+from tests.browser.conftest import metric_label, press_until, settled, streamlit_server, until
 from ui.i18n import LANGUAGES, catalog
 from ui.lessons import HOME, LESSONS
 
@@ -130,14 +130,13 @@ def test_inside_section_renders(page, server, shots, section, lang):
     main_in_view(page, INSIDE_MAIN.get(section, PLOT))
     assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
-    no_skeleton = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"  # widgets still loading
-    page.wait_for_function(no_skeleton, timeout=60_000)
-    page.wait_for_timeout(1500)
+    settled(page)
     page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
 
 
 CHARTS_DRAWN = "n => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= n"
 PLAYED = "() => globalThis.__bnLabPlayer && globalThis.__bnLabPlayer.last && globalThis.__bnLabPlayer.last.head > 0"
+CURVES = "n => { const last = globalThis.__bnLabPlayer.last; return last.shown.every(k => k >= n); }"
 
 
 def test_inside_stats_reset_while_computing_stops_the_polling(page, server):
@@ -149,13 +148,12 @@ def test_inside_stats_reset_while_computing_stops_the_polling(page, server):
     open_and_check(page, server, lesson, "en", "&section=stats&pb=2&plr=0.01&pseed=71", charts=2)  # computes long
     page.get_by_role("button", name=text["inside.pair_start"]).click()
     page.get_by_role("button", name=text["train.stop"]).wait_for(timeout=60_000)
-    page.wait_for_timeout(3000)
-    assert any(reruns), "the pair was never polled"
+    assert until(page, lambda: any(reruns), 30_000), "the pair was never polled"
     page.get_by_role("button", name=text["inside.pair_reset"], exact=True).click()
     page.get_by_role("button", name=text["inside.pair_start"]).wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
+    settled(page)  # the reruns under way when Reset was pressed have ended
     polled = len(reruns)
-    page.wait_for_timeout(3000)
+    page.wait_for_timeout(3000)  # not a pause: the time in which no rerun may be asked for (the pair polls each second)
     assert len(reruns) == polled, f"{len(reruns) - polled} reruns asked for in 3 s after Reset"
     assert page.locator(ERRORS).count() == 0
 
@@ -168,12 +166,12 @@ def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, la
     open_and_check(page, server, lesson, lang, "&section=stats", charts=2)
     start = page.get_by_role("button", name=text["inside.pair_start"])
     press_until(start, lambda ms: page.wait_for_function(PLAYED, timeout=ms))  # played from the first steps computed
-    page.wait_for_timeout(3000)
+    page.wait_for_function(CURVES, arg=3, timeout=60_000)  # a few measures of each run drawn: curves, not dots
     page.screenshot(path=str(shots / f"inside-stats-live-{lang}.png"))
     page.get_by_text(text["inside.gap_title"]).wait_for(timeout=300_000)  # slow on a loaded machine
     page.wait_for_function(CHARTS_DRAWN, arg=3, timeout=60_000)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
-    page.wait_for_timeout(1500)
+    settled(page)
     page.screenshot(path=str(shots / f"inside-stats-gap-{lang}.png"))
 
 
@@ -187,8 +185,7 @@ def test_experiments_section_renders(page, server, shots, section, lang):
     main_in_view(page, PLOT)
     assert violations(page) == []
     page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
-    page.wait_for_timeout(1500)
+    settled(page)
     page.screenshot(path=str(shots / f"experiments-{section}-{lang}.png"))
     from tests.browser.test_phone import HEIGHT, WIDTH, chart_fits_under_the_controls  # (it imports this module)
 
@@ -231,7 +228,7 @@ def test_inside_step_through_and_section_picker(page, server, shots):
     page.get_by_role("slider").first.focus()  # the number of devices, 4
     page.keyboard.press("ArrowRight")
     page.wait_for_url(lambda url: "k=5" in url, timeout=15_000)
-    page.wait_for_timeout(500)
+    settled(page)
     assert page.locator(ERRORS).count() == 0
     assert "step=1" in page.url and "section=devices" in page.url  # the other section's state stays in the link
 
@@ -269,23 +266,22 @@ def test_train_a_run_live_and_see_its_results(page, server, shots, lang):
     page.get_by_role("tab", name=text["train.tab_inside"]).wait_for(timeout=300_000)  # slow on a loaded machine
     metric_label(page, text["train.test_accuracy"]).wait_for(timeout=30_000)
     page.get_by_text(text["train.inside_intro"][:20]).wait_for(timeout=30_000)
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(1000)
+    settled(page)
     page.get_by_text(text["train.inside_intro"][:20]).scroll_into_view_if_needed()  # Streamlit scrolls inside
     page.screenshot(path=str(shots / f"train-inside-{lang}.png"), full_page=True)
     page.get_by_text(text["train.hist_step"]).scroll_into_view_if_needed()  # the histograms at a chosen step
-    page.wait_for_timeout(500)
+    settled(page)
     page.screenshot(path=str(shots / f"train-inside-histograms-{lang}.png"))
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
     # only the open tab is built: a tab change reruns the page and brings its content
     page.get_by_role("tab", name=text["train.tab_results"]).click()
     page.get_by_text(text["train.download_csv"]).wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
+    settled(page)
     page.get_by_role("tab", name=text["train.tab_results"]).scroll_into_view_if_needed()
     page.screenshot(path=str(shots / f"train-results-{lang}.png"), full_page=True)
     page.get_by_role("tab", name=text["train.tab_predict"]).click()
     page.get_by_text(text["train.pick_note"][:20]).wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
+    settled(page)
     page.get_by_role("tab", name=text["train.tab_predict"]).scroll_into_view_if_needed()
     page.screenshot(path=str(shots / f"train-predict-{lang}.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
@@ -327,15 +323,15 @@ def test_train_playback_runs_in_the_browser_without_a_server_rerun(page, server,
             "() => globalThis.__bnLabPlayer && [globalThis.__bnLabPlayer.last, globalThis.__bnLabPlayer.played]"
         )
         raise AssertionError(f"the player did not play: last drawn {last}") from None
-    page.wait_for_timeout(500)
+    settled(page)  # the reruns that brought the record have ended
     asked, start = len(reruns), page.evaluate(HEAD)
-    page.wait_for_timeout(3000)
+    page.wait_for_timeout(3000)  # not a pause: the time the record plays on, with no rerun asked for
     head = page.evaluate(HEAD)
     assert len(reruns) == asked, f"{len(reruns) - asked} reruns asked for while the record played"
     assert head > start  # it played on (its pace against the clock: benchmarks/classroom_play.py)
     page.get_by_role("button", name=text["player.pause"], exact=True).click()
     held = page.evaluate(HEAD)
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(1000)  # not a pause: paused for a second, the picture stays
     assert page.evaluate(HEAD) == held  # Pause holds the picture
     page.get_by_role("button", name=text["player.reset"], exact=True).click()
     assert page.evaluate(HEAD) == 0
@@ -469,7 +465,7 @@ def test_no_text_is_clipped(browser, server, shots, lesson, query, charts, lang,
         closed = page.locator("details:not([open]) > summary")
         for _ in range(closed.count()):  # the expanders' contents too
             closed.first.click()
-        page.wait_for_timeout(500)
+        settled(page)
         name = f"{lesson.name}{query.replace('&', '-').replace('=', '')}-{lang}-{width}"  # e.g. bn_lab-n1-ru-390
         page.screenshot(path=str(shots / f"{name}.png"))
         page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').last.scroll_into_view_if_needed()

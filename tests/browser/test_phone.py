@@ -4,6 +4,7 @@ control moves, and nothing is wider than the screen. Screenshots: artifacts/scre
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.browser.conftest import settled
 from tests.browser.test_browser import ERRORS, PLOT
 from ui.i18n import LANGUAGES, catalog
 
@@ -87,7 +88,7 @@ def move_slider_and_watch(page, slider, main, key, moves=3):
         before = page.url
         page.keyboard.press(key)
         page.wait_for_url(lambda url, before=before: url != before, timeout=30_000)
-        page.wait_for_timeout(300)
+        settled(page)  # the rerun has drawn the new value
         assert_shown(page, widget, "slider")
         assert_shown(page, main, "main picture")
 
@@ -145,7 +146,6 @@ def test_controls_beside_charts_on_a_phone(phone, server, shots, name, lang):
     # (once, in CI, the chart was scrolled under the header alone and the column then covered it)
     page.wait_for_function(STUCK, timeout=30_000)
     main.evaluate(BELOW_TOP)
-    page.wait_for_timeout(300)
     assert_shown(page, main, "main picture")
     slider = page.locator(".st-key-lesson_panel").get_by_role("slider").first
     move_slider_and_watch(page, slider, main, key)
@@ -172,7 +172,7 @@ def test_a_pressed_control_and_its_picture_share_a_phone_screen(phone, server, s
         before = page.url
         control.tap(force=True)  # (the toggle's input is drawn under its switch)
         page.wait_for_url(lambda url, before=before: url != before, timeout=30_000)
-        page.wait_for_timeout(300)
+        settled(page)
         assert_shown(page, main, "main picture")
         assert_shown(page, control.locator("xpath=ancestor::*[contains(@class, 'st-key-')][1]"), "control")
     assert_no_overflow(page)
@@ -187,7 +187,7 @@ def chart_fits_under_the_controls(page) -> None:
     page.wait_for_function(STUCK, timeout=30_000)
     chart = page.locator(PLOT).first
     chart.evaluate(BELOW_TOP)
-    page.wait_for_timeout(500)
+    settled(page)
     state = chart.evaluate(SHOWN)
     top, bottom = state["box"][1], state["box"][3]
     assert min(bottom, page.viewport_size["height"]) - top >= 2 / 3 * (bottom - top), state
@@ -208,7 +208,6 @@ def test_train_on_a_phone_play_and_its_curves_share_the_screen(phone, server, sh
     )
     pause = page.get_by_role("button", name=text["player.pause"], exact=True)
     pause.evaluate(TOP)
-    page.wait_for_timeout(1000)
     assert_shown(page, pause, "pause")  # the player's Pause, playing
     assert_shown(page, page.locator(".bnp-chart canvas").first, "accuracy curve")
     assert_no_overflow(page)

