@@ -9,6 +9,7 @@ import pytest
 
 from bn_core import neuron
 from tests.app.neuron_reference import expected
+from tests.browser.conftest import settled
 from tests.browser.test_browser import ERRORS
 from ui.i18n import catalog
 
@@ -150,7 +151,7 @@ def test_a_sample_travels_once_and_a_weight_change_sends_no_sample(page, server)
     drag(page, 0, 0.58, 0.5, moves=5)
     page.mouse.up()
     page.wait_for_url(lambda url: "w1=" in url, timeout=15_000)
-    page.wait_for_timeout(500)
+    settled(page)  # the rerun the release started has sent all it sends
     assert 0 < sum(received) < 100_000, received
 
 
@@ -161,7 +162,7 @@ def test_on_a_phone_the_sliders_and_every_chart_share_a_screen_and_a_touch_drag_
     slider = page.locator(".bnl-slider input").first
     # the slider at the top of the screen, below Streamlit's fixed header
     slider.evaluate("el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'start'}); }")
-    page.wait_for_timeout(300)
+    settled(page)
     out_chart = page.locator(".bnl-chart[data-chart=out] svg").bounding_box()
     assert out_chart["y"] + out_chart["height"] < 844  # the last chart is still on this screen
     box = slider.bounding_box()

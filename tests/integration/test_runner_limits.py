@@ -1,5 +1,8 @@
 """The runner's watchers (a computation lives as long as a page that asked for it), its limits (queue length,
-new computations per session and per client address) and the queue's estimated wait."""
+new computations per session and per client address) and the queue's estimated wait.
+
+The pauses here are not waits for something to happen: time passing is what these tests are about (a page gone
+for less, or more, than the runner's timeouts), so each pause is set against the timeout it straddles."""
 
 import threading
 import time
@@ -73,7 +76,7 @@ def test_a_watched_run_outlives_a_drop_of_its_page_without_any_view(runner, owne
     time.sleep(3.0)  # shorter than owner_timeout (4 s)
     before = runner.view(run_id)
     owners.alive.add("tab-1")  # it comes back
-    time.sleep(2.0)
+    time.sleep(2.0)  # now past owner_timeout since the drop: its return counted
     after = runner.view(run_id)
     assert before.state == after.state == "running" and after.done > before.done
     assert "bn-lab-runner" in owners.asked_from  # asked from the monitor thread, not a page's
