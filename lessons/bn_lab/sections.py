@@ -128,7 +128,7 @@ def section_puzzle(lab: Lab, s) -> None:
     y = layer(x, training=lab.ptrain)
     with view:
         st.markdown(t("bn_lab.puzzle_question", x=str(np.float32(controls.PUZZLE_X))))
-        st.code(puzzle_code(lab), language="python")
+        st.code(puzzle_code(lab), language="python", wrap_lines=True)  # a phone wraps it
         used = (
             t("bn_lab.puzzle_used_batch")
             if lab.ptrain

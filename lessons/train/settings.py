@@ -134,7 +134,7 @@ def controls() -> None:
 def problems_message(problems: list[str], hidden: int) -> None:
     if "batch_of_one" in problems:
         st.error(t("train.batch_of_one"), icon=":material/block:")
-        st.code(f"ValueError: {single_value_message((1, hidden))}", language=None)
+        st.code(f"ValueError: {single_value_message((1, hidden))}", language=None, wrap_lines=True)
         st.markdown(t("train.batch_of_one_ways"))
     others = [p for p in problems if p != "batch_of_one"]
     if others:  # only reachable by hand-edited state; the widgets keep values in range
