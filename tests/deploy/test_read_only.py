@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import metric_label
+from tests.browser.conftest import metric_label, settled
 from tests.deploy.servers import ROOT, streamlit
 from ui.i18n import catalog
 from ui.lessons import LESSONS
@@ -94,7 +94,7 @@ def test_a_run_trains_with_read_only_code_and_only_tmpdir_writable(browser, shot
             page.get_by_text(text["train.download_csv"]).wait_for(timeout=60_000)
             # the misclassified digits are images the server serves from memory: every one arrives
             page.wait_for_function("document.images.length && [...document.images].every(i => i.naturalWidth)")
-            page.wait_for_timeout(1000)
+            settled(page)
             page.screenshot(path=str(shots / "read-only-train-results-en.png"), full_page=True)
             assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
             seen = Path(f"/proc/{server.pid}/root") / tmp.relative_to("/")  # the server's view of its TMPDIR

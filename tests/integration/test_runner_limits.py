@@ -158,7 +158,7 @@ def test_a_queued_run_shows_the_wait_its_place_implies(owners):
         second, third = (runner.submit(long(seed), owner="tab") for seed in (1, 2))
         assert wait_for(lambda: runner.view(ahead).done >= 12)
         start, done = time.monotonic(), runner.view(ahead).done
-        time.sleep(2.0)
+        time.sleep(2.0)  # the window its pace is timed over
         views = {i: runner.view(i) for i in (ahead, second, third)}
         running = views[ahead]
         per_step = (time.monotonic() - start) / (running.done - done)  # its speed, timed here on the wall clock
