@@ -54,3 +54,17 @@ def test_torch_is_pinned_and_cpu_first():
 def test_ci_runs_the_readme_test_command():
     readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci/run").read_text()
     assert "bash scripts/test.sh" in readme and "bash scripts/test.sh" in ci
+
+
+def test_the_server_runs_one_script_thread_per_session():
+    """`streamlit run` (and so the image) reads .streamlit/config.toml as it starts: with fast reruns, a click on
+    another lesson while a page still ran started a second script thread beside the first, the two raced on the
+    session's state and the new page showed Streamlit's error box (tests/browser/test_browser.py's
+    test_a_lesson_is_as_the_student_left_it_after_visiting_another lost 3 of 6 tries on a busy machine)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; print(config.get_option('runner.fastReruns'))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.strip() == "False", done.stdout + done.stderr
