@@ -57,6 +57,18 @@ def main_in_view(page, selector):
 PLOT = ".js-plotly-plot"
 DESKTOP = {"width": 1440, "height": 900}  # a classroom's laptop or projector: the do -> see line must be in view
 
+
+def open_section(page, server, name, lang, query, charts, lead, main) -> None:
+    """A lesson's section on a classroom's screen: drawn without an error, its do -> see line (``lead``) and its
+    main picture (``main``) in view without scrolling, and no serious accessibility violation."""
+    lesson = next(x for x in LESSONS if x.name == name)
+    page.set_viewport_size(DESKTOP)
+    open_and_check(page, server, lesson, lang, query, charts=charts)
+    lead_in_view(page, lead)
+    main_in_view(page, main)
+    assert violations(page) == []
+
+
 CHART_Y = "i => { const p = document.querySelectorAll('.js-plotly-plot')[i]; return p && p.data && JSON.stringify(p.data.map(t => t.y)); }"  # noqa: E501
 
 
@@ -85,13 +97,8 @@ BN_LAB_SECTIONS = {
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 @pytest.mark.parametrize("section", list(BN_LAB_SECTIONS))
 def test_bn_lab_section_renders_unclipped(page, server, shots, section, lang):
-    lesson = next(x for x in LESSONS if x.name == "bn_lab")
     query, charts, main = BN_LAB_SECTIONS[section]
-    page.set_viewport_size(DESKTOP)
-    open_and_check(page, server, lesson, lang, query, charts=charts)
-    lead_in_view(page, f"bn_lab_{section}")
-    main_in_view(page, main)
-    assert violations(page) == []
+    open_section(page, server, "bn_lab", lang, query, charts, f"bn_lab_{section}", main)
     page.set_viewport_size({"width": 1400, "height": 2200})  # the page scrolls inside: a tall window shows it all
     page.screenshot(path=str(shots / f"bn_lab-{section}-{lang}.png"), full_page=True)
     unclipped_on_both(page, shots, f"bn_lab-{section}-{lang}", f"bn-lab {section} in {lang}")
@@ -120,12 +127,8 @@ INSIDE_MAIN = {"step": ".st-key-inside-step_formula", "stats": ".st-key-inside-p
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 @pytest.mark.parametrize("section", INSIDE_CHARTS)
 def test_inside_section_renders(page, server, shots, section, lang):
-    lesson = next(x for x in LESSONS if x.name == "inside")
-    page.set_viewport_size(DESKTOP)
-    open_and_check(page, server, lesson, lang, f"&section={section}", charts=INSIDE_CHARTS[section])
-    lead_in_view(page, f"inside_{section}")
-    main_in_view(page, INSIDE_MAIN.get(section, PLOT))
-    assert violations(page) == []
+    query, main = f"&section={section}", INSIDE_MAIN.get(section, PLOT)
+    open_section(page, server, "inside", lang, query, INSIDE_CHARTS[section], f"inside_{section}", main)
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside the page: show it all
     settled(page)
     page.screenshot(path=str(shots / f"inside-{section}-{lang}.png"))
@@ -176,12 +179,9 @@ def test_inside_stats_pair_trains_live_and_shows_the_gap(page, server, shots, la
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 @pytest.mark.parametrize("section", EXPERIMENT_CHARTS)
 def test_experiments_section_renders(page, server, shots, section, lang):
-    lesson = next(x for x in LESSONS if x.name == "experiments")
-    page.set_viewport_size(DESKTOP)
-    open_and_check(page, server, lesson, lang, f"&section={section}", charts=EXPERIMENT_CHARTS[section])
-    lead_in_view(page, f"exp_{section}")
-    main_in_view(page, PLOT)
-    assert violations(page) == []
+    open_section(
+        page, server, "experiments", lang, f"&section={section}", EXPERIMENT_CHARTS[section], f"exp_{section}", PLOT
+    )
     page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside the page: show it all
     settled(page)
     page.screenshot(path=str(shots / f"experiments-{section}-{lang}.png"))
